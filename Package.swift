@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependency arrows point one way: ranktop (CLI) -> UI / Terminal / Transport -> Model -> Protocol.
+let package = Package(
+    name: "ranktop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ranktop", targets: ["ranktop"]),
+        .library(name: "Ranktop", targets: ["Ranktop"]),
+        .library(name: "RanktopProtocol", targets: ["RanktopProtocol"]),
+        .library(name: "RanktopModel", targets: ["RanktopModel"]),
+        .library(name: "RanktopTransport", targets: ["RanktopTransport"]),
+        .library(name: "RanktopUI", targets: ["RanktopUI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Events, the JSON Lines codec, the event log, addresses. Foundation only.
+        .target(name: "RanktopProtocol"),
+        // The one reducer: events in, run state out. Pure; no I/O.
+        .target(
+            name: "RanktopModel",
+            dependencies: ["RanktopProtocol", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+        // Emitters, collector, sockets and shared memory.
+        .target(
+            name: "RanktopTransport",
+            dependencies: [
+                "RanktopProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The runtime API for Swift training programs (barriers, main-first, triggers).
+        .target(name: "Ranktop", dependencies: ["RanktopProtocol", "RanktopTransport"]),
+        // Canvas, themes, widgets, layout. Never touches the terminal.
+        .target(
+            name: "RanktopUI",
+            dependencies: ["RanktopModel", "RanktopProtocol", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        // Macros and globals of ncurses that Swift cannot import.
+        .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
+        // The ncurses backend: blits a canvas, reads keys, handles resize.
+        .target(name: "RanktopTerminal", dependencies: ["CNcursesShim", "RanktopUI"]),
+        .executableTarget(
+            name: "ranktop",
+            dependencies: [
+                "RanktopProtocol", "RanktopModel", "RanktopTransport", "Ranktop", "RanktopUI", "RanktopTerminal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], resources: [.copy("Fixtures")]),
+        // Spawns the built `ranktop` binary as a real process.
+        .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// The runtime API for Swift training programs (the Live pipeline issue).
+import RanktopProtocol

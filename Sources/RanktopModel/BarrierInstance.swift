@@ -1,0 +1,92 @@
+/// One open barrier: the n-th `wait_for_everyone` of every rank.
+public struct BarrierInstance: Sendable {
+    public let n: Int
+    /// Entry time by rank; nil when the rank is known to have arrived but its `barrier.enter`
+    /// was never seen (dropped, or implied by a later event).
+    public internal(set) var arrivals: [Int: Double?] = [:]
+    public internal(set) var exits: [Int: Double] = [:]
+    /// Name given by each rank that gave one; two different names make a mismatch.
+    public internal(set) var namesByRank: [Int: String] = [:]
+    public internal(set) var site: String?
+    public internal(set) var phase: String?
+    public internal(set) var firstEnter: Double?
+    public internal(set) var lastEnter: Double?
+    /// The last rank seen entering: the straggler, once the barrier completes.
+    public internal(set) var lastRank: Int?
+    /// A `barrier.exit` means everyone arrived, whether or not every enter was seen.
+    public internal(set) var everyoneArrived = false
+    public internal(set) var firstExit: Double?
+
+    init(n: Int) { self.n = n }
+
+    /// The first non-empty name given.
+    public var name: String? {
+        namesByRank.isEmpty ? nil : namesByRank.min { $0.key < $1.key }?.value
+    }
+
+    /// Since when the barrier has been open (its first arrival).
+    public var since: Double? { firstEnter ?? firstExit }
+
+    public var arrivedRanks: [Int] { arrivals.keys.sorted() }
+
+    public func missingRanks(world: Int) -> [Int] {
+        if everyoneArrived { return [] }
+        return (0..<world).filter { arrivals[$0] == nil }
+    }
+
+    /// Distinct names with the ranks that gave each, when they disagree.
+    public var mismatch: [String: [Int]]? {
+        var byName: [String: [Int]] = [:]
+        for (rank, name) in namesByRank { byName[name, default: []].append(rank) }
+        guard byName.count > 1 else { return nil }
+        return byName.mapValues { $0.sorted() }
+    }
+
+    mutating func enter(rank: Int, ts: Double, name: String?, site: String?, phase: String?) {
+        if arrivals[rank] == nil || arrivals[rank]! == nil { arrivals[rank] = .some(ts) }
+        if let name, !name.isEmpty { namesByRank[rank] = name }
+        if self.site == nil { self.site = site }
+        if self.phase == nil { self.phase = phase }
+        if firstEnter.map({ ts < $0 }) ?? true { firstEnter = ts }
+        if lastEnter.map({ ts >= $0 }) ?? true {
+            lastEnter = ts
+            lastRank = rank
+        }
+    }
+
+    mutating func exit(rank: Int, ts: Double?) {
+        if arrivals[rank] == nil { arrivals[rank] = .some(nil) }
+        if let ts {
+            exits[rank] = ts
+            everyoneArrived = true
+            if firstExit.map({ ts < $0 }) ?? true { firstExit = ts }
+        } else if exits[rank] == nil {
+            exits[rank] = firstExit ?? lastEnter ?? 0
+        }
+    }
+
+    /// Complete when every rank of the world has left it.
+    func isComplete(world: Int) -> Bool { exits.count >= world }
+}
+
+/// A barrier every rank has left, folded to what reports and the dashboard show.
+public struct BarrierSummary: Sendable, Equatable {
+    public var n: Int
+    public var name: String?
+    public var site: String?
+    public var firstEnter: Double?
+    public var lastEnter: Double?
+    public var completedAt: Double?
+    /// Last rank to enter.
+    public var straggler: Int?
+    /// From first to last arrival: the time the straggler kept everyone else waiting.
+    public var waitCaused: Double
+    public var mismatched: Bool
+}
+
+/// How often a rank was last to a barrier and the waiting that caused.
+public struct StragglerStats: Sendable, Equatable {
+    public var rank: Int
+    public var waitCaused: Double = 0
+    public var timesLast = 0
+}

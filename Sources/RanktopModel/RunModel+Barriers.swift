@@ -1,0 +1,92 @@
+import RanktopProtocol
+
+extension RunModel {
+    mutating func applyBarrierEnter(_ enter: BarrierEnter, to info: inout RankInfo, ts: Double) {
+        // A rank's barriers are sequential: entering n means it has left every earlier one.
+        leaveEarlierBarriers(than: enter.n, rank: &info)
+        info.highestBarrier = max(info.highestBarrier, enter.n)
+        guard !isCompleted(enter.n) else { return }
+
+        var instance = openBarriers[enter.n] ?? BarrierInstance(n: enter.n)
+        instance.enter(rank: info.rank, ts: ts, name: enter.name, site: enter.site, phase: enter.phase)
+        if let mismatch = instance.mismatch, mismatches[enter.n] != nil || mismatches.count < limits.mismatches {
+            mismatches[enter.n] = mismatch
+        }
+        openBarriers[enter.n] = instance
+
+        info.barrier = RankBarrier(n: enter.n, name: enter.name, site: enter.site, since: ts)
+        if !info.status.isTerminal { info.status = .waiting }
+        notePhaseBarrier(enter.n, rank: &info, ts: ts)
+    }
+
+    mutating func applyBarrierExit(_ n: Int, to info: inout RankInfo, ts: Double) {
+        leaveEarlierBarriers(than: n, rank: &info)
+        info.highestBarrier = max(info.highestBarrier, n)
+        leaveBarrier(n, rank: &info, ts: ts)
+    }
+
+    /// Records that `info` left barrier `n`; `ts` is nil when the exit is only implied by a later
+    /// event of the same rank.
+    mutating func leaveBarrier(_ n: Int, rank info: inout RankInfo, ts: Double?) {
+        if info.barrier?.n == n {
+            if let ts, let since = info.barrier?.since { info.recentWaits.append(max(0, ts - since)) }
+            info.barrier = nil
+            if !info.status.isTerminal { info.status = .running }
+        }
+        if let ts { notePhaseBarrierExit(n, rank: &info, ts: ts) }
+        guard !isCompleted(n) else { return }
+        var instance = openBarriers[n] ?? BarrierInstance(n: n)
+        instance.exit(rank: info.rank, ts: ts)
+        if instance.isComplete(world: world) {
+            openBarriers[n] = nil
+            fold(instance)
+        } else {
+            openBarriers[n] = instance
+        }
+    }
+
+    private mutating func leaveEarlierBarriers(than n: Int, rank info: inout RankInfo) {
+        guard info.highestBarrier >= 0 || !openBarriers.isEmpty else { return }
+        for k in openBarriers.keys where k < n {
+            if openBarriers[k]?.exits[info.rank] == nil {
+                leaveBarrier(k, rank: &info, ts: nil)
+            }
+        }
+        if let barrier = info.barrier, barrier.n < n { leaveBarrier(barrier.n, rank: &info, ts: nil) }
+    }
+
+    /// Whether barrier `n` completed recently; late events for it must not reopen it.
+    private func isCompleted(_ n: Int) -> Bool {
+        guard openBarriers[n] == nil else { return false }
+        return completedBarriers.contains { $0.n == n }
+    }
+
+    private mutating func fold(_ instance: BarrierInstance) {
+        let knownEntries = instance.arrivals.values.compactMap { $0 }.count
+        var waitCaused = 0.0
+        var straggler: Int?
+        if knownEntries > 1, let first = instance.firstEnter, let last = instance.lastEnter, let lastRank = instance.lastRank {
+            waitCaused = max(0, last - first)
+            straggler = lastRank
+            var stats = stragglerStats[lastRank] ?? StragglerStats(rank: lastRank)
+            stats.waitCaused += waitCaused
+            stats.timesLast += 1
+            stragglerStats[lastRank] = stats
+        }
+        completedBarriers.append(BarrierSummary(
+            n: instance.n, name: instance.name, site: instance.site,
+            firstEnter: instance.firstEnter, lastEnter: instance.lastEnter,
+            completedAt: instance.exits.values.max(), straggler: straggler, waitCaused: waitCaused,
+            mismatched: instance.mismatch != nil
+        ))
+        completedBarrierCount += 1
+    }
+}
+
+extension BarrierInstance {
+    mutating func forget(rank: Int) {
+        arrivals[rank] = nil
+        exits[rank] = nil
+        namesByRank[rank] = nil
+    }
+}

@@ -1,0 +1,197 @@
+import DequeModule
+import RanktopProtocol
+
+/// The state of a run, derived from its events by one pure reducer: `apply` is the only way in.
+/// The live view, replay and report all fold events through it, so they cannot disagree.
+///
+/// Memory stays bounded on week-long runs: completed barriers, phases and trigger checks are folded
+/// into summaries and counters, and every history kept here has a fixed capacity. The raw history
+/// belongs to the event log.
+public struct RunModel: Sendable {
+    public struct Limits: Sendable {
+        /// Recent events kept per rank and for the whole run (0 for reports, which need none).
+        public var recentEvents: Int
+        public var completedBarriers: Int
+        public var phases: Int
+        public var firings: Int
+        public var mismatches: Int
+
+        public init(recentEvents: Int = 0, completedBarriers: Int = 64, phases: Int = 512, firings: Int = 1024, mismatches: Int = 256) {
+            self.recentEvents = recentEvents
+            self.completedBarriers = completedBarriers
+            self.phases = phases
+            self.firings = firings
+            self.mismatches = mismatches
+        }
+
+        /// What the dashboard keeps: a few screens of events.
+        public static let live = Limits(recentEvents: 32)
+        public static let report = Limits()
+    }
+
+    public let limits: Limits
+
+    public internal(set) var run: String?
+    /// Largest world any `hello` announced.
+    public internal(set) var announcedWorld: Int?
+    /// Largest collective timeout any `hello` announced, in seconds.
+    public internal(set) var timeout: Double?
+    public internal(set) var firstTs: Double?
+    public internal(set) var lastTs: Double?
+    public internal(set) var eventCount = 0
+    public internal(set) var countsByKind: [EventKind: Int] = [:]
+
+    /// Ranks by rank number; nil where nothing was heard yet.
+    public internal(set) var rankSlots: [RankInfo?] = []
+    /// Restart generation of the run (`hello.restart`); events of older attempts are folded away.
+    public internal(set) var generation = 0
+
+    public internal(set) var openBarriers: [Int: BarrierInstance] = [:]
+    public internal(set) var completedBarriers: BoundedHistory<BarrierSummary>
+    public internal(set) var completedBarrierCount = 0
+    public internal(set) var stragglerStats: [Int: StragglerStats] = [:]
+    /// Barrier ordinal -> name -> ranks, for barriers where ranks gave different names.
+    public internal(set) var mismatches: [Int: [String: [Int]]] = [:]
+
+    public internal(set) var phases: [PhaseInstance] = []
+    var phaseIndex: [PhaseKey: Int] = [:]
+    public internal(set) var phasesFolded = 0
+
+    public internal(set) var firings: [TriggerFiring] = []
+    var firingIndex: [Int: Int] = [:]
+    public internal(set) var firingsFolded = 0
+    /// Trigger sets not yet followed by a firing check, keyed by the check ordinal they belong to.
+    public internal(set) var pendingCauses: [Int: [TriggerCause]] = [:]
+    public internal(set) var injections: [PendingInjection] = []
+
+    public internal(set) var recentEvents: BoundedHistory<Event>
+    public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
+
+    public init(limits: Limits = .report) {
+        self.limits = limits
+        self.completedBarriers = BoundedHistory(capacity: limits.completedBarriers)
+        self.recentEvents = BoundedHistory(capacity: limits.recentEvents * 8)
+    }
+
+    /// The world size: what `hello` announced, or the ranks seen when none did.
+    public var world: Int {
+        max(announcedWorld ?? 0, rankSlots.count)
+    }
+
+    public var ranks: [RankInfo] { rankSlots.compactMap { $0 } }
+
+    public func rank(_ r: Int) -> RankInfo? {
+        r >= 0 && r < rankSlots.count ? rankSlots[r] : nil
+    }
+
+    /// Ranks of the world never heard from.
+    public var silentRanks: [Int] {
+        (0..<world).filter { rank($0) == nil }
+    }
+
+    public var nodes: [String] {
+        Array(Set(rankSlots.compactMap { $0?.node })).sorted()
+    }
+
+    public var droppedTotal: Int { rankSlots.reduce(0) { $0 + ($1?.dropped ?? 0) } }
+
+    public var openBarriersByN: [BarrierInstance] { openBarriers.values.sorted { $0.n < $1.n } }
+
+    /// Injections not yet applied by any rank.
+    public var pendingInjections: [PendingInjection] { injections.filter { $0.appliedAt == nil } }
+
+    /// Folds one event into the state.
+    public mutating func apply(_ event: Event) {
+        eventCount += 1
+        countsByKind[event.kind, default: 0] += 1
+        if firstTs.map({ event.ts < $0 }) ?? true { firstTs = event.ts }
+        if lastTs.map({ event.ts > $0 }) ?? true { lastTs = event.ts }
+        if limits.recentEvents > 0 { recentEvents.append(event) }
+
+        guard event.rank >= 0 else {
+            applyRunWide(event)
+            return
+        }
+        var info = takeRank(event.rank, ts: event.ts)
+        defer { rankSlots[event.rank] = info }
+        info.lastTs = max(info.lastTs, event.ts)
+        trackSeq(&info, event)
+        if limits.recentEvents > 0 { info.recentEvents.append(event) }
+
+        switch event.body {
+        case let .hello(hello):
+            applyHello(hello, to: &info, seq: event.seq)
+        case let .progress(progress):
+            applyProgress(progress, to: &info, ts: event.ts)
+        case let .barrierEnter(enter):
+            applyBarrierEnter(enter, to: &info, ts: event.ts)
+        case let .barrierExit(n):
+            applyBarrierExit(n, to: &info, ts: event.ts)
+        case let .phaseEnter(enter):
+            applyPhaseEnter(enter, to: &info, ts: event.ts)
+        case let .phaseExit(name):
+            applyPhaseExit(name, to: &info, ts: event.ts)
+        case let .triggerSet(set):
+            applyTriggerSet(set, to: &info, ts: event.ts)
+        case let .triggerCheck(n, fired):
+            applyTriggerCheck(n, fired: fired, to: &info, ts: event.ts)
+        case let .log(level, msg):
+            info.lastLog = (level, msg, event.ts)
+            recentLogs.append(event)
+        case .heartbeat:
+            break
+        case let .stack(id, frames):
+            info.lastStack = StackSample(id: id, frames: frames, ts: event.ts)
+        case let .bye(code, error):
+            info.exitCode = code
+            info.error = error
+            info.status = (error != nil || (code ?? 0) != 0) ? .failed : .exited
+            if error != nil || (code ?? 0) != 0 {
+                recentLogs.append(event)
+            }
+        case let .lost(reason):
+            info.lostReason = reason
+            info.status = .lost
+            recentLogs.append(event)
+        case let .dropped(count):
+            info.reportedDrops += count
+        case .inject:
+            break
+        }
+    }
+
+    /// The slot for `rank`, created on first sight; taken out so it is mutated in place.
+    private mutating func takeRank(_ rank: Int, ts: Double) -> RankInfo {
+        if rank >= rankSlots.count {
+            rankSlots.append(contentsOf: repeatElement(nil, count: rank + 1 - rankSlots.count))
+        }
+        if let existing = rankSlots[rank] {
+            rankSlots[rank] = nil
+            return existing
+        }
+        return RankInfo(rank: rank, ts: ts, recentEventLimit: limits.recentEvents)
+    }
+
+    private mutating func trackSeq(_ info: inout RankInfo, _ event: Event) {
+        guard let seq = event.seq, event.kind != .lost, event.kind != .dropped else { return }
+        if case .hello = event.body { return }
+        if let expected = info.nextSeq, seq > expected {
+            info.gapDrops += seq - expected
+        }
+        info.nextSeq = max(info.nextSeq ?? 0, seq + 1)
+    }
+
+    private mutating func applyRunWide(_ event: Event) {
+        switch event.body {
+        case let .inject(injection):
+            if !injections.contains(where: { $0.id == injection.id }) {
+                injections.append(PendingInjection(id: injection.id, reason: injection.reason, by: injection.by, ts: event.ts))
+                if injections.count > limits.firings { injections.removeFirst() }
+            }
+        case .log:
+            recentLogs.append(event)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/// One protocol-v1 event: the fields every event carries plus its kind-specific body.
+///
+/// See `docs/protocol.md`. Fields that a reader does not know are not kept here; the collector
+/// stores the original line, so nothing an emitter sent is lost from the log.
+public struct Event: Sendable, Equatable {
+    /// Global rank, or -1 for an event the collector makes about the whole run.
+    public var rank: Int
+    /// Wall-clock seconds since the Unix epoch at the emitter.
+    public var ts: Double
+    /// Per-rank counter; a gap means lost events.
+    public var seq: Int?
+    public var body: EventBody
+
+    public init(rank: Int, ts: Double, seq: Int? = nil, _ body: EventBody) {
+        self.rank = rank
+        self.ts = ts
+        self.seq = seq
+        self.body = body
+    }
+
+    public var kind: EventKind { body.kind }
+}
+
+public enum EventBody: Sendable, Equatable {
+    case hello(Hello)
+    case progress(Progress)
+    case barrierEnter(BarrierEnter)
+    case barrierExit(n: Int)
+    case phaseEnter(PhaseEnter)
+    case phaseExit(name: String)
+    case triggerSet(TriggerSet)
+    case triggerCheck(n: Int, fired: Bool)
+    case log(level: LogLevel, msg: String)
+    case heartbeat
+    case stack(id: String, frames: [String])
+    case bye(code: Int?, error: String?)
+    // Written by the collector.
+    case lost(reason: String)
+    case dropped(count: Int)
+    case inject(Injection)
+
+    public var kind: EventKind {
+        switch self {
+        case .hello: .hello
+        case .progress: .progress
+        case .barrierEnter: .barrierEnter
+        case .barrierExit: .barrierExit
+        case .phaseEnter: .phaseEnter
+        case .phaseExit: .phaseExit
+        case .triggerSet: .triggerSet
+        case .triggerCheck: .triggerCheck
+        case .log: .log
+        case .heartbeat: .heartbeat
+        case .stack: .stack
+        case .bye: .bye
+        case .lost: .lost
+        case .dropped: .dropped
+        case .inject: .inject
+        }
+    }
+}
+
+public enum EventKind: String, Sendable, CaseIterable, Hashable {
+    case hello
+    case progress
+    case barrierEnter = "barrier.enter"
+    case barrierExit = "barrier.exit"
+    case phaseEnter = "phase.enter"
+    case phaseExit = "phase.exit"
+    case triggerSet = "trigger.set"
+    case triggerCheck = "trigger.check"
+    case log
+    case heartbeat
+    case stack
+    case bye
+    case lost
+    case dropped
+    case inject
+}
+
+public struct Hello: Sendable, Equatable {
+    public var v: Int
+    public var run: String
+    public var world: Int
+    public var localRank: Int
+    public var localWorld: Int
+    public var node: String
+    public var pid: Int
+    public var runtime: String
+    /// Collective timeout in seconds, when the runtime knows it.
+    public var timeout: Double?
+    public var restart: Int?
+    public var caps: [String]
+    public var token: String?
+
+    public init(
+        v: Int = 1, run: String, world: Int, localRank: Int, localWorld: Int, node: String, pid: Int,
+        runtime: String, timeout: Double? = nil, restart: Int? = nil, caps: [String] = [], token: String? = nil
+    ) {
+        self.v = v
+        self.run = run
+        self.world = world
+        self.localRank = localRank
+        self.localWorld = localWorld
+        self.node = node
+        self.pid = pid
+        self.runtime = runtime
+        self.timeout = timeout
+        self.restart = restart
+        self.caps = caps
+        self.token = token
+    }
+}
+
+public struct Progress: Sendable, Equatable {
+    public var step: Int
+    public var total: Int?
+    public var epoch: Double?
+    /// Name -> value, in the order the emitter sent them.
+    public var metrics: [Metric]
+
+    public init(step: Int, total: Int? = nil, epoch: Double? = nil, metrics: [Metric] = []) {
+        self.step = step
+        self.total = total
+        self.epoch = epoch
+        self.metrics = metrics
+    }
+}
+
+public struct Metric: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+    public init(_ name: String, _ value: Double) {
+        self.name = name
+        self.value = value
+    }
+}
+
+public struct BarrierEnter: Sendable, Equatable {
+    public var n: Int
+    public var name: String?
+    public var site: String?
+    public var phase: String?
+
+    public init(n: Int, name: String? = nil, site: String? = nil, phase: String? = nil) {
+        self.n = n
+        self.name = name
+        self.site = site
+        self.phase = phase
+    }
+}
+
+public enum PhaseMode: String, Sendable, Equatable {
+    case mainFirst = "main_first"
+    case localMainFirst = "local_main_first"
+}
+
+public struct PhaseEnter: Sendable, Equatable {
+    public var name: String
+    public var mode: PhaseMode
+    /// This rank goes first.
+    public var main: Bool
+
+    public init(name: String, mode: PhaseMode, main: Bool) {
+        self.name = name
+        self.mode = mode
+        self.main = main
+    }
+}
+
+public enum TriggerSource: String, Sendable, Equatable {
+    case code
+    case manual
+}
+
+public struct TriggerSet: Sendable, Equatable {
+    public var source: TriggerSource
+    public var reason: String?
+    /// The injection id, for `manual`.
+    public var id: String?
+
+    public init(source: TriggerSource, reason: String? = nil, id: String? = nil) {
+        self.source = source
+        self.reason = reason
+        self.id = id
+    }
+}
+
+public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+    case debug, info, warning, error
+}
+
+public struct Injection: Sendable, Equatable {
+    public var id: String
+    public var reason: String?
+    /// `user@host` of whoever asked.
+    public var by: String?
+
+    public init(id: String, reason: String? = nil, by: String? = nil) {
+        self.id = id
+        self.reason = reason
+        self.by = by
+    }
+}

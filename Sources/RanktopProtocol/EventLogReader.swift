@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A line of the log that was not accepted, and why.
+public struct RejectedLine: Sendable, Equatable {
+    public var line: Int
+    public var reason: String
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+}
+
+/// What reading a log found besides its events. Samples are bounded so that a log of garbage
+/// cannot grow memory; the counts are exact.
+public struct LogReadSummary: Sendable {
+    public var lines = 0
+    public var events = 0
+    public var rejected = 0
+    /// The first rejected lines, in order.
+    public var rejectedSamples: [RejectedLine] = []
+    /// Rejections by reason class (the reason up to its first colon), exact counts.
+    public var rejectedByReason: [String: Int] = [:]
+    /// Bytes of a last line that had no newline (the writer died mid-line), if any.
+    public var truncatedTailBytes: Int?
+    public static let sampleLimit = 50
+
+    public init() {}
+
+    mutating func reject(line: Int, reason: String) {
+        rejected += 1
+        if rejectedSamples.count < LogReadSummary.sampleLimit {
+            rejectedSamples.append(RejectedLine(line: line, reason: reason))
+        }
+        let bucket = reason.split(separator: ":", maxSplits: 1).first.map(String.init) ?? reason
+        if rejectedByReason.count < 64 || rejectedByReason[bucket] != nil {
+            rejectedByReason[bucket, default: 0] += 1
+        }
+    }
+}
+
+public struct LogReadError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Streams an event log in constant memory: fixed-size reads, lines decoded in place.
+public enum EventLogReader {
+    public static let chunkBytes = 1 << 20
+
+    /// Reads every line of the log at `path`, handing each accepted event to `body` in order.
+    /// `progress` is called after each chunk with (bytes read, file size).
+    @discardableResult
+    public static func read(
+        path: String,
+        progress: ((Int, Int) -> Void)? = nil,
+        _ body: (Event) throws -> Void
+    ) throws -> LogReadSummary {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw LogReadError(description: "cannot read '\(path)': \(String(cString: strerror(errno)))")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw LogReadError(description: "'\(path)' is a directory, not an event log")
+        }
+        let size = Int(info.st_size)
+        var stream = EventStreamDecoder()
+        var done = 0
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: chunkBytes)
+        defer { buffer.deallocate() }
+        while true {
+            let got = systemRead(fd, buffer.baseAddress!, chunkBytes)
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw LogReadError(description: "cannot read '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if got == 0 { break }
+            done += got
+            try stream.feed(UnsafeBufferPointer(rebasing: buffer[0..<got]), body)
+            progress?(done, size)
+        }
+        stream.finish()
+        return stream.summary
+    }
+}
+
+/// Frames and decodes a byte stream of JSON Lines, counting what it rejects with line numbers.
+public struct EventStreamDecoder: Sendable {
+    public private(set) var summary = LogReadSummary()
+    public var decoder = EventDecoder()
+    private var framer = LineFramer()
+
+    public init() {}
+
+    public mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Event) throws -> Void) rethrows {
+        try framer.feed(bytes) { piece in
+            summary.lines += 1
+            switch piece {
+            case let .line(line):
+                // Blank lines are harmless: neither events nor rejections.
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+                switch decoder.decode(line) {
+                case let .success(event):
+                    summary.events += 1
+                    try body(event)
+                case let .failure(error):
+                    summary.reject(line: summary.lines, reason: error.reason)
+                }
+            case let .oversize(bytes):
+                summary.reject(line: summary.lines, reason: "line too long: \(bytes) bytes (limit \(EventDecoder.maxLineBytes))")
+            }
+        }
+    }
+
+    /// Ends the stream; a last line without its newline is reported and skipped.
+    public mutating func finish() {
+        if let tail = framer.finish() {
+            summary.lines += 1
+            summary.truncatedTailBytes = tail
+            summary.reject(line: summary.lines, reason: "truncated last line: \(tail) bytes without a newline")
+        }
+    }
+}
+
+@inline(__always)
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.read(fd, buffer, count)
+    #else
+    Darwin.read(fd, buffer, count)
+    #endif
+}

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Appends JSON Lines to the event log. Buffered: the owner calls `flush()` at least every second
+/// and on exit (the collector does). Not thread-safe; one owner writes.
+public final class EventLogWriter {
+    public let path: String
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+    private let flushThreshold = 256 * 1024
+    public private(set) var bytesWritten = 0
+    public private(set) var linesWritten = 0
+
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw LogReadError(description: "cannot write the event log '\(path)': \(String(cString: strerror(errno)))")
+        }
+        buffer.reserveCapacity(flushThreshold + 65_600)
+    }
+
+    deinit {
+        try? flush()
+        close(fd)
+    }
+
+    /// Appends one line exactly as received; a newline is added when missing.
+    public func append(line: UnsafeBufferPointer<UInt8>) throws {
+        buffer.append(contentsOf: line)
+        if line.last != 0x0A { buffer.append(0x0A) }
+        linesWritten += 1
+        if buffer.count >= flushThreshold { try flush() }
+    }
+
+    public func append(_ event: Event) throws {
+        EventEncoder.encode(event, into: &buffer)
+        linesWritten += 1
+        if buffer.count >= flushThreshold { try flush() }
+    }
+
+    /// Writes what is buffered to the file.
+    public func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let wrote = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw LogReadError(description: "cannot write the event log '\(path)': \(String(cString: strerror(errno)))")
+            }
+            offset += wrote
+        }
+        bytesWritten += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

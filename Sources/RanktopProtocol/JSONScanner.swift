@@ -1,0 +1,344 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A JSON value, for the few nested places of an event (metrics, caps, frames) and for fields
+/// whose type is checked after the key is known.
+public enum JSONValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.string(a), .string(b)): a == b
+        case let (.int(a), .int(b)): a == b
+        case let (.double(a), .double(b)): a == b || (a.isNaN && b.isNaN)
+        case let (.bool(a), .bool(b)): a == b
+        case (.null, .null): true
+        case let (.array(a), .array(b)): a == b
+        case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: false
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .string: "string"
+        case .int: "integer"
+        case .double: "number"
+        case .bool: "boolean"
+        case .null: "null"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+struct JSONSyntaxError: Error {
+    var message: String
+    var offset: Int
+}
+
+/// A hand-written scanner over one line of bytes. Foundation's JSONDecoder manages about 20 MB/s;
+/// events are flat and small, so scanning bytes directly is several times faster (see
+/// docs/benchmarks.md). The caller guarantees the bytes are valid UTF-8.
+struct JSONScanner: ~Copyable {
+    let base: UnsafePointer<UInt8>
+    let end: Int
+    var pos: Int = 0
+    /// Nesting guard: a hostile line of `[[[[...` must not exhaust the stack.
+    var depth: Int = 0
+    static let maxDepth = 32
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        // An empty buffer has a nil base address. Every read checks `pos < end` first, so with
+        // `end == 0` this placeholder address is never dereferenced.
+        self.base = buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        self.end = buffer.count
+    }
+
+    @inline(__always) var atEnd: Bool { pos >= end }
+    @inline(__always) var peek: UInt8 { pos < end ? base[pos] : 0 }
+
+    func fail(_ message: String) -> JSONSyntaxError { JSONSyntaxError(message: message, offset: pos) }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while pos < end {
+            let c = base[pos]
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { pos += 1 } else { return }
+        }
+    }
+
+    mutating func expect(_ byte: UInt8, _ what: String) throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard pos < end, base[pos] == byte else { throw fail("expected \(what)") }
+        pos += 1
+    }
+
+    /// Scans a string whose opening quote is at `pos`; returns the raw byte range when the string
+    /// has no escapes, so keys can be matched without allocating.
+    mutating func scanStringRaw() throws(JSONSyntaxError) -> (start: Int, count: Int, escaped: Bool) {
+        guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail("expected a string") }
+        pos += 1
+        let start = pos
+        var escaped = false
+        while pos < end {
+            let c = base[pos]
+            if c == UInt8(ascii: "\"") {
+                let count = pos - start
+                pos += 1
+                return (start, count, escaped)
+            } else if c == UInt8(ascii: "\\") {
+                escaped = true
+                pos += 2
+            } else if c < 0x20 {
+                throw fail("control character in string")
+            } else {
+                pos += 1
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+        let raw = try scanStringRaw()
+        if !raw.escaped {
+            return String(decoding: UnsafeBufferPointer(start: base + raw.start, count: raw.count), as: UTF8.self)
+        }
+        return try unescape(start: raw.start, count: raw.count)
+    }
+
+    private func unescape(start: Int, count: Int) throws(JSONSyntaxError) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        var i = start
+        let stop = start + count
+        while i < stop {
+            let c = base[i]
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                i += 1
+                continue
+            }
+            guard i + 1 < stop else { throw JSONSyntaxError(message: "bad escape", offset: i) }
+            let e = base[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4(at: i, stop: stop)
+                i += 4
+                if (0xD800..<0xDC00).contains(scalar) {
+                    // A high surrogate must be followed by an escaped low surrogate.
+                    if i + 6 <= stop, base[i] == UInt8(ascii: "\\"), base[i + 1] == UInt8(ascii: "u") {
+                        let low = try hex4(at: i + 2, stop: stop)
+                        if (0xDC00..<0xE000).contains(low) {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            i += 6
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if (0xDC00..<0xE000).contains(scalar) {
+                    scalar = 0xFFFD
+                }
+                appendUTF8(Unicode.Scalar(scalar) ?? "\u{FFFD}", to: &out)
+            default:
+                throw JSONSyntaxError(message: "bad escape", offset: i - 1)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func hex4(at i: Int, stop: Int) throws(JSONSyntaxError) -> UInt32 {
+        guard i + 4 <= stop else { throw JSONSyntaxError(message: "bad \\u escape", offset: i) }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = base[i + k]
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+            default: throw JSONSyntaxError(message: "bad \\u escape", offset: i + k)
+            }
+            v = v << 4 | UInt32(d)
+        }
+        return v
+    }
+
+    private func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+        for unit in UTF8.encode(s)! { out.append(unit) }
+    }
+
+    /// Parses any value. Numbers without fraction or exponent that fit an `Int` come back as `.int`.
+    mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+        skipWhitespace()
+        guard pos < end else { throw fail("expected a value") }
+        switch base[pos] {
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try parseNumber()
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+        let n = word.utf8CodeUnitCount
+        guard pos + n <= end, memcmp(base + pos, word.utf8Start, n) == 0 else { throw fail("invalid literal") }
+        pos += n
+    }
+
+    private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= JSONScanner.maxDepth else { throw fail("nested too deeply") }
+        pos += 1
+        var members: [(String, JSONValue)] = []
+        skipWhitespace()
+        if peek == UInt8(ascii: "}") { pos += 1; return .object(members) }
+        while true {
+            skipWhitespace()
+            let key = try parseString()
+            try expect(UInt8(ascii: ":"), "':'")
+            members.append((key, try parseValue()))
+            skipWhitespace()
+            guard pos < end else { throw fail("unterminated object") }
+            let c = base[pos]
+            pos += 1
+            if c == UInt8(ascii: "}") { return .object(members) }
+            guard c == UInt8(ascii: ",") else { throw fail("expected ',' or '}'") }
+        }
+    }
+
+    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= JSONScanner.maxDepth else { throw fail("nested too deeply") }
+        pos += 1
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if peek == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        while true {
+            items.append(try parseValue())
+            skipWhitespace()
+            guard pos < end else { throw fail("unterminated array") }
+            let c = base[pos]
+            pos += 1
+            if c == UInt8(ascii: "]") { return .array(items) }
+            guard c == UInt8(ascii: ",") else { throw fail("expected ',' or ']'") }
+        }
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { k in
+        var v = 1.0
+        for _ in 0..<k { v *= 10 }
+        return v
+    }
+
+    /// JSON numbers, plus the `NaN` / `Infinity` / `-Infinity` tokens that Python's json module
+    /// writes for a diverged loss.
+    mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
+        let start = pos
+        var negative = false
+        if peek == UInt8(ascii: "-") { negative = true; pos += 1 }
+        if peek == UInt8(ascii: "N") { try literal("NaN"); return .double(.nan) }
+        if peek == UInt8(ascii: "I") { try literal("Infinity"); return .double(negative ? -.infinity : .infinity) }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var overflow = false
+        let intStart = pos
+        while pos < end, base[pos] &- UInt8(ascii: "0") < 10 {
+            if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(base[pos] &- UInt8(ascii: "0")) } else { overflow = true }
+            if mantissa != 0 { digits += 1 }
+            pos += 1
+        }
+        guard pos > intStart else { throw fail("invalid number") }
+        if pos - intStart > 1, base[intStart] == UInt8(ascii: "0") { throw fail("invalid number (leading zero)") }
+        var fractionDigits = 0
+        var isInteger = true
+        if peek == UInt8(ascii: ".") {
+            isInteger = false
+            pos += 1
+            let fracStart = pos
+            while pos < end, base[pos] &- UInt8(ascii: "0") < 10 {
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(base[pos] &- UInt8(ascii: "0"))
+                    fractionDigits += 1
+                    if mantissa != 0 { digits += 1 }
+                } else if base[pos] != UInt8(ascii: "0") {
+                    overflow = true
+                }
+                pos += 1
+            }
+            guard pos > fracStart else { throw fail("invalid number") }
+        }
+        var exponent = 0
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            isInteger = false
+            pos += 1
+            var expNegative = false
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { expNegative = peek == UInt8(ascii: "-"); pos += 1 }
+            let expStart = pos
+            while pos < end, base[pos] &- UInt8(ascii: "0") < 10 {
+                if exponent < 100_000 { exponent = exponent * 10 + Int(base[pos] &- UInt8(ascii: "0")) }
+                pos += 1
+            }
+            guard pos > expStart else { throw fail("invalid number") }
+            if expNegative { exponent = -exponent }
+        }
+        if isInteger, !overflow, mantissa <= UInt64(Int.max) {
+            return .int(negative ? -Int(mantissa) : Int(mantissa))
+        }
+        // Clinger's fast path: an exact mantissa below 2^53 scaled by an exact power of ten rounds
+        // correctly in one operation. Everything else goes to strtod.
+        let scale = exponent - fractionDigits
+        if !overflow, mantissa < (1 << 53), scale >= -22, scale <= 22 {
+            var value = Double(mantissa)
+            value = scale < 0 ? value / JSONScanner.powersOfTen[-scale] : value * JSONScanner.powersOfTen[scale]
+            return .double(negative ? -value : value)
+        }
+        return .double(slowDouble(start: start, count: pos - start))
+    }
+
+    private func slowDouble(start: Int, count: Int) -> Double {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer in
+            for k in 0..<count { buffer[k] = CChar(bitPattern: base[start + k]) }
+            buffer[count] = 0
+            return strtod(buffer.baseAddress!, nil)
+        }
+    }
+
+    /// Skips a value without building it (unknown fields are still checked for syntax).
+    mutating func skipValue() throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard pos < end else { throw fail("expected a value") }
+        switch base[pos] {
+        case UInt8(ascii: "\""): _ = try scanStringRaw()
+        case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try parseValue()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try parseNumber()
+        }
+    }
+}

@@ -1,0 +1,2 @@
+// The ncurses backend (the dashboard issue).
+import CNcursesShim

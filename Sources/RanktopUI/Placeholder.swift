@@ -1,0 +1,2 @@
+// Canvas, themes and widgets (the dashboard issue).
+import RanktopModel

@@ -52,6 +52,10 @@ let package = Package(
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
         // The ncurses backend: blits a canvas, reads keys, handles resize.
         .target(name: "RanktopTerminal", dependencies: ["CNcursesShim", "RanktopUI"]),
+        // Deterministic synthetic runs (events) for the dashboard's snapshot tests and benchmark.
+        .target(name: "RanktopSynthetic", dependencies: ["RanktopProtocol"]),
+        // Frame build time of the dashboard (docs/benchmarks.md, section Dashboard).
+        .executableTarget(name: "ranktop-ui-bench", dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"]),
         .executableTarget(
             name: "ranktop",
             dependencies: [
@@ -63,5 +67,11 @@ let package = Package(
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], resources: [.copy("Fixtures")]),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        // Golden text renders of the dashboard; RANKTOP_RECORD_GOLDENS=1 re-records them.
+        .testTarget(
+            name: "RanktopUITests",
+            dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"],
+            resources: [.copy("Goldens")]
+        ),
     ]
 )

@@ -16,6 +16,12 @@ struct EmitterTests {
         return try? decoder.decode(line).get()
     }
 
+    static func quicklyReconnectingEmitter(to listener: TestListener) throws -> Emitter {
+        try Emitter(
+            address: Address(parsing: listener.address), rank: 1, hello: hello(),
+            options: EmitterOptions(initialBackoff: 0.02, maxBackoff: 0.1))
+    }
+
     static func steps(_ lines: [String]) -> [Int] {
         lines.compactMap { line in
             guard case let .progress(progress)? = decode(line)?.body else { return nil }
@@ -99,9 +105,7 @@ struct EmitterTests {
     @Test func test_reconnectResendsTheOriginalHelloFirst() throws {
         let listener = try TestListener()
         defer { listener.stop() }
-        let emitter = try Emitter(
-            address: Address(parsing: listener.address), rank: 1, hello: Self.hello(),
-            options: EmitterOptions(initialBackoff: 0.02, maxBackoff: 0.1))
+        let emitter = try Self.quicklyReconnectingEmitter(to: listener)
         emitter.emit(.progress(Progress(step: 1)))
         try listener.waitUntil("the first connection's events") { $0.first?.count ?? 0 >= 2 }
         listener.dropConnections()
@@ -125,9 +129,7 @@ struct EmitterTests {
 
     @Test func test_collectorThatDiesAndRestartsGetsTheRunBack() throws {
         let listener = try TestListener()
-        let emitter = try Emitter(
-            address: Address(parsing: listener.address), rank: 0, hello: Self.hello(),
-            options: EmitterOptions(initialBackoff: 0.02, maxBackoff: 0.1))
+        let emitter = try Self.quicklyReconnectingEmitter(to: listener)
         emitter.emit(.progress(Progress(step: 0)))
         try listener.waitUntil("the first events") { $0.first?.count ?? 0 >= 2 }
         listener.stop()

@@ -36,6 +36,7 @@ let package = Package(
                 "RanktopProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,6 +63,14 @@ let package = Package(
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
+        // The emitter against a stand-in Unix-socket listener.
+        .testTarget(
+            name: "RanktopEmitterTests",
+            dependencies: [
+                "RanktopTransport", "RanktopProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
     ]

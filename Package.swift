@@ -36,6 +36,7 @@ let package = Package(
                 "RanktopProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,5 +64,14 @@ let package = Package(
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], resources: [.copy("Fixtures")]),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        // The collector in-process, driven by real socket clients.
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
+        // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
+        .executableTarget(
+            name: "ranktop-live-bench",
+            dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+        ),
     ]
 )

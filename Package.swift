@@ -60,8 +60,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
+        // Golden logs live in Fixtures/ and are read by path, not bundled.
+        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
+        // The emitter against a stand-in Unix-socket listener.
+        .testTarget(
+            name: "RanktopEmitterTests",
+            dependencies: [
+                "RanktopTransport", "RanktopProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
         // The collector in-process, driven by real socket clients.

@@ -136,8 +136,8 @@ public final class Collector: Sendable {
     /// Waits until no rank is connected, or `timeout` seconds pass. A launcher calls this after
     /// its ranks exited, so their last bytes and `lost` are in the log before it stops.
     public func waitUntilRanksDisconnect(timeout: Double) async {
-        let deadline = Collector.now() + timeout
-        while Collector.now() < deadline {
+        let deadline = MonotonicClock.now + timeout
+        while MonotonicClock.now < deadline {
             if state.withLockedValue({ $0.live.isEmpty }) { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -163,7 +163,9 @@ public final class Collector: Sendable {
     public func inject(reason: String?, by: String?) async -> (id: String, ranks: Int) {
         let id = "inj-" + Collector.randomHex(8)
         let line = ControlLine.inject(id: id, reason: reason)
-        log.append(Event(rank: -1, ts: Collector.now(), .inject(Injection(id: id, reason: reason, by: by))))
+        log.append(Event(rank: -1, ts: WallClock.now, .inject(Injection(id: id, reason: reason, by: by))))
+        // A user's action is on disk before the ranks act on it.
+        log.flush()
         let targets: [any RankControl] = state.withLockedValue { state in
             let runs = Set(state.live.values.map(\.run))
             state.pending.append(PendingInjection(id: id, line: line, runs: runs))
@@ -284,7 +286,7 @@ public final class Collector: Sendable {
             return !state.stopping && !stream.saidBye && reason != nil
         }
         if writeLost, let reason {
-            log.append(Event(rank: rank, ts: Collector.now(), .lost(reason: reason)))
+            log.append(Event(rank: rank, ts: WallClock.now, .lost(reason: reason)))
         }
     }
 
@@ -328,12 +330,6 @@ public final class Collector: Sendable {
             ledger[event.rank] = (pid, seq + 1)
         }
         return ledger
-    }
-
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
     static func randomHex(_ count: Int) -> String {

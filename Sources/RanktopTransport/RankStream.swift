@@ -97,7 +97,7 @@ public final class RankStream {
         guard !ended else { return }
         if rejected > RankStream.rejectionsLogged {
             let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
-            appendCollectorEvent(Event(rank: -1, ts: Collector.now(), .log(level: .warning, msg: "collector rejected \(rejected) lines in all from \(who)")))
+            appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected \(rejected) lines in all from \(who)")))
         }
         commit()
         ended = true
@@ -159,7 +159,7 @@ public final class RankStream {
         if rejected <= RankStream.rejectionsLogged {
             let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
             let more = rejected == RankStream.rejectionsLogged ? " (further rejections are counted, not logged)" : ""
-            appendCollectorEvent(Event(rank: -1, ts: Collector.now(), .log(level: .warning, msg: "collector rejected a line from \(who): \(reason)\(more)")))
+            appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected a line from \(who): \(reason)\(more)")))
         }
         return .keep
     }

@@ -36,6 +36,7 @@ let package = Package(
                 "RanktopProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -63,10 +64,28 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
+        // Golden logs live in Fixtures/ and are read by path, not bundled.
+        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
+        // The emitter against a stand-in Unix-socket listener.
+        .testTarget(
+            name: "RanktopEmitterTests",
+            dependencies: [
+                "RanktopTransport", "RanktopProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        // The collector in-process, driven by real socket clients.
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
+        // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
+        .executableTarget(
+            name: "ranktop-live-bench",
+            dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+        ),
         // Golden text renders of the dashboard; RANKTOP_RECORD_GOLDENS=1 re-records them.
         .testTarget(
             name: "RanktopUITests",

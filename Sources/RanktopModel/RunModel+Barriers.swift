@@ -8,7 +8,7 @@ extension RunModel {
         guard !isCompleted(enter.n) else { return }
 
         var instance = openBarriers[enter.n] ?? BarrierInstance(n: enter.n)
-        instance.enter(rank: info.rank, ts: ts, name: enter.name, site: enter.site, phase: enter.phase)
+        instance.enter(rank: info.rank, ts: ts, name: enter.name, site: enter.site, phase: enter.phase ?? info.phase?.name)
         if let mismatch = instance.mismatch, mismatches[enter.n] != nil || mismatches.count < limits.mismatches {
             mismatches[enter.n] = mismatch
         }
@@ -68,10 +68,14 @@ extension RunModel {
         if knownEntries > 1, let first = instance.firstEnter, let last = instance.lastEnter, let lastRank = instance.lastRank {
             waitCaused = max(0, last - first)
             straggler = lastRank
-            var stats = stragglerStats[lastRank] ?? StragglerStats(rank: lastRank)
-            stats.waitCaused += waitCaused
-            stats.timesLast += 1
-            stragglerStats[lastRank] = stats
+            // Inside a main-first phase the main rank arrives last by design: that wait is the
+            // phase's work, not a straggler's fault.
+            if instance.phase == nil, waitCaused > 0 {
+                var stats = stragglerStats[lastRank] ?? StragglerStats(rank: lastRank)
+                stats.waitCaused += waitCaused
+                stats.timesLast += 1
+                stragglerStats[lastRank] = stats
+            }
         }
         completedBarriers.append(BarrierSummary(
             n: instance.n, name: instance.name, site: instance.site,

@@ -20,6 +20,8 @@ public enum JSONValue: Sendable, Equatable {
         case let (.string(a), .string(b)): a == b
         case let (.int(a), .int(b)): a == b
         case let (.double(a), .double(b)): a == b || (a.isNaN && b.isNaN)
+        // JSON has one number type: 30 and 30.0 are the same value.
+        case let (.int(a), .double(b)), let (.double(b), .int(a)): Double(a) == b
         case let (.bool(a), .bool(b)): a == b
         case (.null, .null): true
         case let (.array(a), .array(b)): a == b

@@ -1,12 +1,49 @@
 import ArgumentParser
+import RanktopModel
+import RanktopProtocol
 
-// Scaffold: the Foundation issue replaces this with the real command.
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Post-mortem of an event log.")
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Post-mortem of an event log: the hang diagnosis first, then ranks, stragglers, triggers, phases.",
+        discussion: """
+        Reads any protocol-v1 event log (JSON Lines) in constant memory. Lines that are not valid \
+        events are counted and listed with their line numbers; they never stop the report. \
+        Durations are measured up to the log's last event.
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+        Exit status: 0 whenever a report was made, whatever the run did; 2 when the log cannot \
+        be read.
+        """
+    )
+
+    @Argument(help: "The event log to read (JSON Lines).")
+    var log: String
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
 
     func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop report' is not available in this build yet") }
+        try reportingFailures {
+            let report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY)
+            print(json ? report.json.serialized : report.text, terminator: json ? "\n" : "")
+        }
+    }
+
+    /// Folds the whole log through the run model.
+    static func makeReport(path: String, showProgress: Bool) throws -> RunReport {
+        var model = RunModel(limits: .report)
+        var bar = showProgress ? ProgressBar(label: "reading \(path)") : nil
+        do {
+            let summary = try EventLogReader.read(path: path, progress: { done, total in
+                bar?.update(done: done, total: total)
+            }) { event in
+                model.apply(event)
+            }
+            bar?.finish()
+            return RunReport(model: model, read: summary)
+        } catch let error as LogReadError {
+            bar?.finish()
+            throw CLIFailure(message: error.description)
+        }
     }
 }

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How ranktop writes durations, rank lists and times for people: the report and the dashboard
+/// share these so they never disagree.
+public enum Format {
+    /// `850ms`, `3.2s`, `14m32s`, `2h03m`, `3d04h`.
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = max(0, seconds)
+        if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
+        if s < 10 { return "\(Double(Int(s * 10)) / 10)s" }
+        if s < 60 { return "\(Int(s))s" }
+        let total = Int(s)
+        if total < 3600 { return "\(total / 60)m\(twoDigits(total % 60))s" }
+        if total < 86400 { return "\(total / 3600)h\(twoDigits(total % 3600 / 60))m" }
+        return "\(total / 86400)d\(twoDigits(total % 86400 / 3600))h"
+    }
+
+    private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+
+    /// `0-3, 5, 7-9`: sorted ranks folded into ranges.
+    public static func ranks(_ ranks: [Int], limit: Int = .max) -> String {
+        let sorted = Array(Set(ranks)).sorted()
+        var parts: [String] = []
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count, sorted[j + 1] == sorted[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+            i = j + 1
+        }
+        if parts.count > limit {
+            return parts.prefix(limit).joined(separator: ", ") + ", ... (\(sorted.count) ranks)"
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// UTC wall-clock time, `2026-11-29 10:14:32Z`.
+    public static func utc(_ ts: Double) -> String {
+        var t = time_t(ts.rounded(.down))
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int32, _ width: Int = 2) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday)) "
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))Z"
+    }
+
+    /// A string for display: quoted, control characters removed, cut to `max` characters.
+    public static func quoted(_ text: String, max: Int = 60) -> String {
+        "\"" + clean(text, max: max) + "\""
+    }
+
+    public static func clean(_ text: String, max: Int = 60) -> String {
+        let flat = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+}

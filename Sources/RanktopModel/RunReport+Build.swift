@@ -1,0 +1,87 @@
+import RanktopProtocol
+
+extension RunReport {
+    public init(model: RunModel, read: LogReadSummary = LogReadSummary()) {
+        run = model.run
+        world = model.world
+        events = read.lines == 0 ? model.eventCount : read.events
+        rejected = read.rejected
+        rejectedSamples = read.rejectedSamples
+        rejectedByReason = read.rejectedByReason
+        startTs = model.firstTs
+        endTs = model.lastTs
+        nodes = model.nodes
+        timeout = model.timeout
+        silentRanks = model.silentRanks
+        completedBarriers = model.completedBarrierCount
+        droppedTotal = model.droppedTotal
+        phasesFolded = model.phasesFolded
+
+        ranks = model.ranks.map { info in
+            RankRow(
+                rank: info.rank, node: info.node, status: info.status, step: info.step, total: info.total,
+                barrier: info.barrier, phase: info.phase?.name, lastTs: info.lastTs, lastProgressTs: info.lastProgressTs, dropped: info.dropped,
+                restarts: info.restarts, exitCode: info.exitCode, error: info.error, lostReason: info.lostReason
+            )
+        }
+
+        let world = model.world
+        openBarriers = model.openBarriersByN.map { instance in
+            OpenBarrier(
+                n: instance.n, name: instance.name, site: instance.site, arrived: instance.arrivedRanks,
+                missing: instance.missingRanks(world: world), since: instance.since ?? model.lastTs ?? 0
+            )
+        }
+
+        mismatches = model.mismatches.keys.sorted().map { n in
+            let names = model.mismatches[n]!.map { (name: $0.key, ranks: $0.value) }.sorted { $0.name < $1.name }
+            return Mismatch(n: n, names: names)
+        }
+
+        var triggers: [TriggerRow] = model.firings.map { firing in
+            let first = firing.causes.first
+            let injection = first?.id.flatMap { id in model.injections.first { $0.id == id } }
+            return TriggerRow(
+                check: firing.check, source: first?.source ?? .code, rank: first?.rank, id: first?.id,
+                reason: first?.reason ?? injection?.reason, ts: first?.ts ?? firing.ts, step: firing.step,
+                by: injection?.by, causes: firing.causes.count
+            )
+        }
+        // Sets that no check has acted on yet (the run ended or hung first).
+        for check in model.pendingCauses.keys.sorted() {
+            for cause in model.pendingCauses[check]! {
+                triggers.append(TriggerRow(
+                    check: nil, source: cause.source, rank: cause.rank, id: cause.id, reason: cause.reason,
+                    ts: cause.ts, step: nil, by: nil, causes: 1
+                ))
+            }
+        }
+        // Injections no rank applied.
+        for injection in model.pendingInjections {
+            triggers.append(TriggerRow(
+                check: nil, source: .manual, rank: nil, id: injection.id, reason: injection.reason,
+                ts: injection.ts, step: nil, by: injection.by, causes: 0
+            ))
+        }
+        self.triggers = triggers
+
+        stragglers = model.stragglerStats.values.sorted {
+            $0.waitCaused != $1.waitCaused ? $0.waitCaused > $1.waitCaused : $0.rank < $1.rank
+        }
+
+        phases = model.phases.sorted { $0.firstEnter < $1.firstEnter }.map { phase in
+            PhaseRow(
+                name: phase.name, mode: phase.mode, occurrence: phase.occurrence,
+                mainSeconds: phase.mainSeconds, othersSeconds: phase.othersSeconds,
+                complete: phase.isComplete, firstEnter: phase.firstEnter
+            )
+        }
+    }
+
+    /// The report's "now": the last moment the log knows of.
+    public var now: Double { endTs ?? 0 }
+
+    public func rankRow(_ rank: Int) -> RankRow? {
+        ranks.first { $0.rank == rank }
+    }
+}

@@ -1,0 +1,100 @@
+import RanktopProtocol
+
+extension RunReport {
+    /// The `--json` object. The fields the contract names come first; the rest are extras.
+    public var json: JSONValue {
+        .object([
+            ("run", run.map(JSONValue.string) ?? .null),
+            ("world", .int(world)),
+            ("events", .int(events)),
+            ("rejected", .int(rejected)),
+            ("ranks", .array(ranks.map(\.json))),
+            ("open_barriers", .array(openBarriers.map(\.json))),
+            ("mismatches", .array(mismatches.map(\.json))),
+            ("triggers", .array(triggers.map(\.json))),
+            ("stragglers", .array(stragglers.map { s in
+                .object([("rank", .int(s.rank)), ("wait_caused_s", .double(s.waitCaused)), ("times_last", .int(s.timesLast))])
+            })),
+            ("phases", .array(phases.map(\.json))),
+            ("start_ts", startTs.map(JSONValue.double) ?? .null),
+            ("end_ts", endTs.map(JSONValue.double) ?? .null),
+            ("nodes", .array(nodes.map(JSONValue.string))),
+            ("silent_ranks", .array(silentRanks.map(JSONValue.int))),
+            ("completed_barriers", .int(completedBarriers)),
+            ("dropped", .int(droppedTotal)),
+            ("rejected_lines", .array(rejectedSamples.map { .object([("line", .int($0.line)), ("reason", .string($0.reason))]) })),
+            ("diagnosis", .array(diagnosis.map(JSONValue.string))),
+        ])
+    }
+}
+
+extension RunReport.RankRow {
+    var json: JSONValue {
+        .object([
+            ("rank", .int(rank)),
+            ("state", .string(status.rawValue)),
+            ("step", step.map(JSONValue.int) ?? .null),
+            ("barrier", barrier.map { b in
+                .object([("n", .int(b.n)), ("name", b.name.map(JSONValue.string) ?? .null), ("since", .double(b.since))])
+            } ?? .null),
+            ("phase", phase.map(JSONValue.string) ?? .null),
+            ("last_ts", .double(lastTs)),
+            ("node", node.map(JSONValue.string) ?? .null),
+            ("total", total.map(JSONValue.int) ?? .null),
+            ("dropped", .int(dropped)),
+            ("restarts", .int(restarts)),
+            ("exit_code", exitCode.map(JSONValue.int) ?? .null),
+            ("error", error.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
+
+extension RunReport.OpenBarrier {
+    var json: JSONValue {
+        .object([
+            ("n", .int(n)),
+            ("name", name.map(JSONValue.string) ?? .null),
+            ("arrived", .array(arrived.map(JSONValue.int))),
+            ("missing", .array(missing.map(JSONValue.int))),
+            ("since", .double(since)),
+            ("site", site.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
+
+extension RunReport.Mismatch {
+    var json: JSONValue {
+        .object([
+            ("n", .int(n)),
+            ("names", .object(names.map { ($0.name, .array($0.ranks.map(JSONValue.int))) })),
+        ])
+    }
+}
+
+extension RunReport.TriggerRow {
+    var json: JSONValue {
+        .object([
+            ("check", check.map(JSONValue.int) ?? .null),
+            ("source", .string(source.rawValue)),
+            ("rank", rank.map(JSONValue.int) ?? .null),
+            ("id", id.map(JSONValue.string) ?? .null),
+            ("reason", reason.map(JSONValue.string) ?? .null),
+            ("ts", .double(ts)),
+            ("step", step.map(JSONValue.int) ?? .null),
+            ("by", by.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
+
+extension RunReport.PhaseRow {
+    var json: JSONValue {
+        .object([
+            ("name", .string(name)),
+            ("mode", .string(mode.rawValue)),
+            ("main_s", mainSeconds.map(JSONValue.double) ?? .null),
+            ("others_s", othersSeconds.map(JSONValue.double) ?? .null),
+            ("occurrence", .int(occurrence)),
+            ("complete", .bool(complete)),
+        ])
+    }
+}

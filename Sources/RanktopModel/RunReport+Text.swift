@@ -1,0 +1,126 @@
+extension RunReport {
+    /// The report for people: the diagnosis first, then the detail behind it.
+    public var text: String {
+        var out: [String] = []
+        var header = "run \(run ?? "(unknown)") · world \(world)"
+        if !nodes.isEmpty { header += " · \(nodes.count) \(nodes.count == 1 ? "node" : "nodes")" }
+        header += " · \(events) events"
+        if rejected > 0 { header += " · \(rejected) rejected \(rejected == 1 ? "line" : "lines")" }
+        out.append(header)
+        if let start = startTs, let end = endTs {
+            out.append("log \(Format.utc(start)) to \(Format.utc(end)) (\(Format.duration(end - start)))")
+        }
+        out.append("")
+        out.append("DIAGNOSIS")
+        out += diagnosis.map { "  " + $0 }
+
+        if !ranks.isEmpty {
+            out.append("")
+            out.append("RANKS")
+            out += rankTable.map { "  " + $0 }
+        }
+        if !openBarriers.isEmpty || completedBarriers > 0 {
+            out.append("")
+            out.append("BARRIERS")
+            out.append("  \(completedBarriers) completed, \(openBarriers.count) open")
+            for barrier in openBarriers {
+                var line = "  #\(barrier.n)"
+                if let name = barrier.name { line += " \(Format.quoted(name, max: 40))" }
+                if let site = barrier.site { line += " at \(site)" }
+                line += ": arrived \(Format.ranks(barrier.arrived, limit: 8)); missing \(barrier.missing.isEmpty ? "none" : Format.ranks(barrier.missing, limit: 8))"
+                out.append(line)
+            }
+        }
+        if !mismatches.isEmpty {
+            out.append("")
+            out.append("MISMATCHED BARRIERS")
+            for mismatch in mismatches {
+                let names = mismatch.names.map { "\(Format.quoted($0.name, max: 40)) on \(Format.ranks($0.ranks, limit: 6))" }
+                out.append("  #\(mismatch.n): \(names.joined(separator: ", "))")
+            }
+        }
+        if !stragglers.isEmpty {
+            out.append("")
+            out.append("STRAGGLERS (last to arrive at completed barriers)")
+            for s in stragglers.prefix(10) {
+                out.append("  rank \(s.rank): last \(s.timesLast) \(s.timesLast == 1 ? "time" : "times"), kept the others waiting \(Format.duration(s.waitCaused)) in total")
+            }
+            if stragglers.count > 10 { out.append("  ... and \(stragglers.count - 10) more") }
+        }
+        if !triggers.isEmpty {
+            out.append("")
+            out.append("TRIGGERS")
+            for t in triggers { out.append("  " + describe(t)) }
+        }
+        if !phases.isEmpty {
+            out.append("")
+            out.append("PHASES (main-first)")
+            for p in phases.prefix(50) {
+                let occurrence = p.occurrence > 0 ? " #\(p.occurrence + 1)" : ""
+                let main = p.mainSeconds.map(Format.duration) ?? "-"
+                let others = p.othersSeconds.map(Format.duration) ?? "-"
+                out.append("  \(p.name)\(occurrence) (\(p.mode.rawValue)): main \(main), others \(others)\(p.complete ? "" : ", still open")")
+            }
+            if phases.count > 50 { out.append("  ... and \(phases.count - 50) more") }
+        }
+        if rejected > 0 {
+            out.append("")
+            out.append("REJECTED LINES (\(rejected))")
+            for sample in rejectedSamples.prefix(20) {
+                out.append("  line \(sample.line): \(Format.clean(sample.reason, max: 120))")
+            }
+            if rejected > 20 {
+                let classes = rejectedByReason.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }
+                out.append("  ... by reason: \(classes.prefix(8).joined(separator: ", "))")
+            }
+        }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    private func describe(_ t: TriggerRow) -> String {
+        var who: String
+        switch t.source {
+        case .code: who = "code on rank \(t.rank.map(String.init) ?? "?")"
+        case .manual: who = "manual injection \(t.id ?? "?")\(t.by.map { " by \($0)" } ?? "")"
+        }
+        if let reason = t.reason { who += " (\(Format.quoted(reason, max: 60)))" }
+        if t.causes > 1 { who += " and \(t.causes - 1) more" }
+        guard let check = t.check else {
+            return t.source == .manual && t.rank == nil
+                ? "not applied: \(who), asked \(ago(t.ts))"
+                : "set, no check yet: \(who)"
+        }
+        return "check #\(check) fired\(t.step.map { " at step \($0)" } ?? ""): \(who)"
+    }
+
+    private var rankTable: [String] {
+        var rows: [[String]] = [["rank", "node", "state", "step", "where", "last seen", "dropped"]]
+        for r in ranks {
+            let step = r.step.map { s in r.total.map { "\(s)/\($0)" } ?? "\(s)" } ?? "-"
+            var place = "-"
+            if let b = r.barrier {
+                place = "barrier #\(b.n)\(b.name.map { " " + Format.clean($0, max: 24) } ?? "") for \(Format.duration(now - b.since))"
+            } else if let phase = r.phase {
+                place = "phase \(Format.clean(phase, max: 24))"
+            } else if r.status == .failed, let code = r.exitCode {
+                place = "exit code \(code)"
+            }
+            rows.append([String(r.rank), r.node ?? "-", r.status.rawValue, step, place, ago(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c == 0 ? pad + cell : cell + pad
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

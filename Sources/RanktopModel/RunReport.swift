@@ -1,0 +1,85 @@
+import RanktopProtocol
+
+/// The post-mortem of a run: what `ranktop report` prints, built from the model alone (plus what
+/// reading the log rejected). "Now" is the log's last timestamp, so a report reads the same
+/// whenever it is made.
+public struct RunReport: Sendable {
+    public struct RankRow: Sendable {
+        public var rank: Int
+        public var node: String?
+        public var status: RankStatus
+        public var step: Int?
+        public var total: Int?
+        public var barrier: RankBarrier?
+        public var phase: String?
+        public var lastTs: Double
+        /// When the rank last reported progress.
+        public var lastProgressTs: Double?
+        public var dropped: Int
+        public var restarts: Int
+        public var exitCode: Int?
+        public var error: String?
+        public var lostReason: String?
+    }
+
+    public struct OpenBarrier: Sendable {
+        public var n: Int
+        public var name: String?
+        public var site: String?
+        public var arrived: [Int]
+        public var missing: [Int]
+        public var since: Double
+    }
+
+    public struct Mismatch: Sendable {
+        public var n: Int
+        /// Name -> ranks that gave it, names sorted.
+        public var names: [(name: String, ranks: [Int])]
+    }
+
+    public struct TriggerRow: Sendable {
+        /// The check ordinal that fired; nil for a set or an injection no check acted on.
+        public var check: Int?
+        public var source: TriggerSource
+        public var rank: Int?
+        public var id: String?
+        public var reason: String?
+        public var ts: Double
+        public var step: Int?
+        public var by: String?
+        /// Every cause of the firing, the first being the row's own.
+        public var causes: Int
+    }
+
+    public struct PhaseRow: Sendable {
+        public var name: String
+        public var mode: PhaseMode
+        public var occurrence: Int
+        public var mainSeconds: Double?
+        public var othersSeconds: Double?
+        public var complete: Bool
+        public var firstEnter: Double
+    }
+
+    public var run: String?
+    public var world: Int
+    public var events: Int
+    public var rejected: Int
+    public var rejectedSamples: [RejectedLine]
+    public var rejectedByReason: [String: Int]
+    public var startTs: Double?
+    public var endTs: Double?
+    public var nodes: [String]
+    public var timeout: Double?
+    public var ranks: [RankRow]
+    /// World ranks that never sent anything.
+    public var silentRanks: [Int]
+    public var openBarriers: [OpenBarrier]
+    public var mismatches: [Mismatch]
+    public var triggers: [TriggerRow]
+    public var stragglers: [StragglerStats]
+    public var phases: [PhaseRow]
+    public var phasesFolded: Int
+    public var completedBarriers: Int
+    public var droppedTotal: Int
+}

@@ -1,0 +1,128 @@
+import Testing
+import RanktopModel
+import RanktopProtocol
+
+/// Each golden log is a run that went a known way; the report must say so.
+@Suite struct GoldenLogTests {
+    @Test func aCleanRunReportsEveryRankExitedAndNothingOpen() throws {
+        let report = try Fixtures.report("clean")
+        #expect(report.world == 4)
+        #expect(report.run == "r42")
+        #expect(report.rejected == 0)
+        #expect(report.ranks.map(\.status) == Array(repeating: .exited, count: 4))
+        #expect(report.ranks.map(\.step) == Array(repeating: 10, count: 4))
+        #expect(report.openBarriers.isEmpty)
+        #expect(report.completedBarriers == 2)
+        #expect(report.diagnosis == ["run completed: all 4 ranks exited cleanly at step 10"])
+        // Barrier 1 arrivals were 0, 1, 3, 2 half a second apart: rank 2 kept the others 1.5 s.
+        #expect(report.stragglers.map(\.rank) == [2])
+        #expect(abs(report.stragglers[0].waitCaused - 1.5) < 1e-6)
+        #expect(report.phases.count == 1)
+        #expect(report.phases[0].name == "load_dataset")
+        #expect(abs((report.phases[0].mainSeconds ?? 0) - 30.0) < 1e-6)
+        #expect(abs((report.phases[0].othersSeconds ?? 0) - 2.5) < 0.05)
+    }
+
+    @Test func aHangNamesTheBarrierAndTheMissingRankFirst() throws {
+        let report = try Fixtures.report("hang")
+        #expect(report.openBarriers.count == 1)
+        let barrier = report.openBarriers[0]
+        #expect(barrier.n == 1)
+        #expect(barrier.name == "save_checkpoint")
+        #expect(barrier.missing == [5])
+        #expect(barrier.arrived == [0, 1, 2, 3, 4, 6, 7])
+        let first = report.diagnosis.first ?? ""
+        #expect(first.hasPrefix("barrier #1 \"save_checkpoint\" open 14m3"))
+        #expect(first.contains("7/8 arrived; missing rank 5 (node-1), last seen just now at step 81 (no progress for 14m3"))
+        #expect(first.contains("running"))
+        #expect(first.contains("the collective timeout fires in"))
+        #expect(report.ranks[5].status == .running)
+        #expect(report.ranks[0].status == .waiting)
+        #expect(report.ranks[0].barrier?.n == 1)
+    }
+
+    @Test func aCrashShowsTheFailedRankWithItsErrorAsMissing() throws {
+        let report = try Fixtures.report("crash")
+        #expect(report.ranks[2].status == .failed)
+        #expect(report.ranks[2].error == "RuntimeError: CUDA out of memory")
+        #expect(report.openBarriers.first?.missing == [2])
+        #expect(report.diagnosis.contains { $0.hasPrefix("rank 2 (node-1) failed at step 20: RuntimeError: CUDA out of memory (exit code 1)") })
+    }
+
+    @Test func aLostRankIsLostAndMissing() throws {
+        let report = try Fixtures.report("lost")
+        #expect(report.ranks[1].status == .lost)
+        #expect(report.openBarriers.first?.missing == [1])
+        #expect(report.openBarriers.first?.name == nil)
+        #expect(report.diagnosis.first?.contains("missing rank 1 (node-0), last seen") == true)
+    }
+
+    @Test func mismatchedBarrierNamesAreReportedWithTheirRanks() throws {
+        let report = try Fixtures.report("mismatch")
+        #expect(report.mismatches.count == 1)
+        #expect(report.mismatches[0].n == 1)
+        #expect(report.mismatches[0].names.map(\.name) == ["evaluate", "save"])
+        #expect(report.mismatches[0].names.map(\.ranks) == [[2, 3], [0, 1]])
+    }
+
+    @Test func aCodeTriggerFiringNamesItsRankAndReason() throws {
+        let report = try Fixtures.report("code_trigger")
+        #expect(report.triggers.count == 1)
+        let t = report.triggers[0]
+        #expect(t.check == 7)
+        #expect(t.source == .code)
+        #expect(t.rank == 2)
+        #expect(t.reason == "loss plateaued")
+        #expect(t.id == nil)
+        #expect(t.step == 8)
+    }
+
+    @Test func aManualTriggerFiringNamesTheInjection() throws {
+        let report = try Fixtures.report("manual_trigger")
+        #expect(report.triggers.count == 1)
+        let t = report.triggers[0]
+        #expect(t.check == 12)
+        #expect(t.source == .manual)
+        #expect(t.id == "inj-7f3a")
+        #expect(t.by == "alice@login-1")
+        #expect(t.reason == "diverging")
+    }
+
+    @Test func aHostileLogStillGivesAReportOfItsGoodLines() throws {
+        let report = try Fixtures.report("hostile")
+        #expect(report.rejected == 11)
+        #expect(report.world == 2)
+        #expect(report.ranks.count == 2)
+        #expect(report.ranks[1].dropped == 2, "seq jumps from 4 to 7 on rank 1")
+        #expect(report.text.contains("REJECTED LINES (11)"))
+    }
+
+    @Test func theJSONReportHasTheContractedShape() throws {
+        let json = try Fixtures.report("hang").json
+        let parsed = JSONValue.parse(json.serialized)
+        #expect(parsed == json)
+        #expect(json["run"]?.stringValue == "r42")
+        #expect(json["world"]?.intValue == 8)
+        #expect(json["events"]?.intValue == 4831)
+        #expect(json["rejected"]?.intValue == 0)
+        let rank5 = json["ranks"]?[5]
+        #expect(rank5?["rank"]?.intValue == 5)
+        #expect(rank5?["state"]?.stringValue == "running")
+        #expect(rank5?["step"]?.intValue == 81)
+        #expect(rank5?["barrier"] == .null)
+        #expect(rank5?["phase"] == .null)
+        #expect(rank5?["last_ts"]?.doubleValue != nil)
+        let rank0Barrier = json["ranks"]?[0]?["barrier"]
+        #expect(rank0Barrier?["n"]?.intValue == 1)
+        #expect(rank0Barrier?["name"]?.stringValue == "save_checkpoint")
+        #expect(rank0Barrier?["since"]?.doubleValue != nil)
+        let open = json["open_barriers"]?[0]
+        #expect(open?["missing"] == .array([.int(5)]))
+        #expect(open?["arrived"]?.arrayValue?.count == 7)
+        #expect(json["mismatches"] == .array([]))
+        #expect(json["triggers"] == .array([]))
+        #expect(json["phases"]?[0]?["name"]?.stringValue == "load_dataset")
+        #expect(json["phases"]?[0]?["mode"]?.stringValue == "main_first")
+        #expect(json["phases"]?[0]?["main_s"]?.doubleValue == 30)
+    }
+}

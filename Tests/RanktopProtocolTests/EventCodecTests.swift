@@ -1,0 +1,160 @@
+import Testing
+@testable import RanktopProtocol
+
+@Suite struct EventCodecTests {
+    static let everyKind: [Event] = [
+        Event(rank: 3, ts: 1_764_374_400.000001, seq: 0, .hello(Hello(
+            run: "r42", world: 8, localRank: 3, localWorld: 8, node: "gpu-1", pid: 4242,
+            runtime: "accelerate/1.15.0 torch/2.15.0", timeout: 600, restart: 1, caps: ["inject", "stack"], token: "s3cret"
+        ))),
+        Event(rank: 3, ts: 1_764_374_440.0, seq: 5, .progress(Progress(step: 1, total: 1000, epoch: 0.5, metrics: [Metric("loss", 2.31), Metric("lr", 0.0003)]))),
+        Event(rank: 3, ts: 1_764_374_400.5, seq: 2, .barrierEnter(BarrierEnter(n: 0, name: "save", site: "train.py:41", phase: "load_dataset"))),
+        Event(rank: 3, ts: 1_764_374_431.2, seq: 3, .barrierExit(n: 0)),
+        Event(rank: 3, ts: 1_764_374_400.5, seq: 1, .phaseEnter(PhaseEnter(name: "load_dataset", mode: .mainFirst, main: false))),
+        Event(rank: 3, ts: 1_764_374_433.9, seq: 4, .phaseExit(name: "load_dataset")),
+        Event(rank: 1, ts: 1.25, seq: 9, .triggerSet(TriggerSet(source: .manual, reason: "stop \"now\"\n", id: "inj-1"))),
+        Event(rank: 1, ts: 2, seq: 10, .triggerCheck(n: 7, fired: true)),
+        Event(rank: 1, ts: 3, seq: 11, .log(level: .warning, msg: "naïve ✓ \u{1}")),
+        Event(rank: 1, ts: 4, seq: 12, .heartbeat),
+        Event(rank: 1, ts: 5, seq: 13, .stack(id: "s1", frames: ["train.py:10 main", "train.py:88 save"])),
+        Event(rank: 1, ts: 6, seq: 14, .bye(code: 1, error: "RuntimeError: boom")),
+        Event(rank: 1, ts: 7, .lost(reason: "connection closed")),
+        Event(rank: 1, ts: 8, .dropped(count: 12)),
+        Event(rank: -1, ts: 9, .inject(Injection(id: "inj-1", reason: "diverging", by: "alice@login-1"))),
+    ]
+
+    @Test func everyKindSurvivesEncodeThenDecode() {
+        for event in Self.everyKind {
+            var decoder = EventDecoder()
+            let line = EventEncoder.line(event)
+            #expect(line.hasSuffix("\n"))
+            #expect(!line.dropLast().contains("\n"), "one event, one line")
+            #expect(decoder.decode(String(line.dropLast())) == .success(event), "\(line)")
+        }
+    }
+
+    @Test func theProtocolExampleDecodes() {
+        let lines = [
+            #"{"kind":"hello","rank":3,"ts":1764374400.000001,"seq":0,"v":1,"run":"r42","world":8,"local_rank":3,"local_world":8,"node":"gpu-1","pid":4242,"runtime":"accelerate/1.15.0 torch/2.15.0","timeout":600}"#,
+            #"{"kind":"phase.enter","rank":3,"ts":1764374400.5,"seq":1,"name":"load_dataset","mode":"main_first","main":false}"#,
+            #"{"kind":"barrier.enter","rank":3,"ts":1764374400.5,"seq":2,"n":0,"phase":"load_dataset","site":"train.py:41"}"#,
+            #"{"kind":"barrier.exit","rank":3,"ts":1764374431.2,"seq":3,"n":0}"#,
+            #"{"kind":"phase.exit","rank":3,"ts":1764374433.9,"seq":4,"name":"load_dataset"}"#,
+            #"{"kind":"progress","rank":3,"ts":1764374440.0,"seq":5,"step":1,"total":1000,"metrics":{"loss":2.31}}"#,
+            #"{"kind":"trigger.check","rank":3,"ts":1764374440.1,"seq":6,"n":0,"fired":false}"#,
+        ]
+        var decoder = EventDecoder()
+        let events = lines.compactMap { try? decoder.decode($0).get() }
+        #expect(events.count == lines.count)
+        #expect(events.first?.ts == 1_764_374_400.000001)
+        #expect(decoder.world == 8)
+        if case let .progress(p) = events.last?.body { Issue.record("last is the check, got progress \(p)") }
+        if case let .progress(p)? = events.dropLast().last?.body {
+            #expect(p.metrics == [Metric("loss", 2.31)])
+        } else {
+            Issue.record("expected progress")
+        }
+    }
+
+    @Test func timestampsKeepMicrosecondsExactly() {
+        var decoder = EventDecoder()
+        for text in ["1764374400.000001", "1764374400.999999", "0.5", "1e9", "1764374400", "17643744001234567.25"] {
+            let event = try? decoder.decode(#"{"kind":"heartbeat","rank":0,"ts":\#(text)}"#).get()
+            #expect(event?.ts == Double(text), "\(text)")
+        }
+    }
+
+    @Test func unknownFieldsAreIgnoredAndKeyOrderDoesNotMatter() {
+        var decoder = EventDecoder()
+        let event = try? decoder.decode(#"{ "future": {"x": [1, {"y": null}]}, "n" : 4, "ts": 1, "rank": 0, "kind": "barrier.exit", "extra": "\u00e9" }"#).get()
+        #expect(event == Event(rank: 0, ts: 1, .barrierExit(n: 4)))
+    }
+
+    @Test func escapesAndSurrogatePairsDecode() {
+        var decoder = EventDecoder()
+        let event = try? decoder.decode(#"{"kind":"log","rank":0,"ts":1,"level":"info","msg":"a\"b\\c\/d\n\u00e9\ud83d\ude00"}"#).get()
+        #expect(event?.body == .log(level: .info, msg: "a\"b\\c/d\né😀"))
+    }
+
+    @Test func pythonsNaNAndInfinityAreAcceptedInMetrics() {
+        var decoder = EventDecoder()
+        let event = try? decoder.decode(#"{"kind":"progress","rank":0,"ts":1,"step":3,"metrics":{"loss":NaN,"grad":Infinity,"x":-Infinity}}"#).get()
+        guard case let .progress(p)? = event?.body else {
+            Issue.record("expected progress")
+            return
+        }
+        #expect(p.metrics[0].value.isNaN)
+        #expect(p.metrics[1].value == .infinity)
+        #expect(p.metrics[2].value == -.infinity)
+    }
+
+    @Test(arguments: [
+        (#"{"kind":"progress","rank":0,"ts":1}"#, "missing field 'step'"),
+        (#"{"kind":"progress","rank":"0","ts":1,"step":1}"#, "field 'rank': expected integer, got string"),
+        (#"{"kind":"progress","rank":-2,"ts":1,"step":1}"#, "field 'rank': -2 is below -1"),
+        (#"{"kind":"progress","rank":0,"ts":1,"step":1.5}"#, "field 'step': expected integer, got number"),
+        (#"{"kind":"barrier.enter","rank":0,"ts":1,"n":-1}"#, "field 'n': -1 is below 0"),
+        (#"{"kind":"trigger.check","rank":0,"ts":1,"n":0,"fired":"yes"}"#, "field 'fired': expected boolean, got string"),
+        (#"{"kind":"heartbeat","rank":0,"ts":"now"}"#, "field 'ts': expected number, got string"),
+        (#"{"kind":"heartbeat","rank":0,"ts":NaN}"#, "field 'ts': not a finite number"),
+        (#"{"kind":"heartbeat","rank":0}"#, "missing field 'ts'"),
+        (#"{"rank":0,"ts":1}"#, "missing field 'kind'"),
+        (#"{"kind":"warp","rank":0,"ts":1}"#, "unknown kind 'warp'"),
+        (#"{"kind":"hello","rank":0,"ts":1,"v":2,"run":"r","world":1,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#, "field 'v': protocol version 2 is not supported (expected 1)"),
+        (#"{"kind":"hello","rank":0,"ts":1,"v":1,"run":"r","world":0,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#, "field 'world': 0 is below 1"),
+        (#"{"kind":"phase.enter","rank":0,"ts":1,"name":"p","mode":"first","main":true}"#, "field 'mode': 'first' is not main_first or local_main_first"),
+        (#"{"kind":"progress","rank":0,"ts":1,"step":1,"metrics":{"loss":"low"}}"#, "field 'metrics.loss': expected number, got string"),
+        (#"{"kind":"progress","rank":-1,"ts":1,"step":1}"#, "field 'rank': -1 is only for run-wide events, not 'progress'"),
+        (#"[1]"#, "not a JSON object"),
+        (#""#, "empty line"),
+        (#"{"kind":"heartbeat","rank":0,"ts":1} x"#, "invalid JSON: trailing characters after the object at byte 38"),
+        (#"{"kind":"heartbeat","rank":0,"ts":01}"#, "invalid JSON: invalid number (leading zero) at byte 37"),
+        (#"{"kind":"heartbeat","rank":0,"ts":1"#, "invalid JSON: unterminated object at byte 36"),
+    ])
+    func invalidLinesAreRejectedWithAReason(line: String, reason: String) {
+        var decoder = EventDecoder()
+        #expect(decoder.decode(line) == .failure(DecodeError(reason)))
+    }
+
+    @Test func ranksAreCheckedAgainstTheWorldOnceAHelloAnnouncedIt() {
+        var decoder = EventDecoder()
+        #expect((try? decoder.decode(#"{"kind":"heartbeat","rank":9,"ts":1}"#).get()) != nil, "no world known yet")
+        _ = decoder.decode(#"{"kind":"hello","rank":0,"ts":1,"v":1,"run":"r","world":4,"local_rank":0,"local_world":4,"node":"n","pid":1,"runtime":"x"}"#)
+        #expect(decoder.decode(#"{"kind":"heartbeat","rank":4,"ts":1}"#) == .failure(DecodeError("field 'rank': 4 is outside the world of 4")))
+        #expect((try? decoder.decode(#"{"kind":"heartbeat","rank":3,"ts":1}"#).get()) != nil)
+    }
+
+    @Test func invalidUTF8IsRejected() {
+        var decoder = EventDecoder()
+        var bytes = Array(#"{"kind":"log","rank":0,"ts":1,"level":"info","msg":"caf"#.utf8)
+        bytes += [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(decoder.decode(bytes) == .failure(DecodeError("invalid UTF-8")))
+    }
+
+    @Test func aLineOverTheLimitIsRejected() {
+        var decoder = EventDecoder()
+        let line = #"{"kind":"log","rank":0,"ts":1,"level":"info","msg":""# + String(repeating: "x", count: 70_000) + #""}"#
+        #expect(decoder.decode(line) == .failure(DecodeError("line longer than 65536 bytes")))
+    }
+
+    @Test func deeplyNestedJunkIsRejectedWithoutExhaustingTheStack() {
+        var decoder = EventDecoder()
+        let line = #"{"kind":"heartbeat","rank":0,"ts":1,"x":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + "}"
+        guard case let .failure(error) = decoder.decode(line) else {
+            Issue.record("expected a rejection")
+            return
+        }
+        #expect(error.reason.contains("nested too deeply"))
+    }
+
+    /// Random events of every kind, with awkward strings and numbers, round-trip exactly.
+    @Test func randomEventsRoundTrip() {
+        var rng = SplitMix64(seed: 42)
+        var decoder = EventDecoder()
+        for _ in 0..<2000 {
+            let event = RandomEvents.make(&rng)
+            let line = EventEncoder.line(event)
+            #expect(decoder.decode(String(line.dropLast())) == .success(event), "\(line)")
+        }
+    }
+}

@@ -40,6 +40,8 @@ func scenario(ranks: Int) -> SyntheticRun {
 }
 
 func writeLog(_ path: String, ranks: Int) throws {
+    // The log writer appends; a fresh log is what is asked for.
+    try? FileManager.default.removeItem(atPath: path)
     let writer = try EventLogWriter(path: path)
     for event in scenario(ranks: ranks).events() { try writer.append(event) }
     try writer.flush()

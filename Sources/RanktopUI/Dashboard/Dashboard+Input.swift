@@ -84,7 +84,7 @@ extension Dashboard {
     private mutating func handleKey(_ key: Key, model: RunModel, now: Double) -> DashboardAction {
         switch key {
         case .char("q"):
-            if options.ownsRun {
+            if options.ownsRun, !Dashboard.isOver(model), ended == nil {
                 overlay = .confirmQuit
                 return .redraw
             }
@@ -132,6 +132,11 @@ extension Dashboard {
             return move(key) ? .redraw : .none
         }
         return .redraw
+    }
+
+    /// Every rank of the world has ended: quitting costs the run nothing.
+    static func isOver(_ model: RunModel) -> Bool {
+        model.world > 0 && (0..<model.world).allSatisfy { model.rank($0)?.status.isTerminal ?? false }
     }
 
     private mutating func openDetail() -> DashboardAction {

@@ -52,29 +52,46 @@ public enum ThemeParser {
         return theme
     }
 
-    /// Walks `[styles]`; a nested table whose keys are not style fields is a group
-    /// (`[styles.state]` with `running = {...}`) and stands for dotted element keys.
+    /// Walks `[styles]`. An element is a table of style fields; a table can also hold nested
+    /// elements, so `[styles.barrier]` may set `fg = ...` for `barrier` and `missing = {...}`
+    /// for `barrier.missing`, and `"state.running" = {...}` names the same element as
+    /// `[styles.state]` with `running = {...}`.
     private static func readStyles(_ table: TOMLTable, path: [String], into theme: inout Theme, file: String, lines: SourceLines) throws(ThemeProblem) {
         for key in table.keys.sorted() {
             let elementPath = path + [key]
             let element = elementPath.joined(separator: ".")
             let line = lines.line(of: ["styles"] + elementPath)
             guard let value = table[key]?.table else {
-                throw ThemeProblem(file: file, line: line, problem: "'\(element)' must be a table such as { fg = \"#5fd75f\", bold = true }")
+                if path.isEmpty || !isStyleField(key) {
+                    throw ThemeProblem(file: file, line: line, problem: "'\(element)' must be a table such as { fg = \"#5fd75f\", bold = true }")
+                }
+                continue
             }
-            if let role = ThemeRole(rawValue: element) {
-                theme[role] = try style(from: value, element: element, file: file, line: line)
-            } else if value.keys.contains(where: { styleFields.contains($0) }) || ThemeRole.allCases.allSatisfy({ !$0.rawValue.hasPrefix(element + ".") }) {
+            let role = ThemeRole(rawValue: element)
+            let isGroup = ThemeRole.allCases.contains { $0.rawValue.hasPrefix(element + ".") }
+            guard role != nil || isGroup else {
                 throw ThemeProblem(file: file, line: line, problem: "unknown element '\(element)'; known elements: \(ThemeRole.allCases.map(\.rawValue).joined(separator: ", "))")
-            } else {
-                try readStyles(value, path: elementPath, into: &theme, file: file, lines: lines)
+            }
+            let fields = value.keys.filter { isStyleField($0) || value[$0]?.table == nil }
+            if let role {
+                theme[role] = try style(from: value, fields: fields, element: element, file: file, line: line)
+            } else if let field = fields.first {
+                throw ThemeProblem(file: file, line: line, problem: "'\(element)' is a group of elements, not an element: '\(field)' has no element to style")
+            }
+            let nested = value.keys.filter { !isStyleField($0) && value[$0]?.table != nil }
+            if !nested.isEmpty {
+                let children = TOMLTable()
+                for name in nested { children[name] = value[name] }
+                try readStyles(children, path: elementPath, into: &theme, file: file, lines: lines)
             }
         }
     }
 
-    private static func style(from table: TOMLTable, element: String, file: String, line: Int?) throws(ThemeProblem) -> Style {
+    private static func isStyleField(_ key: String) -> Bool { styleFields.contains(key) }
+
+    private static func style(from table: TOMLTable, fields: [String], element: String, file: String, line: Int?) throws(ThemeProblem) -> Style {
         var style = Style()
-        for field in table.keys.sorted() {
+        for field in fields.sorted() {
             guard let value = table[field] else { continue }
             switch field {
             case "fg", "bg":
@@ -129,7 +146,7 @@ struct SourceLines {
 
     /// The line defining `path`, or the closest enclosing definition.
     func line(of path: [String]) -> Int? {
-        var prefix = path
+        var prefix = path.flatMap { $0.split(separator: ".").map(String.init) }
         while !prefix.isEmpty {
             if let hit = definitions.first(where: { $0.path == prefix }) { return hit.line }
             prefix.removeLast()

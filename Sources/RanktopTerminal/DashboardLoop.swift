@@ -57,7 +57,7 @@ struct DashboardLoop {
         }
         let frameInterval = 1 / max(0.5, configuration.maxFramesPerSecond)
         if let message = configuration.startupMessage {
-            dashboard.showStatus(message, isError: true, now: now(), seconds: 15)
+            dashboard.showStatus(message, isError: true, now: Date().timeIntervalSince1970, seconds: 15)
         }
         var dirty = true
         var lastFrame = -Double.infinity
@@ -88,7 +88,7 @@ struct DashboardLoop {
             for message in batch.messages {
                 switch message {
                 case let .status(text, isError):
-                    dashboard.showStatus(text, isError: isError, now: now())
+                    dashboard.showStatus(text, isError: isError, now: Date().timeIntervalSince1970)
                 case .sourceEnded:
                     sourceEnded = true
                     endedAt = configuration.clock()
@@ -103,7 +103,7 @@ struct DashboardLoop {
                     dirty = true
                     continue
                 }
-                switch dashboard.handle(input, model: model, now: now()) {
+                switch dashboard.handle(input, model: model, now: now(), wall: Date().timeIntervalSince1970) {
                 case .none:
                     break
                 case .redraw:
@@ -130,7 +130,7 @@ struct DashboardLoop {
                 dashboard.eventsPerSecond = rate.perSecond
                 let size = screen.size
                 let started = Date().timeIntervalSince1970
-                let canvas = dashboard.render(model: model, now: now(), size: size)
+                let canvas = dashboard.render(model: model, now: now(), size: size, wall: started)
                 let built = Date().timeIntervalSince1970
                 screen.draw(canvas)
                 let shown = Date().timeIntervalSince1970

@@ -2,8 +2,10 @@ import RanktopModel
 
 extension Dashboard {
     /// Applies one input to the state; returns what the runner should do. `model` and `now` are
-    /// the live ones (`p` freezes them).
-    public mutating func handle(_ input: InputEvent, model: RunModel, now: Double) -> DashboardAction {
+    /// the live ones (`p` freezes them); `wall` is the wall clock, which times footer messages
+    /// (a replay's run clock is in the log's past), and defaults to `now`.
+    public mutating func handle(_ input: InputEvent, model: RunModel, now: Double, wall: Double? = nil) -> DashboardAction {
+        self.wall = wall ?? now
         switch input {
         case .resize:
             return .redraw
@@ -36,7 +38,7 @@ extension Dashboard {
                 self.overlay = nil
                 guard options.canControl else { return .redraw }
                 let reason = field.text.trimmingWhitespace()
-                showStatus("sending the trigger" + options.glyphs.ellipsis, now: now, seconds: 30)
+                showStatus("sending the trigger" + options.glyphs.ellipsis, now: self.wall, seconds: 30)
                 return .injectTrigger(reason: reason.isEmpty ? nil : String(reason))
             default:
                 guard options.canControl, field.edit(key) else { return .none }
@@ -100,14 +102,14 @@ extension Dashboard {
         case .char("p"):
             if paused == nil {
                 paused = (model, now)
-                showStatus("display paused; the run goes on (p resumes)", now: now, seconds: 4)
+                showStatus("display paused; the run goes on (p resumes)", now: self.wall, seconds: 4)
             } else {
                 paused = nil
-                showStatus("display resumed", now: now, seconds: 2)
+                showStatus("display resumed", now: self.wall, seconds: 2)
             }
         case .char("s"):
             sort = sort.next
-            showStatus("ranks sorted by \(sort.rawValue)", now: now, seconds: 3)
+            showStatus("ranks sorted by \(sort.rawValue)", now: self.wall, seconds: 3)
         case .char("g"):
             viewMode = frame.grid != nil ? .table : .grid
         case .char("/"):
@@ -154,7 +156,7 @@ extension Dashboard {
 
     private mutating func requestStack(rank: Int, now: Double) -> DashboardAction {
         guard options.canControl else {
-            showStatus("stacks cannot be requested from a replayed log", isError: true, now: now)
+            showStatus("stacks cannot be requested from a replayed log", isError: true, now: self.wall)
             return .redraw
         }
         stackRequests[rank] = now

@@ -2,8 +2,10 @@ import RanktopModel
 
 extension Dashboard {
     /// Draws the whole screen for `model` at `now` (the frozen model and clock while paused).
-    public mutating func render(model liveModel: RunModel, now liveNow: Double, size: Size) -> Canvas {
-        if let status, status.until <= liveNow { self.status = nil }
+    /// `wall` is the wall clock for footer messages; it defaults to `now`.
+    public mutating func render(model liveModel: RunModel, now liveNow: Double, size: Size, wall: Double? = nil) -> Canvas {
+        self.wall = wall ?? liveNow
+        if let status, status.until <= self.wall { self.status = nil }
         let (model, now) = paused ?? (liveModel, liveNow)
         var canvas = Canvas(width: size.width, height: size.height, asciiOnly: options.glyphs == .ascii, background: options.theme[.text])
         let digest = RunDigest(model: model, now: now, staleAfter: options.staleAfter)

@@ -31,12 +31,14 @@ public struct Dashboard: Sendable {
     var stackRequests: [Int: Double] = [:]
     /// What the last frame showed where: keys and the mouse act on what the user sees.
     var frame = FrameGeometry()
+    /// The wall clock at the last input or frame.
+    var wall: Double = 0
 
     public init(options: DashboardOptions) {
         self.options = options
     }
 
-    /// Shows `text` in the footer for `seconds`.
+    /// Shows `text` in the footer for `seconds` from `now` (wall clock).
     public mutating func showStatus(_ text: String, isError: Bool = false, now: Double, seconds: Double = 6) {
         status = StatusMessage(text: text, isError: isError, until: now + seconds)
     }

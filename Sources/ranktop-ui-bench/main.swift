@@ -48,17 +48,25 @@ func writeLog(_ path: String, ranks: Int) throws {
     print("wrote \(writer.linesWritten) events of the \(ranks)-rank synthetic run to \(path)")
 }
 
-func measure(_ run: SyntheticRun, size: Size, frames: Int) -> (median: Double, p99: Double, mean: Double) {
-    var model = RunModel(limits: .live)
-    for event in run.events() { model.apply(event) }
+struct Case {
+    var ranks: Int
+    var size: Size
+    /// Keys pressed before timing: "g" for the table instead of the grid, "s" to sort by lag.
+    var keys: String
+    var label: String
+}
+
+func measure(_ run: SyntheticRun, _ model: RunModel, _ c: Case, frames: Int) -> (median: Double, p99: Double, mean: Double) {
     var dashboard = Dashboard(options: DashboardOptions(label: "bench"))
+    _ = dashboard.render(model: model, now: run.now, size: c.size)
+    for key in c.keys { _ = dashboard.handle(.key(.char(key)), model: model, now: run.now) }
     var times: [Double] = []
     var checksum = 0
     for i in 0..<frames {
         let start = DispatchTime.now().uptimeNanoseconds
-        let canvas = dashboard.render(model: model, now: run.now + Double(i) * 0.1, size: size)
+        let canvas = dashboard.render(model: model, now: run.now + Double(i) * 0.1, size: c.size)
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        checksum &+= Int(canvas[size.width / 2, size.height / 2].scalar.value)
+        checksum &+= Int(canvas[c.size.width / 2, c.size.height / 2].scalar.value)
     }
     times.sort()
     precondition(checksum != 0)
@@ -73,9 +81,25 @@ if let path = arguments.writeLog {
     }
     exit(0)
 }
+var models: [Int: RunModel] = [:]
+for ranks in [64, 4096] {
+    let events = scenario(ranks: ranks).events()
+    let start = DispatchTime.now().uptimeNanoseconds
+    var model = RunModel(limits: .live)
+    for event in events { model.apply(event) }
+    let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    print(String(format: "model: %d ranks, %d events folded in %.1f ms", ranks, events.count, ms))
+    models[ranks] = model
+}
+let cases = [
+    Case(ranks: 64, size: Size(width: 120, height: 40), keys: "", label: "grid"),
+    Case(ranks: 64, size: Size(width: 200, height: 50), keys: "g", label: "table"),
+    Case(ranks: 4096, size: Size(width: 200, height: 50), keys: "", label: "grid"),
+    Case(ranks: 4096, size: Size(width: 200, height: 50), keys: "gs", label: "table, sorted by lag"),
+]
 print("frame build time, \(arguments.frames) frames each (ms)")
-print("ranks  terminal  median    p99   mean")
-for (ranks, size) in [(64, Size(width: 120, height: 40)), (64, Size(width: 200, height: 50)), (4096, Size(width: 200, height: 50))] {
-    let r = measure(scenario(ranks: ranks), size: size, frames: arguments.frames)
-    print(String(format: "%5d  %3dx%-4d  %6.3f %6.3f %6.3f", ranks, size.width, size.height, r.median, r.p99, r.mean))
+print("ranks  terminal  median    p99   mean  view")
+for c in cases {
+    let r = measure(scenario(ranks: c.ranks), models[c.ranks]!, c, frames: arguments.frames)
+    print(String(format: "%5d  %3dx%-4d  %6.3f %6.3f %6.3f  %@", c.ranks, c.size.width, c.size.height, r.median, r.p99, r.mean, c.label))
 }

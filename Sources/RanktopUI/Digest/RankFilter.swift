@@ -28,11 +28,11 @@ public struct RankFilter: Sendable, Equatable {
 
     public var isEmpty: Bool { conditions.isEmpty && ranges.isEmpty && nodes.isEmpty }
 
-    public func matches(rank: Int, info: RankInfo?, condition: RankCondition) -> Bool {
+    public func matches(rank: Int, node: String?, condition: RankCondition) -> Bool {
         if !conditions.isEmpty, !conditions.contains(condition) { return false }
         if !ranges.isEmpty, !ranges.contains(where: { $0.contains(rank) }) { return false }
         if !nodes.isEmpty {
-            guard let node = info?.node?.lowercased() else { return false }
+            guard let node = node?.lowercased() else { return false }
             if !nodes.contains(where: { node.contains($0) }) { return false }
         }
         return true

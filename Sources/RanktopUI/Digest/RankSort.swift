@@ -20,17 +20,18 @@ public enum RankSort: String, CaseIterable, Sendable {
     public func order(model: RunModel, digest: RunDigest, filter: RankFilter) -> [Int] {
         var ranks: [Int] = []
         ranks.reserveCapacity(digest.world)
-        for r in 0..<digest.world where filter.isEmpty || filter.matches(rank: r, info: model.rank(r), condition: digest.condition(of: r)) {
+        for r in 0..<digest.world where filter.isEmpty || filter.matches(rank: r, node: model.rankSlots[r]?.node, condition: digest.condition(of: r)) {
             ranks.append(r)
         }
         switch self {
         case .rank:
             return ranks
         case .lag:
-            let lags = ranks.map { r in model.rank(r).flatMap { digest.lag(of: $0) } ?? -1 }
+            let lags = ranks.map { digest.lag(of: $0) ?? -1 }
             return sorted(ranks, by: lags, descending: true)
         case .wait:
-            let waits = ranks.map { r in model.rank(r)?.barrier.map { digest.now - $0.since } ?? -1 }
+            let slots = model.rankSlots
+            let waits = ranks.map { r in (r < slots.count ? slots[r]?.barrier?.since : nil).map { digest.now - $0 } ?? -1 }
             return sorted(ranks, by: waits, descending: true)
         case .state:
             let urgencies = ranks.map { digest.condition(of: $0).urgency }

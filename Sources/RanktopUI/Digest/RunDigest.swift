@@ -7,6 +7,8 @@ public struct RunDigest: Sendable {
     public let world: Int
     /// Condition by rank number, 0..<world.
     public let conditions: [RankCondition]
+    /// Last reported step by rank number, nil where none.
+    public let steps: [Int?]
     public let counts: [RankCondition: Int]
     public let stepMin: Int?
     public let stepMedian: Int?
@@ -20,33 +22,41 @@ public struct RunDigest: Sendable {
         world = model.world
         var conditions = [RankCondition](repeating: .silent, count: world)
         var counts: [RankCondition: Int] = [:]
-        var steps: [Int] = []
-        steps.reserveCapacity(world)
+        var sortedSteps: [Int] = []
+        sortedSteps.reserveCapacity(world)
+        var stepByRank = [Int?](repeating: nil, count: world)
         var allEnded = world > 0
         var lastEnd: Double?
+        // Fields are read through the array in place: copying a whole RankInfo (its histories
+        // and strings) per rank per frame is what a 4096-rank frame would spend its time on.
+        let slots = model.rankSlots
         for r in 0..<world {
-            guard let info = model.rank(r) else {
+            guard r < slots.count, let status = slots[r]?.status, let lastTs = slots[r]?.lastTs else {
                 counts[.silent, default: 0] += 1
                 allEnded = false
                 continue
             }
-            var condition = RankCondition(info.status)
-            if !info.status.isTerminal, now - info.lastTs > staleAfter { condition = .stale }
-            if info.status.isTerminal {
-                lastEnd = max(lastEnd ?? info.lastTs, info.lastTs)
+            var condition = RankCondition(status)
+            if !status.isTerminal, now - lastTs > staleAfter { condition = .stale }
+            if status.isTerminal {
+                lastEnd = max(lastEnd ?? lastTs, lastTs)
             } else {
                 allEnded = false
             }
             conditions[r] = condition
             counts[condition, default: 0] += 1
-            if let step = info.step { steps.append(step) }
+            if let step = slots[r]?.step {
+                sortedSteps.append(step)
+                stepByRank[r] = step
+            }
         }
         self.conditions = conditions
         self.counts = counts
-        steps.sort()
-        stepMin = steps.first
-        stepMax = steps.last
-        stepMedian = steps.isEmpty ? nil : steps[steps.count / 2]
+        steps = stepByRank
+        sortedSteps.sort()
+        stepMin = sortedSteps.first
+        stepMax = sortedSteps.last
+        stepMedian = sortedSteps.isEmpty ? nil : sortedSteps[sortedSteps.count / 2]
         startedAt = model.firstTs
         endedAt = allEnded ? lastEnd : nil
     }
@@ -58,8 +68,8 @@ public struct RunDigest: Sendable {
     public func count(_ condition: RankCondition) -> Int { counts[condition] ?? 0 }
 
     /// Steps behind the most advanced rank.
-    public func lag(of info: RankInfo) -> Int? {
-        guard let step = info.step, let leader = stepMax else { return nil }
+    public func lag(of rank: Int) -> Int? {
+        guard rank >= 0, rank < steps.count, let step = steps[rank], let leader = stepMax else { return nil }
         return max(0, leader - step)
     }
 

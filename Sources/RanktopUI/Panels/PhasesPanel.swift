@@ -21,9 +21,10 @@ enum PhasesPanel {
         guard !model.phases.isEmpty else { return [StyledLine("no main-first phase yet", context.style(.dim))] }
         // Who is in which part of each open phase, from the ranks' own state.
         var parts: [PhaseKey: [PhasePart: [Int]]] = [:]
-        for info in model.rankSlots {
-            guard let info, let phase = info.phase else { continue }
-            parts[PhaseKey(name: phase.name, occurrence: phase.occurrence), default: [:]][phase.part, default: []].append(info.rank)
+        let slots = model.rankSlots
+        for r in slots.indices {
+            guard let phase = slots[r]?.phase else { continue }
+            parts[PhaseKey(name: phase.name, occurrence: phase.occurrence), default: [:]][phase.part, default: []].append(r)
         }
         let dim = context.style(.dim)
         var lines: [StyledLine] = []

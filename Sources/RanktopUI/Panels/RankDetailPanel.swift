@@ -68,7 +68,7 @@ enum RankDetailPanel {
         if info.step != nil {
             progress.add(RankText.progressText(info), text)
             progress.add("  \(RankText.rate(info)) it/s  ETA \(RankText.eta(info))", dim)
-            if let lag = context.digest.lag(of: info) { progress.add("  lag \(lag)", lag > 0 ? context.style(.warning) : dim) }
+            if let lag = context.digest.lag(of: rank) { progress.add("  lag \(lag)", lag > 0 ? context.style(.warning) : dim) }
             if let epoch = info.epoch { progress.add("  epoch " + Formatting.metric(epoch), dim) }
         } else {
             progress.add("no progress reported yet", dim)

@@ -69,8 +69,8 @@ enum RankGridPanel {
                 let rank = gridRow * cols + col
                 guard rank < world else { break }
                 let condition = context.digest.condition(of: rank)
-                var style = context.style(condition.role)
-                if !filter.isEmpty, !filter.matches(rank: rank, info: context.model.rank(rank), condition: condition) {
+                var style = context.style(of: condition)
+                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rankSlots[rank]?.node, condition: condition) {
                     style = dim
                 }
                 if rank == selected { style = style.overlaid(by: selection) }
@@ -119,7 +119,7 @@ enum RankGridPanel {
         let whereText = RankText.whereText(info, condition: condition, context: context)
         if !whereText.spans.isEmpty { lines.append(whereText) }
         var facts = StyledLine()
-        if let info, let lag = context.digest.lag(of: info) { facts.add("lag \(lag)  ", lag > 0 ? context.style(.warning) : dim) }
+        if let lag = context.digest.lag(of: rank) { facts.add("lag \(lag)  ", lag > 0 ? context.style(.warning) : dim) }
         facts.add("age " + RankText.age(info, now: context.now), condition == .stale ? context.style(.stale) : dim)
         lines.append(facts)
         lines.append(StyledLine("Enter: detail of this rank", dim))

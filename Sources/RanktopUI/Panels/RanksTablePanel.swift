@@ -139,7 +139,7 @@ enum RanksTablePanel {
             col += w.eta + 1
         }
         if w.shown.contains(.lag) {
-            let lag = info.flatMap { context.digest.lag(of: $0) }
+            let lag = context.digest.lag(of: rank)
             canvas.put(Formatting.right(lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (lag ?? 0) > 0 ? context.style(.warning) : dim)
             col += w.lag + 1
         }

@@ -7,6 +7,18 @@ struct RenderContext {
     let digest: RunDigest
     let now: Double
     let options: DashboardOptions
+    /// The style of each rank condition, looked up once per frame (the grid needs one per rank).
+    let conditionStyles: [Style]
+
+    init(model: RunModel, digest: RunDigest, now: Double, options: DashboardOptions) {
+        self.model = model
+        self.digest = digest
+        self.now = now
+        self.options = options
+        conditionStyles = RankCondition.allCases.map { options.theme[$0.role] }
+    }
+
+    func style(of condition: RankCondition) -> Style { conditionStyles[condition.rawValue] }
 
     var theme: Theme { options.theme }
     var glyphs: Glyphs { options.glyphs }

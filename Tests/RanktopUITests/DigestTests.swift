@@ -21,7 +21,8 @@ import Testing
         #expect(digest.stepMin == 42)
         #expect(digest.stepMax == 60)
         #expect(digest.stepMedian == 60)
-        #expect(digest.lag(of: Fixtures.eight.rank(5)!) == 2)
+        #expect(digest.lag(of: 5) == 2)
+        #expect(digest.lag(of: 7) == 18)
     }
 
     @Test func test_filterTermsOfOneKindWiden_ofDifferentKindsNarrow() {

@@ -62,6 +62,7 @@ struct DashboardLoop {
         var dirty = true
         var lastFrame = -Double.infinity
         var pendingArrival: Double?
+        var pendingTs: Double?
         var nextTick = now()
 
         while true {
@@ -84,6 +85,7 @@ struct DashboardLoop {
                 for event in batch.events { model.apply(event) }
                 if !dashboard.isPaused { dirty = true }
                 pendingArrival = min(pendingArrival ?? .infinity, batch.oldestArrival ?? .infinity)
+                if let ts = batch.oldestTs { pendingTs = min(pendingTs ?? ts, ts) }
             }
             for message in batch.messages {
                 switch message {
@@ -134,8 +136,11 @@ struct DashboardLoop {
                 let built = Date().timeIntervalSince1970
                 screen.draw(canvas)
                 let shown = Date().timeIntervalSince1970
-                stats.record(build: built - started, draw: shown - built, latency: pendingArrival.map { shown - $0 })
+                // A replay's timestamps are in the log's past: end to end only means something live.
+                let endToEnd = configuration.options.canControl ? pendingTs.map { shown - $0 } : nil
+                stats.record(build: built - started, draw: shown - built, latency: pendingArrival.map { shown - $0 }, endToEnd: endToEnd)
                 pendingArrival = nil
+                pendingTs = nil
                 lastFrame = shown
                 dirty = false
             }

@@ -18,6 +18,8 @@ final class EventInbox: @unchecked Sendable {
         var messages: [Message] = []
         /// When the oldest event of the batch arrived (for event-to-screen latency).
         var oldestArrival: Double?
+        /// The oldest timestamp among the batch's events.
+        var oldestTs: Double?
     }
 
     private let lock = NSLock()
@@ -46,6 +48,7 @@ final class EventInbox: @unchecked Sendable {
         lock.lock()
         if pending.oldestArrival == nil { pending.oldestArrival = Date().timeIntervalSince1970 }
         pending.events.append(event)
+        pending.oldestTs = min(pending.oldestTs ?? event.ts, event.ts)
         let wake = !wakePending
         wakePending = true
         lock.unlock()

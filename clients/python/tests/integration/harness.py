@@ -141,9 +141,40 @@ class ServeRun:
                 process.communicate()
 
 
+class CliRun(ServeRun):
+    """`ranktop run --headless --log LOG --listen ADDR -- CMD`: exactly what a user types."""
+
+    def __init__(self, directory: Path, binary: str) -> None:
+        self.binary = binary
+        self.log = directory / "run.log"
+        self.socket_path = directory / "collector.sock"
+        self.address = "unix:" + str(self.socket_path)
+        self.serve = None
+        self.process = None
+
+    def start(self, command: List[str]) -> None:
+        # The user's environment: nothing of ranktop's; `ranktop run` adds the hook and the address.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RANKTOP_") and k != "PYTHONPATH"}
+        env["OMP_NUM_THREADS"] = "1"
+        env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [self.binary, "run", "--headless", "--log", str(self.log), "--listen", self.address, "--", *command],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait(self, timeout: float) -> str:
+        return FakeCollectorRun.wait(self, timeout)
+
+
+def _has_run_command(binary: str) -> bool:
+    result = subprocess.run([binary, "run", "--help"], capture_output=True, text=True, timeout=60)
+    return "--headless" in result.stdout
+
+
 def open_run(directory: Path):
     binary = os.environ.get("RANKTOP_BIN")
-    return ServeRun(directory, binary) if binary else FakeCollectorRun(directory)
+    if not binary:
+        return FakeCollectorRun(directory)
+    return CliRun(directory, binary) if _has_run_command(binary) else ServeRun(directory, binary)
 
 
 def wait_until(run, predicate, timeout: float = 120.0) -> List[dict]:

@@ -11,10 +11,7 @@ struct EmitterTests {
         Hello(run: run, world: 2, localRank: 1, localWorld: 2, node: "node-a", pid: 4242, runtime: "ranktop-swift/0.1", caps: ["inject", "stack"])
     }
 
-    static func decode(_ line: String) -> Event? {
-        var decoder = EventDecoder()
-        return try? decoder.decode(line).get()
-    }
+    static func decode(_ line: String) -> Event? { decodeEvent(line) }
 
     static func quicklyReconnectingEmitter(to listener: TestListener) throws -> Emitter {
         try Emitter(

@@ -81,5 +81,14 @@ let package = Package(
         ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        // The collector in-process, driven by real socket clients.
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
+        // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
+        .executableTarget(
+            name: "ranktop-live-bench",
+            dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+        ),
     ]
 )

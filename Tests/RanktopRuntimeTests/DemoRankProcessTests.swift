@@ -16,28 +16,28 @@ struct DemoRankProcessTests {
         String(line.drop { $0 != ":" })
     }
 
-    @Test func test_ranksWithoutACollectorCompleteAndAgreeOnTheStopStep() throws {
-        let finished = try RankProcesses.launch(world: 4, arguments: Self.fast).wait()
+    @Test func test_ranksWithoutACollectorCompleteAndAgreeOnTheStopStep() async throws {
+        let finished = try await RankProcesses.launch(world: 4, arguments: Self.fast).wait()
         for rank in finished {
             #expect(rank.status == 0, "rank \(rank.rank) failed: \(rank.stderr)")
             #expect(Self.stopLine(rank) == "rank \(rank.rank): stopped at step 30 (trigger check 29)")
         }
     }
 
-    @Test func test_aSingleProcessRunsTheSameProgramWithoutARendezvous() throws {
-        let finished = try RankProcesses.launch(world: 1, arguments: Self.fast).wait()
+    @Test func test_aSingleProcessRunsTheSameProgramWithoutARendezvous() async throws {
+        let finished = try await RankProcesses.launch(world: 1, arguments: Self.fast).wait()
         #expect(finished.map(\.status) == [0])
         #expect(finished.map(Self.stopLine) == ["rank 0: stopped at step 30 (trigger check 29)"])
     }
 
-    @Test func test_barrierOrdinalsAlignAndEveryRankFiresAtTheSameCheck() throws {
+    @Test func test_barrierOrdinalsAlignAndEveryRankFiresAtTheSameCheck() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
-        let finished = try RankProcesses.launch(
+        let finished = try await RankProcesses.launch(
             world: 4, localWorld: 2, arguments: ["--steps", "20", "--step-time", "0.01"],
             environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "align"]).wait()
         #expect(finished.allSatisfy { $0.status == 0 })
-        try listener.waitUntil("every rank's bye") { lines in
+        try await listener.waitUntil("every rank's bye") { lines in
             lines.joined().filter { decodeEvent($0)?.kind == .bye }.count == 4
         }
 
@@ -66,15 +66,15 @@ struct DemoRankProcessTests {
         #expect(causes.allSatisfy { $0.source == .code && ($0.reason ?? "").hasPrefix("loss plateaued") })
     }
 
-    @Test func test_mainProcessFirstRunsTheMainRanksBlockBeforeEveryoneElses() throws {
+    @Test func test_mainProcessFirstRunsTheMainRanksBlockBeforeEveryoneElses() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
         // Two nodes of two ranks: ranks 0 and 2 are local mains.
-        let finished = try RankProcesses.launch(
+        let finished = try await RankProcesses.launch(
             world: 4, localWorld: 2, arguments: ["--steps", "8", "--step-time", "0.05", "--eval-every", "4"],
             environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "first"]).wait()
         #expect(finished.allSatisfy { $0.status == 0 })
-        try listener.waitUntil("every rank's bye") { lines in
+        try await listener.waitUntil("every rank's bye") { lines in
             lines.joined().filter { decodeEvent($0)?.kind == .bye }.count == 4
         }
         let events = (0..<4).map { listener.lines(ofRank: $0).compactMap(decodeEvent) }
@@ -98,13 +98,13 @@ struct DemoRankProcessTests {
         }
     }
 
-    @Test func test_anInjectedTriggerStopsEveryRankAtTheSameCheck() throws {
+    @Test func test_anInjectedTriggerStopsEveryRankAtTheSameCheck() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
         let ranks = try RankProcesses.launch(
             world: 3, arguments: ["--steps", "100000", "--step-time", "0.02", "--no-early-stop"],
             environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "inject"])
-        try listener.waitUntil("every rank past step 5") { _ in
+        try await listener.waitUntil("every rank past step 5") { _ in
             (0..<3).allSatisfy { rank in
                 listener.lines(ofRank: rank).compactMap(decodeEvent).contains {
                     if case let .progress(progress) = $0.body { progress.step >= 5 } else { false }
@@ -115,12 +115,12 @@ struct DemoRankProcessTests {
         let inject = ControlLine.inject(id: "inj-42", reason: "stop from the test").line
         listener.deliver(inject)
         listener.deliver(inject)
-        let finished = try ranks.wait()
+        let finished = try await ranks.wait()
         #expect(finished.allSatisfy { $0.status == 0 })
         let lines = finished.map { Self.withoutRank(Self.stopLine($0)) }
         #expect(Set(lines).count == 1, "ranks stopped at different points: \(lines)")
 
-        try listener.waitUntil("every rank's bye") { all in
+        try await listener.waitUntil("every rank's bye") { all in
             all.joined().filter { decodeEvent($0)?.kind == .bye }.count == 3
         }
         var fired: [[Int]] = []
@@ -137,17 +137,17 @@ struct DemoRankProcessTests {
         #expect(fired.allSatisfy { $0.count == 1 && $0 == fired[0] }, "fired checks: \(fired)")
     }
 
-    @Test func test_aRankThatCannotReachRankZeroFailsWithAClearMessage() throws {
+    @Test func test_aRankThatCannotReachRankZeroFailsWithAClearMessage() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
-        let finished = try RankProcesses.launch(
+        let finished = try await RankProcesses.launch(
             world: 2, ranks: [1], arguments: ["--connect-timeout", "1"],
             environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "lonely"]).wait(timeout: 30)
         #expect(finished[0].status == 1)
         #expect(finished[0].stderr.contains("ranktop: rank 1: no rendezvous store at 127.0.0.1:"))
         #expect(finished[0].stderr.contains("is rank 0 running"))
         // Whoever watches learns why the rank never joined.
-        try listener.waitUntil("bye") { $0.joined().contains { decodeEvent($0)?.kind == .bye } }
+        try await listener.waitUntil("bye") { $0.joined().contains { decodeEvent($0)?.kind == .bye } }
         let bye = listener.lines(ofRank: 1).compactMap(decodeEvent).last
         guard case let .bye(code, error)? = bye?.body else {
             Issue.record("no bye from rank 1")
@@ -157,18 +157,18 @@ struct DemoRankProcessTests {
         #expect(error?.contains("no rendezvous store") == true)
     }
 
-    @Test func test_whenRankZeroDiesTheOthersFailInsteadOfHangingForever() throws {
+    @Test func test_whenRankZeroDiesTheOthersFailInsteadOfHangingForever() async throws {
         let ranks = try RankProcesses.launch(world: 2, arguments: ["--steps", "100000", "--step-time", "0.02", "--no-early-stop"])
-        usleep(1_500_000)
+        try await Task.sleep(for: .milliseconds(1500))
         kill(ranks.pids[0]!, SIGKILL)
-        let finished = try ranks.wait(timeout: 30)
+        let finished = try await ranks.wait(timeout: 30)
         let survivor = try #require(finished.first { $0.rank == 1 })
         #expect(survivor.status == 1)
         #expect(survivor.stderr.contains("went away (rank 0 exited or crashed)"), "stderr: \(survivor.stderr)")
     }
 
-    @Test func test_launchEnvironmentMistakesAreExplained() throws {
-        let finished = try RankProcesses.launch(
+    @Test func test_launchEnvironmentMistakesAreExplained() async throws {
+        let finished = try await RankProcesses.launch(
             world: 2, ranks: [0], arguments: [], environment: ["RANK": "7"]).wait(timeout: 30)
         #expect(finished[0].status == 1)
         #expect(finished[0].stderr.contains("RANK=7 is outside 0..<2"))

@@ -28,31 +28,32 @@ struct DistributedStateTests {
         }
     }
 
-    /// Runs `body` for every rank on its own thread and returns the results in rank order.
+    /// Runs `body` for every rank on its own thread (collectives block) and returns the results
+    /// in rank order.
     static func concurrently<T: Sendable>(
         _ ranks: [DistributedState], _ body: @escaping @Sendable (DistributedState) throws -> T
-    ) throws -> [T] {
+    ) async throws -> [T] {
         let results = ResultSlots<T>(count: ranks.count)
         let group = DispatchGroup()
         for (index, state) in ranks.enumerated() {
             DispatchQueue.global().async(group: group) { results.set(index, Result { try body(state) }) }
         }
-        guard group.wait(timeout: .now() + 30) == .success else { throw TestFailure("ranks did not finish within 30 s") }
+        await withCheckedContinuation { continuation in group.notify(queue: .global()) { continuation.resume() } }
         return try results.values.map { try $0!.get() }
     }
 
     /// Waits until the control lines sent so far to `rank` were handled: they are handled in order,
     /// so the answer to a stack request sent after them proves it.
-    static func sync(_ listener: TestListener, rank: Int, tag: String) throws {
+    static func sync(_ listener: TestListener, rank: Int, tag: String) async throws {
         listener.deliver(ControlLine.stackRequest(id: tag).line, toRanks: [rank])
-        try listener.waitUntil("the answer to \(tag)") { _ in
+        try await listener.waitUntil("the answer to \(tag)") { _ in
             listener.lines(ofRank: rank).contains { line in
                 if case let .stack(id, _)? = decodeEvent(line)?.body { id == tag } else { false }
             }
         }
     }
 
-    @Test func test_singleProcessPrimitivesAreNoOpsThatStillReport() throws {
+    @Test func test_singleProcessPrimitivesAreNoOpsThatStillReport() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
         let state = try DistributedState(environment: ["RANKTOP_ADDR": listener.address])
@@ -66,7 +67,7 @@ struct DistributedStateTests {
         state.progress(step: 3, total: 10, metrics: ["loss": 0.5])
         state.finish()
 
-        try listener.waitUntil("bye") { $0.joined().contains { decodeEvent($0)?.kind == .bye } }
+        try await listener.waitUntil("bye") { $0.joined().contains { decodeEvent($0)?.kind == .bye } }
         let kinds = listener.allLines.compactMap(decodeEvent).map(\.kind.rawValue)
         #expect(kinds == [
             "hello", "barrier.enter", "barrier.exit", "phase.enter", "barrier.enter", "barrier.exit", "phase.exit",
@@ -77,23 +78,23 @@ struct DistributedStateTests {
         #expect(hello.timeout == 1800)
     }
 
-    @Test func test_sameInjectionIdTwiceActsOnceAcrossRanksAndChecks() throws {
+    @Test func test_sameInjectionIdTwiceActsOnceAcrossRanksAndChecks() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
         let ranks = try Self.ranks(world: 2, listener: listener)
-        try listener.waitUntil("both hellos") { _ in !listener.lines(ofRank: 0).isEmpty && !listener.lines(ofRank: 1).isEmpty }
+        try await listener.waitUntil("both hellos") { _ in !listener.lines(ofRank: 0).isEmpty && !listener.lines(ofRank: 1).isEmpty }
         let inject = ControlLine.inject(id: "inj-7", reason: "enough").line
 
         listener.deliver(inject, toRanks: [0])
-        try Self.sync(listener, rank: 0, tag: "s0")
-        #expect(try Self.concurrently(ranks) { try $0.checkTrigger() } == [true, true])
+        try await Self.sync(listener, rank: 0, tag: "s0")
+        #expect(try await Self.concurrently(ranks) { try $0.checkTrigger() } == [true, true])
 
         // The same id again, late on rank 1 and twice on rank 0: nothing fires.
         listener.deliver(inject, toRanks: [1])
         listener.deliver(inject, toRanks: [0])
-        try Self.sync(listener, rank: 0, tag: "s1")
-        try Self.sync(listener, rank: 1, tag: "s2")
-        #expect(try Self.concurrently(ranks) { try $0.checkTrigger() } == [false, false])
+        try await Self.sync(listener, rank: 0, tag: "s1")
+        try await Self.sync(listener, rank: 1, tag: "s2")
+        #expect(try await Self.concurrently(ranks) { try $0.checkTrigger() } == [false, false])
         for state in ranks.reversed() { state.finish() }
 
         let sets0 = listener.lines(ofRank: 0).compactMap(decodeEvent).compactMap(\.triggerSet)
@@ -102,7 +103,7 @@ struct DistributedStateTests {
         #expect(sets1.isEmpty)
     }
 
-    @Test func test_stackRequestShowsTheBarrierTheBlockedRankIsIn() throws {
+    @Test func test_stackRequestShowsTheBarrierTheBlockedRankIsIn() async throws {
         let listener = try TestListener()
         defer { listener.stop() }
         let ranks = try Self.ranks(world: 2, listener: listener)
@@ -112,15 +113,20 @@ struct DistributedStateTests {
             try? rank0.withActivity("train loop") { try rank0.waitForEveryone(name: "save") }
             done.signal()
         }
-        try listener.waitUntil("rank 0 in the barrier") { _ in
+        try await listener.waitUntil("rank 0 in the barrier") { _ in
             listener.lines(ofRank: 0).contains { decodeEvent($0)?.barrierEnter?.name == "save" }
         }
         listener.deliver(ControlLine.stackRequest(id: "where").line, toRanks: [0])
-        try listener.waitUntil("the stack answer") { _ in
+        try await listener.waitUntil("the stack answer") { _ in
             listener.lines(ofRank: 0).contains { $0.contains("\"kind\":\"stack\"") }
         }
         try ranks[1].waitForEveryone(name: "save")
-        #expect(done.wait(timeout: .now() + 10) == .success)
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                done.wait()
+                continuation.resume()
+            }
+        }
         for state in ranks.reversed() { state.finish() }
 
         let stack = listener.lines(ofRank: 0).compactMap(decodeEvent).first { $0.kind == .stack }
@@ -132,7 +138,7 @@ struct DistributedStateTests {
         #expect(frames.last?.contains(", waiting ") == true)
     }
 
-    @Test func test_aCollectiveTimeoutNamesTheMissingRank() throws {
+    @Test func test_aCollectiveTimeoutNamesTheMissingRank() async throws {
         let ranks = try Self.ranks(world: 2, timeout: 0.5)
         #expect {
             try ranks[0].waitForEveryone(name: "lonely")
@@ -145,7 +151,7 @@ struct DistributedStateTests {
         #expect(throws: RendezvousError.self) { try ranks[0].checkTrigger() }
     }
 
-    @Test func test_theStoreRefusesAWrongWorldSizeAndADuplicateRank() throws {
+    @Test func test_theStoreRefusesAWrongWorldSizeAndADuplicateRank() async throws {
         let port = try RankProcesses.freePort()
         let rank0 = try DistributedState(environment: Self.environment(rank: 0, world: 2, port: port))
         defer { rank0.finish() }
@@ -159,7 +165,7 @@ struct DistributedStateTests {
         } throws: { String(describing: $0).contains("two processes joined as rank 1") }
     }
 
-    @Test func test_launchEnvironmentDefaultsAndMistakes() throws {
+    @Test func test_launchEnvironmentDefaultsAndMistakes() async throws {
         let single = try LaunchEnvironment(parsing: [:])
         #expect(single == .singleProcess)
         let worker = try LaunchEnvironment(parsing: [

@@ -86,14 +86,14 @@ final class RankProcesses {
     }
 
     /// Waits for every process; kills all of them and fails after `timeout` seconds.
-    func wait(timeout: Double = 60) throws -> [Finished] {
+    func wait(timeout: Double = 60) async throws -> [Finished] {
         let deadline = Date().addingTimeInterval(timeout)
         while running.contains(where: { $0.process.isRunning }) {
             guard Date() < deadline else {
                 killAll()
                 throw TestFailure("rank processes still running after \(timeout) s: killed")
             }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         return running.map { rank in
             Finished(

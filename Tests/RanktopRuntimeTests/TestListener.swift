@@ -123,11 +123,13 @@ final class TestListener: Sendable {
     }
 
     /// Polls until `condition` holds for the connections' lines, or fails after `timeout`.
-    func waitUntil(timeout: Double = 10, _ what: String, _ condition: ([[String]]) -> Bool) throws {
+    /// Sleeps between polls without holding a thread: Swift Testing runs every suite on a small
+    /// shared pool, and a blocked pool thread would stall other suites' tests.
+    func waitUntil(timeout: Double = 10, _ what: String, _ condition: ([[String]]) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition(connections) { return }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         throw TestFailure("timed out after \(timeout) s waiting for \(what); got \(connections.map(\.count)) lines per connection")
     }

@@ -55,25 +55,17 @@ func us(_ seconds: Double) -> String {
 /// The collector stand-in: accepts connections and discards what they send.
 enum Drain {
     static func run(path: String) -> Never {
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        listen(fd, 16)
+        guard let listener = try? PosixSocket.listen(unixPath: path) else { exit(1) }
         while true {
-            let client = accept(fd, nil, nil)
-            guard client >= 0 else { continue }
+            PosixSocket.poll(listener.fd, events: Int16(POLLIN), timeout: 1)
+            guard let client = listener.accept() else { continue }
             Thread.detachNewThread {
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
-                while buffer.withUnsafeMutableBytes({ read(client, $0.baseAddress, $0.count) }) > 0 {}
-                close(client)
+                while true {
+                    PosixSocket.poll(client.fd, events: Int16(POLLIN), timeout: 1)
+                    if buffer.withUnsafeMutableBytes({ client.receive(into: $0) }) == .closed { break }
+                }
+                client.close()
             }
         }
     }

@@ -161,7 +161,7 @@ public struct RunModel: Sendable {
             info.status = .lost
             recentLogs.append(event)
         case let .dropped(count):
-            info.reportedDrops += count
+            info.reportedDrops = info.reportedDrops.saturatingAdd(count)
         case .inject:
             break
         }
@@ -183,9 +183,9 @@ public struct RunModel: Sendable {
         guard let seq = event.seq, event.kind != .lost, event.kind != .dropped else { return }
         if case .hello = event.body { return }
         if let expected = info.nextSeq, seq > expected {
-            info.gapDrops += seq - expected
+            info.gapDrops = info.gapDrops.saturatingAdd(seq - expected)
         }
-        info.nextSeq = max(info.nextSeq ?? 0, seq + 1)
+        info.nextSeq = max(info.nextSeq ?? 0, seq.saturatingAdd(1))
     }
 
     private mutating func applyRunWide(_ event: Event) {
@@ -200,5 +200,13 @@ public struct RunModel: Sendable {
         default:
             break
         }
+    }
+}
+
+extension Int {
+    /// Counters fed by untrusted input stop at `Int.max` instead of trapping.
+    func saturatingAdd(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

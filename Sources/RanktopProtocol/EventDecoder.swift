@@ -17,6 +17,9 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct EventDecoder: Sendable {
     /// Longest accepted line, without its newline.
     public static let maxLineBytes = 65_536
+    /// Largest world (and so rank) accepted: far beyond any real run, small enough that a hostile
+    /// line cannot make a reader allocate per-rank state for billions of ranks.
+    public static let maxWorld = 1 << 20
 
     /// The world size, once a `hello` has announced it.
     public var world: Int?
@@ -165,7 +168,7 @@ private struct LineFields: ~Copyable {
     func buildEvent(world: Int?) throws(DecodeError) -> Event {
         if let kindProblem { throw kindProblem }
         guard let kind else { throw DecodeError("missing field 'kind'") }
-        let rank = try int(.rank, min: -1)
+        let rank = try int(.rank, min: -1, max: EventDecoder.maxWorld - 1)
         if let world, rank >= world { throw DecodeError("field 'rank': \(rank) is outside the world of \(world)") }
         let ts = try number(.ts)
         guard ts.isFinite else { throw DecodeError("field 'ts': not a finite number") }
@@ -181,10 +184,11 @@ private struct LineFields: ~Copyable {
         case .hello:
             let v = try int(.v)
             guard v == 1 else { throw DecodeError("field 'v': protocol version \(v) is not supported (expected 1)") }
-            let world = try int(.world, min: 1)
+            let world = try int(.world, min: 1, max: EventDecoder.maxWorld)
             return .hello(Hello(
                 v: v, run: try string(.run), world: world,
-                localRank: try int(.localRank, min: 0), localWorld: try int(.localWorld, min: 1),
+                localRank: try int(.localRank, min: 0, max: EventDecoder.maxWorld - 1),
+                localWorld: try int(.localWorld, min: 1, max: EventDecoder.maxWorld),
                 node: try string(.node), pid: try int(.pid, min: 0), runtime: try string(.runtime),
                 timeout: try optionalNumber(.timeout), restart: try optionalInt(.restart, min: 0),
                 caps: try optionalStrings(.caps) ?? [], token: try optionalString(.token)
@@ -274,7 +278,7 @@ private struct LineFields: ~Copyable {
         DecodeError("field '\(key.jsonName)': expected \(expected), got \(typeName(got))")
     }
 
-    private func optionalInt(_ key: EventKey, min: Int? = nil) throws(DecodeError) -> Int? {
+    private func optionalInt(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int? {
         let value = slot(key)
         let result: Int
         switch value {
@@ -284,11 +288,12 @@ private struct LineFields: ~Copyable {
         default: throw wrongType(key, "integer", value)
         }
         if let min, result < min { throw DecodeError("field '\(key.jsonName)': \(result) is below \(min)") }
+        if let max, result > max { throw DecodeError("field '\(key.jsonName)': \(result) is above the supported maximum \(max)") }
         return result
     }
 
-    private func int(_ key: EventKey, min: Int? = nil) throws(DecodeError) -> Int {
-        guard let result = try optionalInt(key, min: min) else { throw missing(key) }
+    private func int(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int {
+        guard let result = try optionalInt(key, min: min, max: max) else { throw missing(key) }
         return result
     }
 

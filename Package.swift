@@ -36,13 +36,21 @@ let package = Package(
                 "RanktopProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The runtime API for Swift training programs (barriers, main-first, triggers).
-        .target(name: "Ranktop", dependencies: ["RanktopProtocol", "RanktopTransport"]),
+        .target(
+            name: "Ranktop",
+            dependencies: [
+                "RanktopProtocol", "RanktopTransport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         // Canvas, themes, widgets, layout. Never touches the terminal.
         .target(
             name: "RanktopUI",
@@ -62,7 +70,25 @@ let package = Package(
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
+        // The emitter and the Swift runtime against a stand-in Unix-socket listener, and real
+        // `ranktop demo-rank` processes (the executable must be built: `swift build`).
+        .testTarget(
+            name: "RanktopRuntimeTests",
+            dependencies: [
+                "Ranktop", "RanktopTransport", "RanktopProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        // The collector in-process, driven by real socket clients.
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
+        // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
+        .executableTarget(
+            name: "ranktop-live-bench",
+            dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+        ),
     ]
 )

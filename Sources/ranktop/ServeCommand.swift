@@ -1,12 +1,71 @@
 import ArgumentParser
+import RanktopProtocol
+import RanktopTransport
 
-// Scaffold: the Live pipeline issue replaces this with the real command.
-struct ServeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "A headless collector for multi-node runs.")
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "A headless collector for multi-node runs.",
+        discussion: """
+        Listens on every --listen address at once and appends every event the ranks send to the \
+        event log, until SIGINT or SIGTERM. Ranks on any node report to it when started with \
+        RANKTOP_ADDR set to one of its addresses; `ranktop attach ADDR` watches the run and \
+        `ranktop trigger ADDR` stops it cleanly.
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+        Listening beyond this machine (a TCP address other than 127.0.0.1 / localhost) needs a \
+        token: every rank, viewer and trigger must then present it (RANKTOP_TOKEN for ranks).
 
-    func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop serve' is not available in this build yet") }
+          ranktop serve --listen tcp://0.0.0.0:29600 --token "$(openssl rand -hex 16)"
+          ranktop serve --listen unix:/tmp/train.sock --listen tcp://127.0.0.1:29600
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Where to listen: unix:/path.sock or tcp://host:port (port 0 picks a free one). Repeat for several.",
+        valueName: "addr"))
+    var listen: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The event log to append to (default: a new file under $XDG_STATE_HOME/ranktop/runs or ~/.local/state/ranktop/runs).",
+        valueName: "path"))
+    var log: String?
+
+    @Option(name: .long, help: ArgumentHelp("The token every connection must present (default: $RANKTOP_TOKEN).", valueName: "token"))
+    var token: String?
+
+    func validate() throws {
+        if listen.isEmpty { throw ValidationError("give at least one --listen address, e.g. --listen tcp://127.0.0.1:29600") }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let addresses = try RunLocations.addresses(listen)
+            let runID = RunLocations.newRunID()
+            let logPath = try RunLocations.logPath(explicit: log, runID: runID)
+            let token = RunLocations.token(explicit: token)
+            RunLocations.raiseDescriptorLimit()
+            let collector: Collector
+            do {
+                collector = try Collector(configuration: CollectorConfiguration(
+                    listen: addresses, logPath: logPath, runID: runID, token: token, warn: { Console.warn($0) }
+                ))
+                try await collector.start()
+            } catch let error as TransportError {
+                throw CLIFailure(message: error.description)
+            }
+            let bound = collector.addresses
+            Console.say("ranktop: collector listening on \(bound.map(\.description).joined(separator: " and "))")
+            Console.say("ranktop: log \(logPath)")
+            let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN (the token)"
+            Console.say("ranktop: start ranks with RANKTOP_ADDR=\(bound[0])\(tokenHint); stop with Ctrl-C")
+
+            _ = await SignalWatch.next()
+            await collector.stop()
+            let statistics = collector.statistics
+            Console.say(
+                "ranktop: collector stopped: \(statistics.acceptedLines) events accepted, " +
+                "\(statistics.rejectedLines) rejected, log \(logPath)"
+            )
+        }
     }
 }

@@ -1,0 +1,137 @@
+import NIOCore
+import RanktopProtocol
+
+/// One accepted socket connection. Its first line says what it is: a rank's `hello` (then its
+/// events, validated by a `RankStream`), a viewer, or a one-shot control request.
+///
+/// Lines are framed in place from each read (at most 64 KiB), decoded and committed to the log
+/// before the next read, so a connection holds no more than one read and one partial line: a
+/// rank that sends faster than the collector ingests fills its own socket buffer, and its
+/// emitter drops and counts, never the collector's memory.
+final class CollectorConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Mode {
+        case undecided, rank, request
+    }
+
+    private let collector: Collector
+    private let silenceTimeout: TimeAmount
+    private let onViewer: () -> Void
+    private var framer = LineFramer()
+    private var stream: RankStream?
+    private var mode = Mode.undecided
+    private var lastHeard = NIODeadline.now()
+    private var silenceCheck: Scheduled<Void>?
+    /// Why the connection is ending, when the collector ends it (else: the rank closed it).
+    private var endReason: String?
+    private var requestTask: Task<Void, Never>?
+
+    init(collector: Collector, silenceTimeout: TimeAmount, onViewer: @escaping () -> Void) {
+        self.collector = collector
+        self.silenceTimeout = silenceTimeout
+        self.onViewer = onViewer
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let peer = context.channel.remoteAddress.map { "\($0)" } ?? "a local socket"
+        stream = collector.openRankStream(peer: peer, control: SocketRankControl(channel: context.channel))
+        scheduleSilenceCheck(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard mode != .request, let stream else { return }
+        lastHeard = .now()
+        let buffer = unwrapInboundIn(data)
+        var verdict = RankStream.Verdict.keep
+        buffer.withUnsafeReadableBytes { raw in
+            raw.withMemoryRebound(to: UInt8.self) { bytes in
+                framer.feed(bytes) { piece in
+                    guard verdict == .keep, mode != .request else { return }
+                    switch piece {
+                    case let .line(line):
+                        verdict = handle(line, stream: stream, context: context)
+                    case let .oversize(count):
+                        verdict = stream.rejectOversize(bytes: count)
+                    }
+                }
+            }
+        }
+        stream.commit()
+        if case let .disconnect(reason) = verdict {
+            endReason = "disconnected by the collector: \(reason)"
+            context.close(promise: nil)
+        }
+    }
+
+    private func handle(_ line: UnsafeBufferPointer<UInt8>, stream: RankStream, context: ChannelHandlerContext) -> RankStream.Verdict {
+        if mode == .undecided, let request = ConnectionRequest.parse(line) {
+            mode = .request
+            serve(request, context: context)
+            return .keep
+        }
+        let verdict = stream.accept(line: line)
+        if mode == .undecided, stream.rank != nil { mode = .rank }
+        return verdict
+    }
+
+    private func serve(_ request: ConnectionRequest, context: ChannelHandlerContext) {
+        silenceCheck?.cancel()
+        let channel = context.channel
+        let collector = collector
+        if case .viewer = request { onViewer() }
+        requestTask = Task {
+            let reply = await collector.reply(to: request)
+            do {
+                try await channel.writeAndFlush(ByteBuffer(string: reply.line)).get()
+                if reply.kind == "viewer.ok" { try await ViewerFeed.run(channel: channel, tail: collector.followLog()) }
+            } catch {
+                // The viewer went away; nothing to tell anyone.
+            }
+            try? await channel.close().get()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        silenceCheck?.cancel()
+        requestTask?.cancel()
+        if mode == .request {
+            stream = nil
+        } else {
+            stream?.end(reason: endReason ?? "connection closed without bye")
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if endReason == nil { endReason = "connection error: \(error)" }
+        context.close(promise: nil)
+    }
+
+    /// A rank that stops talking (not even heartbeats) is written lost and dropped; a live
+    /// emitter reconnects and says hello again.
+    private func scheduleSilenceCheck(context: ChannelHandlerContext) {
+        let interval = TimeAmount.seconds(1)
+        silenceCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
+            if mode == .rank, NIODeadline.now() - lastHeard > silenceTimeout {
+                let seconds = Int(silenceTimeout.nanoseconds / 1_000_000_000)
+                endReason = "silent for \(seconds) s: heartbeats stopped"
+                context.close(promise: nil)
+            } else if mode != .request {
+                scheduleSilenceCheck(context: context)
+            }
+        }
+    }
+}
+
+/// Streams the log to a viewer: everything so far, then each commit as it happens. Reads the
+/// file, never a copy in memory; waits for each write, so a slow viewer only falls behind.
+enum ViewerFeed {
+    static func run(channel: any Channel, tail: LogTail) async throws {
+        while let chunk = await tail.next() {
+            try await channel.writeAndFlush(ByteBuffer(bytes: chunk)).get()
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import NIOConcurrencyHelpers
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The event log as the collector shares it: many connections append, viewers follow it.
+///
+/// The file is also the viewers' buffer: a viewer reads the bytes it has not seen from the file,
+/// so a viewer that joins late or falls behind costs the collector no memory. When someone waits
+/// for new bytes, every commit flushes and wakes them; otherwise the buffer is flushed by size
+/// and at least every `flushInterval` (by the collector's timer).
+final class CollectorLog: @unchecked Sendable {
+    // Every mutable field below is guarded by `lock`; `writer` is only touched while holding it.
+    private let lock = NIOLock()
+    private let writer: EventLogWriter
+    /// File size when opened: the writer only counts its own bytes.
+    private let initialSize: Int
+    private var waiters: [Waiter] = []
+    private var cancelledWaiters: Set<Int> = []
+    private var nextWaiterID = 0
+    private var closed = false
+    private var failure: String?
+    private var linesAppended = 0
+    /// Bytes handed to the writer; what it has not written yet is still in its buffer.
+    private var bytesAppended = 0
+    private let warn: @Sendable (String) -> Void
+
+    let path: String
+
+    private struct Waiter {
+        var id: Int
+        var offset: Int
+        var continuation: CheckedContinuation<Int?, Never>
+    }
+
+    init(path: String, warn: @escaping @Sendable (String) -> Void) throws {
+        self.path = path
+        self.warn = warn
+        initialSize = try CollectorLog.terminateLastLine(path: path)
+        writer = try EventLogWriter(path: path)
+    }
+
+    /// A log whose previous writer died mid-line gets a newline first, so that the next event is
+    /// not glued to the fragment. Returns the file size afterwards (0 for a new file).
+    private static func terminateLastLine(path: String) throws -> Int {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return 0 }
+            throw TransportError("cannot open the event log '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { closeDescriptor(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return 0 }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw TransportError("the event log '\(path)' is a directory") }
+        let size = Int(info.st_size)
+        guard size > 0 else { return 0 }
+        var last: UInt8 = 0
+        guard pread(fd, &last, 1, off_t(size - 1)) == 1, last != 0x0A else { return size }
+        var newline: UInt8 = 0x0A
+        guard pwrite(fd, &newline, 1, off_t(size)) == 1 else {
+            throw TransportError("cannot write the event log '\(path)': \(String(cString: strerror(errno)))")
+        }
+        return size + 1
+    }
+
+    /// Lines appended by this collector.
+    var appendedLines: Int { lock.withLock { linesAppended } }
+
+    /// Appends whole lines (each ending in a newline), in order; `lineEnds` are the offsets just
+    /// past each line's newline.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>, lineEnds: [Int]) {
+        let woken: [Waiter] = lock.withLock {
+            guard !closed else { return [] }
+            var start = 0
+            do {
+                for end in lineEnds {
+                    try writer.append(line: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                    bytesAppended += end - start
+                    start = end
+                }
+            } catch {
+                noteFailure(error)
+            }
+            linesAppended += lineEnds.count
+            return waiters.isEmpty ? [] : flushAndTakeWaiters()
+        }
+        resume(woken)
+    }
+
+    /// Appends one event the collector makes itself (`lost`, `dropped`, `inject`, a warning).
+    func append(_ event: Event) {
+        var line: [UInt8] = []
+        EventEncoder.encode(event, into: &line)
+        line.withUnsafeBufferPointer { append($0, lineEnds: [$0.count]) }
+    }
+
+    /// Pushes the buffer to the file (the collector's timer, and before viewers read).
+    func flush() {
+        let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }
+        resume(woken)
+    }
+
+    /// The end of the flushed file, after flushing.
+    func flushedEnd() -> Int {
+        let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }
+        resume(woken)
+        return lock.withLock { initialSize + writer.bytesWritten }
+    }
+
+    /// Flushes and closes: followers read to the end, then finish.
+    func close() {
+        let woken: [Waiter] = lock.withLock {
+            guard !closed else { return [] }
+            let taken = flushAndTakeWaiters(all: true)
+            closed = true
+            return taken
+        }
+        resume(woken)
+    }
+
+    /// Waits until the file holds bytes beyond `offset`; returns the new end, or nil once the log is
+    /// closed and `offset` is its end. Cancelling the task returns nil.
+    func waitForData(beyond offset: Int) async -> Int? {
+        let id = lock.withLock {
+            nextWaiterID += 1
+            return nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
+                let immediate: Int?? = lock.withLock {
+                    if cancelledWaiters.remove(id) != nil { return .some(nil) }
+                    if !closed, bytesAppended > writer.bytesWritten { flushLocked() }
+                    let end = initialSize + writer.bytesWritten
+                    if end > offset { return .some(end) }
+                    if closed { return .some(nil) }
+                    waiters.append(Waiter(id: id, offset: offset, continuation: continuation))
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter: Waiter? = lock.withLock {
+                if let index = waiters.firstIndex(where: { $0.id == id }) { return waiters.remove(at: index) }
+                cancelledWaiters.insert(id)
+                return nil
+            }
+            waiter?.continuation.resume(returning: nil)
+        }
+    }
+
+    // MARK: under the lock
+
+    private func flushLocked() {
+        do { try writer.flush() } catch { noteFailure(error) }
+    }
+
+    /// Flushes and takes the waiters the new end satisfies (all of them when closing).
+    private func flushAndTakeWaiters(all: Bool = false) -> [Waiter] {
+        flushLocked()
+        let end = initialSize + writer.bytesWritten
+        var woken: [Waiter] = []
+        waiters.removeAll { waiter in
+            guard all || end > waiter.offset else { return false }
+            woken.append(waiter)
+            return true
+        }
+        return woken
+    }
+
+    private func noteFailure(_ error: any Error) {
+        let message = "\(error)"
+        if failure != message {
+            failure = message
+            warn("\(message); events are being lost from the log")
+        }
+    }
+
+    private func resume(_ woken: [Waiter]) {
+        guard !woken.isEmpty else { return }
+        let end = lock.withLock { initialSize + writer.bytesWritten }
+        for waiter in woken { waiter.continuation.resume(returning: end > waiter.offset ? end : nil) }
+    }
+}

@@ -1,0 +1,111 @@
+import Dispatch
+import Foundation
+import NIOConcurrencyHelpers
+import RanktopProtocol
+
+/// Streams one rank's events to a collector without ever slowing the rank down.
+///
+/// The caller's thread only encodes into a bounded in-memory queue under a short lock; a
+/// background thread connects, writes, reconnects with exponential backoff (re-sending the
+/// original `hello` first on every new connection), sends heartbeats when idle and reads control
+/// lines, which it hands to `onControl`. A collector that is absent, slow or dies costs the run
+/// dropped events only: they are counted, keep consuming `seq` (so the gap shows) and are reported
+/// as a `log` warning once a connection has room again.
+public final class Emitter: Sendable {
+    let core: EmitterCore
+
+    /// - Parameters:
+    ///   - hello: sent first on every connection, with `seq` 0 and this rank number.
+    ///   - onControl: called on the emitter's thread for every control line the collector sends;
+    ///     it must return quickly (queue the inject, answer the stack request).
+    public init(
+        address: Address, rank: Int, hello: Hello, options: EmitterOptions = EmitterOptions(),
+        onControl: @escaping @Sendable (ControlLine) -> Void = { _ in }
+    ) throws(PosixSocket.Failure) {
+        core = try EmitterCore(address: address, rank: rank, hello: hello, options: options, onControl: onControl)
+        let core = core
+        let thread = Thread { EmitterWriter(core: core).run() }
+        thread.name = "ranktop-emitter"
+        thread.stackSize = 256 * 1024
+        thread.start()
+    }
+
+    deinit {
+        core.requestStop(within: 0.2)
+    }
+
+    public var rank: Int { core.rank }
+
+    /// Queues one event stamped with this rank, the wall clock and the next `seq`. Never blocks
+    /// on I/O.
+    @inline(__always)
+    public func emit(_ body: EventBody) {
+        core.emit(body)
+    }
+
+    /// Sends what is queued (reconnecting if needed) for at most `timeout` seconds, then closes
+    /// the connection and stops the thread. Events emitted afterwards are dropped.
+    public func close(timeout: Double = 1) {
+        core.requestStop(within: timeout)
+        _ = core.stopped.wait(timeout: .now() + max(timeout, 0) + 0.5)
+    }
+
+    public var statistics: EmitterStatistics {
+        core.outbox.withLockedValue {
+            EmitterStatistics(produced: $0.produced, dropped: $0.droppedTotal, connections: $0.connections, connected: $0.connected)
+        }
+    }
+}
+
+/// The state the caller's threads and the writer thread share.
+final class EmitterCore: Sendable {
+    let rank: Int
+    let address: Address
+    let options: EmitterOptions
+    /// The encoded `hello`, `seq` 0, re-sent verbatim on every new connection.
+    let helloLine: [UInt8]
+    let outbox: NIOLockedValueBox<EmitterOutbox>
+    let wakeup: WakeupPipe
+    let onControl: @Sendable (ControlLine) -> Void
+    let stopped = DispatchSemaphore(value: 0)
+
+    init(
+        address: Address, rank: Int, hello: Hello, options: EmitterOptions,
+        onControl: @escaping @Sendable (ControlLine) -> Void
+    ) throws(PosixSocket.Failure) {
+        self.rank = rank
+        self.address = address
+        self.options = options
+        self.onControl = onControl
+        wakeup = try WakeupPipe()
+        var outbox = EmitterOutbox(capacityBytes: options.queueBytes)
+        var helloEvent = Event(rank: rank, ts: WallClock.now, .hello(hello))
+        outbox.stampWithoutQueueing(&helloEvent)
+        var line: [UInt8] = []
+        EventEncoder.encode(helloEvent, into: &line)
+        helloLine = line
+        self.outbox = NIOLockedValueBox(outbox)
+    }
+
+    @inline(__always)
+    func emit(_ body: EventBody) {
+        var event = Event(rank: rank, ts: WallClock.now, body)
+        let wake = outbox.withLockedValue { outbox -> Bool in
+            guard outbox.stopDeadline == nil else {
+                outbox.stampWithoutQueueing(&event)
+                outbox.countDropped(1)
+                return false
+            }
+            return outbox.append(&event)
+        }
+        if wake { wakeup.signal() }
+    }
+
+    func requestStop(within timeout: Double) {
+        let deadline = MonotonicClock.now + max(timeout, 0)
+        outbox.withLockedValue { outbox in
+            if outbox.stopDeadline == nil { outbox.stopDeadline = deadline }
+        }
+        wakeup.signal()
+    }
+}

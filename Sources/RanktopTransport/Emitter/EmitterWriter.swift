@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RanktopProtocol
+
+/// The emitter's background thread: connection, backoff, writes, heartbeats, control lines.
+/// Confined to that one thread; it shares only `EmitterCore` with the rank's threads.
+final class EmitterWriter {
+    private let core: EmitterCore
+    private var socket: PosixSocket?
+    private var connectedAt = 0.0
+    /// Bytes taken from the outbox, sent up to `sentOffset`.
+    private var outgoing: [UInt8] = []
+    private var sentOffset = 0
+    private var framer = LineFramer()
+    private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
+    private var backoff: Double
+    private var nextAttempt = 0.0
+    private var lastSend = MonotonicClock.now
+
+    init(core: EmitterCore) {
+        self.core = core
+        backoff = core.options.initialBackoff
+        outgoing.reserveCapacity(core.options.queueBytes + EventDecoder.maxLineBytes + 1024)
+    }
+
+    func run() {
+        while true {
+            let (deadline, nothingQueued) = core.outbox.withLockedValue { ($0.stopDeadline, $0.isEmpty) }
+            if let deadline {
+                let flushed = nothingQueued && sentOffset == outgoing.count
+                if flushed || MonotonicClock.now >= deadline { break }
+            }
+            if socket == nil {
+                connectOrWait(until: deadline)
+            } else {
+                serviceConnection(until: deadline)
+            }
+        }
+        if socket != nil { disconnect() }
+        core.wakeup.closeBothEnds()
+        core.stopped.signal()
+    }
+
+    // MARK: connecting
+
+    private func connectOrWait(until stopDeadline: Double?) {
+        let now = MonotonicClock.now
+        if now < nextAttempt {
+            // Parked without asking producers for wakeups: only a stop request signals now.
+            core.outbox.withLockedValue { $0.writerParked = false }
+            let wakeAt = min(nextAttempt, stopDeadline ?? .infinity)
+            let ready = PosixSocket.poll(core.wakeup.readFD, events: Int16(POLLIN), timeout: wakeAt - now)
+            if ready != 0 { core.wakeup.drain() }
+            return
+        }
+        do {
+            let connection = try open()
+            do {
+                try connection.sendAll(core.helloLine, timeout: core.options.connectTimeout)
+            } catch {
+                connection.close()
+                throw error
+            }
+            socket = connection
+            connectedAt = MonotonicClock.now
+            lastSend = connectedAt
+            framer = LineFramer()
+            if sentOffset > 0 { carryUnsentLines() }
+            core.outbox.withLockedValue {
+                $0.connected = true
+                $0.connections += 1
+            }
+        } catch {
+            nextAttempt = MonotonicClock.now + backoff
+            backoff = min(backoff * 2, core.options.maxBackoff)
+        }
+    }
+
+    private func open() throws(PosixSocket.Failure) -> PosixSocket {
+        switch core.address {
+        case let .unix(path):
+            return try PosixSocket.connect(unixPath: path, timeout: core.options.connectTimeout)
+        case let .tcp(host, port):
+            return try PosixSocket.connect(host: host, port: port, timeout: core.options.connectTimeout)
+        case .sharedMemory:
+            throw PosixSocket.Failure("the shared-memory transport is not available in this build")
+        }
+    }
+
+    private func disconnect() {
+        socket?.close()
+        socket = nil
+        core.outbox.withLockedValue { $0.connected = false }
+        let lived = MonotonicClock.now - connectedAt
+        if lived >= core.options.stableConnection { backoff = core.options.initialBackoff }
+        nextAttempt = MonotonicClock.now + backoff
+        backoff = min(backoff * 2, core.options.maxBackoff)
+    }
+
+    /// After a connection broke mid-batch: keep the line that was cut (and everything after it)
+    /// for the next connection; the collector discarded the partial line with the old stream.
+    private func carryUnsentLines() {
+        var lineStart = sentOffset
+        while lineStart > 0, outgoing[lineStart - 1] != 0x0A { lineStart -= 1 }
+        outgoing.removeFirst(lineStart)
+        sentOffset = 0
+    }
+
+    // MARK: a live connection
+
+    private func serviceConnection(until stopDeadline: Double?) {
+        guard let socket else { return }
+        if sentOffset == outgoing.count { takeQueuedLines() }
+        if sentOffset < outgoing.count, !sendPending(on: socket) { return }
+
+        let now = MonotonicClock.now
+        let heartbeatDue = lastSend + core.options.heartbeatInterval
+        if sentOffset == outgoing.count, now >= heartbeatDue {
+            core.emit(.heartbeat)
+            return
+        }
+        var timeout = heartbeatDue - now
+        if let stopDeadline { timeout = min(timeout, stopDeadline - now) }
+        var entries = [
+            pollfd(fd: socket.fd, events: Int16(POLLIN) | (sentOffset < outgoing.count ? Int16(POLLOUT) : 0), revents: 0),
+            pollfd(fd: core.wakeup.readFD, events: Int16(POLLIN), revents: 0),
+        ]
+        let millis = Int32((max(timeout, 0) * 1000).rounded(.up))
+        guard poll(&entries, 2, millis) > 0 else { return }
+        if entries[1].revents != 0 { core.wakeup.drain() }
+        let events = entries[0].revents
+        if events & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+            readControlLines(from: socket)
+        }
+    }
+
+    private func takeQueuedLines() {
+        outgoing.removeAll(keepingCapacity: true)
+        sentOffset = 0
+        let unreported = core.outbox.withLockedValue { $0.take(into: &outgoing) }
+        if unreported > 0 {
+            core.emit(.log(
+                level: .warning,
+                msg: "ranktop emitter: \(unreported) events dropped (the collector was unreachable or too slow)"))
+        }
+    }
+
+    /// Writes as much as the socket takes now; false when the connection broke.
+    private func sendPending(on socket: PosixSocket) -> Bool {
+        while sentOffset < outgoing.count {
+            let result = outgoing.withUnsafeBytes { socket.send(UnsafeRawBufferPointer(rebasing: $0[sentOffset...])) }
+            switch result {
+            case let .bytes(count):
+                sentOffset += count
+                lastSend = MonotonicClock.now
+            case .wouldBlock:
+                return true
+            case .closed:
+                disconnect()
+                return false
+            }
+        }
+        return true
+    }
+
+    private func readControlLines(from socket: PosixSocket) {
+        while true {
+            let result = readBuffer.withUnsafeMutableBytes { socket.receive(into: $0) }
+            switch result {
+            case let .bytes(count):
+                readBuffer.withUnsafeBufferPointer { buffer in
+                    framer.feed(UnsafeBufferPointer(rebasing: buffer[..<count])) { piece in
+                        guard case let .line(line) = piece,
+                              let control = ControlLine.parse(String(decoding: line, as: UTF8.self)) else { return }
+                        core.onControl(control)
+                    }
+                }
+            case .wouldBlock:
+                return
+            case .closed:
+                disconnect()
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A run whose collector runs in this process (`demo`, `launch`, `run`): events come from the
+/// collector's log as it grows, control requests go straight to the collector.
+public struct LocalRunSource: RunSource {
+    public let collector: Collector
+    /// Written as `by` on injections: `user@host`.
+    public var requester: String
+
+    public init(collector: Collector, requester: String = LocalRunSource.currentUser()) {
+        self.collector = collector
+        self.requester = requester
+    }
+
+    /// The whole log so far, then each event as it is committed; finishes when the collector stops.
+    public func events() -> AsyncStream<Event> {
+        let tail = collector.followLog()
+        return EventFollower(nextChunk: { await tail.next() }, onEnd: { Task { await tail.finish() } }).stream()
+    }
+
+    public func injectTrigger(reason: String?) async throws -> String {
+        let (id, ranks) = await collector.inject(reason: reason, by: requester)
+        if ranks == 0 { throw TransportError("the run ended before any rank got injection \(id)") }
+        return id
+    }
+
+    public func requestStack(rank: Int) async throws {
+        _ = try await collector.requestStack(rank: rank)
+    }
+
+    public var label: String { collector.addresses.first?.description ?? collector.logPath }
+    public var canControl: Bool { true }
+
+    /// `user@host` of this process, for the `by` of an injection.
+    public static func currentUser() -> String {
+        var user = getenv("USER").map { String(cString: $0) } ?? ""
+        if user.isEmpty, let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { user = String(cString: name) }
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(user.isEmpty ? "unknown" : user)@\(hostName.isEmpty ? "localhost" : hostName)"
+    }
+}

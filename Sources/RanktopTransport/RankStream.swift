@@ -1,0 +1,166 @@
+import RanktopProtocol
+
+/// One rank's events on one connection, on their way to the log.
+///
+/// The transport frames lines and hands them in; the stream validates each (protocol v1, `hello`
+/// first, one rank per connection), notes `seq` gaps as `dropped`, and keeps the accepted lines'
+/// ORIGINAL bytes, so fields this version does not know survive in the log. Lines are committed to
+/// the log in batches (one lock per chunk the transport read). When the stream ends without `bye`,
+/// the collector writes `lost`.
+///
+/// Not thread-safe: a transport feeds each stream from one thread (its connection's event loop).
+public final class RankStream {
+    public enum Verdict: Equatable {
+        case keep
+        /// Close the connection; the reason is for the collector's warnings.
+        case disconnect(String)
+    }
+
+    /// Lines before `hello` tolerated before the connection is dropped.
+    static let maxLinesBeforeHello = 64
+    /// Rejections written to the log per connection; the rest are counted.
+    static let rejectionsLogged = 3
+
+    private let collector: Collector
+    let control: any RankControl
+    let connectionID: Int
+    private let peer: String
+    private var decoder = EventDecoder()
+    public private(set) var rank: Int?
+    private(set) var pid: Int?
+    private(set) var run: String?
+    private(set) var nextSeq: Int?
+    private(set) var saidBye = false
+    private var ended = false
+    private var linesBeforeHello = 0
+    private(set) var rejected = 0
+    private var accepted = 0
+    private var batch: [UInt8] = []
+    private var lineEnds: [Int] = []
+
+    init(collector: Collector, control: any RankControl, connectionID: Int, peer: String) {
+        self.collector = collector
+        self.control = control
+        self.connectionID = connectionID
+        self.peer = peer
+    }
+
+    /// One line, without its newline.
+    public func accept(line: UnsafeBufferPointer<UInt8>) -> Verdict {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .keep }
+        let event: Event
+        switch decoder.decode(line) {
+        case let .success(decoded): event = decoded
+        case let .failure(error): return reject(error.reason)
+        }
+        guard let rank else { return acceptFirst(event, line: line) }
+        guard event.rank == rank else {
+            return reject("rank \(event.rank) on the connection of rank \(rank)")
+        }
+        if case let .hello(hello) = event.body {
+            // The same rank saying hello again on its connection: a new attempt or a new pid.
+            guard collector.authorizes(token: hello.token) else { return .disconnect("hello with a wrong token") }
+            if hello.pid != pid { nextSeq = event.seq.map { $0 + 1 } }
+            pid = hello.pid
+            run = hello.run
+        } else {
+            noteSeq(event)
+        }
+        append(line)
+        switch event.body {
+        case .bye: saidBye = true
+        case let .triggerSet(set) where set.source == .manual:
+            if let id = set.id { collector.injectionApplied(id: id) }
+        default: break
+        }
+        return .keep
+    }
+
+    /// A line over the protocol's limit, skipped whole by the framer.
+    public func rejectOversize(bytes: Int) -> Verdict {
+        reject("line too long: \(bytes) bytes (limit \(EventDecoder.maxLineBytes))")
+    }
+
+    /// Commits what was accepted since the last commit to the log (the end of a read).
+    public func commit() {
+        guard !lineEnds.isEmpty else { return }
+        batch.withUnsafeBufferPointer { collector.log.append($0, lineEnds: lineEnds) }
+        collector.countLines(accepted: lineEnds.count)
+        batch.removeAll(keepingCapacity: batch.capacity <= 1 << 20)
+        lineEnds.removeAll(keepingCapacity: true)
+    }
+
+    /// The connection ended. `reason` says why for `lost` (written only when this is the rank's
+    /// current connection, it said no `bye`, and the collector is not stopping); nil when the
+    /// collector itself closed it.
+    public func end(reason: String?) {
+        guard !ended else { return }
+        if rejected > RankStream.rejectionsLogged {
+            let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
+            appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected \(rejected) lines in all from \(who)")))
+        }
+        commit()
+        ended = true
+        collector.rankStreamEnded(self, reason: reason)
+    }
+
+    // MARK: -
+
+    private func acceptFirst(_ event: Event, line: UnsafeBufferPointer<UInt8>) -> Verdict {
+        guard case let .hello(hello) = event.body else {
+            linesBeforeHello += 1
+            let verdict = reject("'\(event.kind.rawValue)' before hello: the first line of a rank is hello")
+            if linesBeforeHello >= RankStream.maxLinesBeforeHello { return .disconnect("no hello after \(linesBeforeHello) lines") }
+            return verdict
+        }
+        guard collector.authorizes(token: hello.token) else {
+            collector.warnOnce(key: "token", "a rank connected from \(peer) with \(hello.token == nil ? "no token" : "a wrong token"); set RANKTOP_TOKEN for the ranks")
+            return .disconnect("hello with a wrong token")
+        }
+        rank = event.rank
+        pid = hello.pid
+        run = hello.run
+        let registration = collector.registerRank(self, hello: hello)
+        append(line)
+        // Emitters re-send their original hello (seq 0) on every connection; a reconnecting
+        // process continues where its last connection stopped, so a gap there is events lost
+        // in between.
+        nextSeq = registration.resumeSeq ?? event.seq.map { $0 + 1 }
+        for injection in registration.injections {
+            let control = control
+            Task { try? await control.send(injection) }
+        }
+        return .keep
+    }
+
+    private func noteSeq(_ event: Event) {
+        guard let seq = event.seq else { return }
+        if let expected = nextSeq, seq > expected {
+            appendCollectorEvent(Event(rank: event.rank, ts: event.ts, .dropped(count: seq - expected)))
+        }
+        nextSeq = max(nextSeq ?? 0, seq + 1)
+    }
+
+    private func append(_ line: UnsafeBufferPointer<UInt8>) {
+        batch.append(contentsOf: line)
+        batch.append(0x0A)
+        lineEnds.append(batch.count)
+        accepted += 1
+    }
+
+    private func appendCollectorEvent(_ event: Event) {
+        EventEncoder.encode(event, into: &batch)
+        lineEnds.append(batch.count)
+    }
+
+    private func reject(_ reason: String) -> Verdict {
+        rejected += 1
+        collector.countLines(rejected: 1)
+        if rejected <= RankStream.rejectionsLogged {
+            let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
+            let more = rejected == RankStream.rejectionsLogged ? " (further rejections are counted, not logged)" : ""
+            appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected a line from \(who): \(reason)\(more)")))
+        }
+        return .keep
+    }
+}

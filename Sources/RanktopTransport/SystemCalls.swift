@@ -1,0 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `close(2)`, for types that have a `close()` of their own.
+@inline(__always)
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}

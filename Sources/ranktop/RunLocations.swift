@@ -1,0 +1,100 @@
+import Foundation
+import RanktopProtocol
+import RanktopTransport
+
+/// Where a run's files go and what it is called.
+enum RunLocations {
+    /// `r-20261129-143005-7f3a`: sortable, readable, unique enough on one machine.
+    static func newRunID() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        let stamp = String(
+            format: "%04d%02d%02d-%02d%02d%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec
+        )
+        let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return "r-\(stamp)-\(String(repeating: "0", count: 4 - suffix.count))\(suffix)"
+    }
+
+    /// `$XDG_STATE_HOME/ranktop/runs`, else `~/.local/state/ranktop/runs`.
+    static func runsDirectory() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
+            return state + "/ranktop/runs"
+        }
+        return NSHomeDirectory() + "/.local/state/ranktop/runs"
+    }
+
+    /// The event log of a run: `--log`, else `<runs directory>/<run id>.jsonl` (directories
+    /// created). Throws a message for the user when the directory cannot be made.
+    static func logPath(explicit: String?, runID: String) throws -> String {
+        if let explicit {
+            let absolute = explicit.hasPrefix("/") ? explicit : FileManager.default.currentDirectoryPath + "/" + explicit
+            let directory = (absolute as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIFailure(message: "cannot write the log '\(explicit)': the directory '\(directory)' does not exist")
+            }
+            return absolute
+        }
+        let directory = runsDirectory()
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CLIFailure(message: "cannot create the run directory '\(directory)': \(error.localizedDescription); give --log PATH")
+        }
+        return directory + "/\(runID).jsonl"
+    }
+
+    /// Parses `--listen` values; a clear message for a bad one.
+    static func addresses(_ texts: [String]) throws -> [Address] {
+        try texts.map { text in
+            do {
+                return try Address(parsing: text)
+            } catch {
+                throw CLIFailure(message: "--listen \(error)")
+            }
+        }
+    }
+
+    /// What ranks on this machine are given as `RANKTOP_ADDR`: the first address, with a
+    /// wildcard host (listening on every interface) replaced by loopback.
+    static func rankAddress(_ address: Address) -> Address {
+        if case let .tcp(host, port) = address, host == "0.0.0.0" || host == "::" || host == "*" {
+            return .tcp(host: host == "::" ? "::1" : "127.0.0.1", port: port)
+        }
+        return address
+    }
+
+    /// The token for a collector: `--token`, else `RANKTOP_TOKEN`.
+    static func token(explicit: String?) -> String? {
+        if let explicit, !explicit.isEmpty { return explicit }
+        let fromEnvironment = ProcessInfo.processInfo.environment["RANKTOP_TOKEN"]
+        return fromEnvironment?.isEmpty == false ? fromEnvironment : nil
+    }
+
+    /// A collector with thousands of ranks needs thousands of descriptors: take the hard limit.
+    static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(RLIMIT_NOFILE_VALUE, &limit)
+    }
+
+    /// The real path of the running `ranktop` executable.
+    static func executablePath() -> String {
+        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return resolved
+        }
+        let argument = CommandLine.arguments[0]
+        let absolute = argument.hasPrefix("/") ? argument : FileManager.default.currentDirectoryPath + "/" + argument
+        return (absolute as NSString).resolvingSymlinksInPath
+    }
+}
+
+#if canImport(Glibc)
+let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif

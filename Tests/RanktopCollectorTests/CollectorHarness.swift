@@ -1,0 +1,122 @@
+import Foundation
+import RanktopModel
+import RanktopProtocol
+import RanktopTransport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A collector on a Unix socket in a fresh temporary directory, with its log beside it.
+struct CollectorHarness {
+    let directory: String
+    let collector: Collector
+    let address: Address
+
+    static func start(token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 30, existingLog: String? = nil) async throws -> CollectorHarness {
+        let directory = NSTemporaryDirectory() + "ranktop-collector-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configuration = CollectorConfiguration(
+            listen: listen ?? [.unix(path: directory + "/c.sock")], logPath: existingLog ?? directory + "/run.jsonl",
+            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1
+        )
+        let collector = try Collector(configuration: configuration)
+        let addresses = try await collector.start()
+        return CollectorHarness(directory: directory, collector: collector, address: addresses[0])
+    }
+
+    func stop() async {
+        await collector.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var logPath: String { collector.logPath }
+
+    /// Every event in the log, after a flush.
+    func logEvents() throws -> [Event] {
+        var events: [Event] = []
+        try EventLogReader.read(path: logPath) { events.append($0) }
+        return events
+    }
+
+    func logLines() throws -> [String] {
+        try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Waits until `condition` holds on the log's events (polling), or fails after `timeout` s.
+    func waitForLog(timeout: Double = 10, _ what: String, _ condition: ([Event]) -> Bool) async throws -> [Event] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let events = try logEvents()
+            if condition(events) { return events }
+            if Date() > deadline { throw TestFailure("timed out waiting for \(what); log has \(events.count) events") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// A hand-driven rank: raw lines over a plain socket, control lines read back.
+final class RawRank {
+    let socket: PosixSocket
+    private var pending: [UInt8] = []
+
+    init(_ address: Address) throws {
+        switch address {
+        case let .unix(path): socket = try PosixSocket.connect(unixPath: path, timeout: 2)
+        case let .tcp(host, port): socket = try PosixSocket.connect(host: host, port: port, timeout: 2)
+        case .sharedMemory: throw TestFailure("no raw shm rank")
+        }
+    }
+
+    func send(_ text: String) throws {
+        try socket.sendAll(Array(text.utf8), timeout: 2)
+    }
+
+    func send(_ event: Event) throws {
+        try send(EventEncoder.line(event))
+    }
+
+    static func hello(rank: Int, world: Int = 2, pid: Int = 1000, token: String? = nil, run: String = "r-test") -> Event {
+        Event(rank: rank, ts: 1, seq: 0, .hello(Hello(
+            run: run, world: world, localRank: rank, localWorld: world, node: "n", pid: pid + rank,
+            runtime: "test", caps: ["inject", "stack"], token: token
+        )))
+    }
+
+    /// The next line the collector sends, or nil after `timeout` seconds or when it closed.
+    func readLine(timeout: Double = 5) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let newline = pending.firstIndex(of: 0x0A) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeFirst(newline + 1)
+                return line
+            }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0, PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: left) != 0 else { return nil }
+            switch buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) {
+            case let .bytes(count): pending += buffer[..<count]
+            case .wouldBlock: continue
+            case .closed: return nil
+            }
+        }
+    }
+
+    /// Whether the collector closed this connection within `timeout` seconds.
+    func isClosedByPeer(timeout: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while deadline.timeIntervalSinceNow > 0 {
+            guard PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: deadline.timeIntervalSinceNow) != 0 else { return false }
+            if case .closed = buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) { return true }
+        }
+        return false
+    }
+
+    func close() { socket.close() }
+}

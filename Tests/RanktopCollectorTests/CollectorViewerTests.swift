@@ -1,0 +1,191 @@
+import Foundation
+import RanktopModel
+import RanktopProtocol
+import RanktopTransport
+import Testing
+
+/// Collects a stream's events on a background task.
+actor Collected {
+    var events: [Event] = []
+    var finished = false
+    func add(_ event: Event) { events.append(event) }
+    func finish() { finished = true }
+}
+
+func collect(_ stream: AsyncStream<Event>) -> (Collected, Task<Void, Never>) {
+    let collected = Collected()
+    let task = Task {
+        for await event in stream { await collected.add(event) }
+        await collected.finish()
+    }
+    return (collected, task)
+}
+
+func waitFor(_ what: String, timeout: Double = 10, _ condition: () async -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !(await condition()) {
+        if Date() > deadline { throw TestFailure("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+@Suite("Collector viewers and control")
+struct CollectorViewerTests {
+    @Test func test_viewersJoiningLateGetTheHistoryThenLiveEvents() async throws {
+        let harness = try await CollectorHarness.start()
+        let rank = try RawRank(harness.address)
+        try rank.send(RawRank.hello(rank: 0, world: 1))
+        for step in 1...50 { try rank.send(Event(rank: 0, ts: Double(step), seq: step, .progress(Progress(step: step)))) }
+        _ = try await harness.waitForLog("history") { $0.count == 51 }
+
+        let remote = try await CollectorClient.connect(to: harness.address, token: nil)
+        #expect(remote.run == "r-test")
+        #expect(remote.logPath == harness.logPath)
+        let (viaSocket, socketTask) = collect(remote.events())
+        let (inProcess, localTask) = collect(LocalRunSource(collector: harness.collector).events())
+        try await waitFor("history on both viewers") {
+            let (a, b) = (await viaSocket.events.count, await inProcess.events.count)
+            return a == 51 && b == 51
+        }
+        try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
+        try await waitFor("the live bye on both viewers") {
+            let (a, b) = (await viaSocket.events.count, await inProcess.events.count)
+            return a == 52 && b == 52
+        }
+        let logged = try harness.logEvents()
+        let seenViaSocket = await viaSocket.events
+        let seenInProcess = await inProcess.events
+        #expect(seenViaSocket == logged)
+        #expect(seenInProcess == logged)
+        rank.close()
+        await harness.collector.stop()
+        try await waitFor("both streams to finish when the collector stops") {
+            let (a, b) = (await viaSocket.finished, await inProcess.finished)
+            return a && b
+        }
+        socketTask.cancel()
+        localTask.cancel()
+        await harness.stop()
+    }
+
+    @Test func test_anInjectionIsLoggedThenHandedToEveryConnectedRank() async throws {
+        let harness = try await CollectorHarness.start()
+        let ranks = try (0..<3).map { _ in try RawRank(harness.address) }
+        for (r, rank) in ranks.enumerated() { try rank.send(RawRank.hello(rank: r, world: 3)) }
+        try await waitFor("three connected ranks") { harness.collector.connectedRanks.count == 3 }
+
+        let (id, delivered) = try await CollectorClient.injectTrigger(
+            at: harness.address, reason: "plateau", token: nil, by: "ada@node1", timeout: 5
+        )
+        #expect(delivered == 3)
+        for rank in ranks {
+            #expect(rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: "plateau"))
+        }
+        let injections = try harness.logEvents().compactMap { event -> Injection? in
+            if case let .inject(injection) = event.body, event.rank == -1 { return injection }
+            return nil
+        }
+        #expect(injections == [Injection(id: id, reason: "plateau", by: "ada@node1")])
+        for rank in ranks { rank.close() }
+        await harness.stop()
+    }
+
+    @Test func test_anInjectionAskedBeforeAnyRankConnectsReachesTheFirstRank() async throws {
+        let harness = try await CollectorHarness.start()
+        let asked = Task { try await CollectorClient.injectTrigger(at: harness.address, reason: nil, token: nil, by: "u@h", timeout: 10) }
+        try await Task.sleep(for: .milliseconds(200))
+        let rank = try RawRank(harness.address)
+        try rank.send(RawRank.hello(rank: 0, world: 1))
+        let (id, delivered) = try await asked.value
+        #expect(delivered == 1)
+        #expect(rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: nil))
+        rank.close()
+        await harness.stop()
+    }
+
+    @Test func test_aStackRequestGoesToThatRankOnly() async throws {
+        let harness = try await CollectorHarness.start()
+        let zero = try RawRank(harness.address)
+        let one = try RawRank(harness.address)
+        try zero.send(RawRank.hello(rank: 0))
+        try one.send(RawRank.hello(rank: 1))
+        try await waitFor("two ranks") { harness.collector.connectedRanks.count == 2 }
+        let client = try await CollectorClient.connect(to: harness.address, token: nil)
+        try await client.requestStack(rank: 1)
+        guard case let .stackRequest(id)? = one.readLine().flatMap(ControlLine.parse) else {
+            Issue.record("rank 1 got no stack request")
+            return
+        }
+        #expect(zero.readLine(timeout: 0.3) == nil)
+        try one.send(Event(rank: 1, ts: 5, seq: 1, .stack(id: id, frames: ["main", "train"])))
+        _ = try await harness.waitForLog("the stack") { $0.contains { $0.kind == .stack } }
+        await #expect(throws: (any Error).self) { try await client.requestStack(rank: 7) }
+        zero.close()
+        one.close()
+        await harness.stop()
+    }
+
+    @Test func test_withATokenEveryConnectionMustPresentIt() async throws {
+        let harness = try await CollectorHarness.start(token: "s3cret")
+        let intruder = try RawRank(harness.address)
+        try intruder.send(RawRank.hello(rank: 0, token: "wrong"))
+        #expect(intruder.isClosedByPeer())
+        let member = try RawRank(harness.address)
+        try member.send(RawRank.hello(rank: 1, token: "s3cret"))
+        try await waitFor("the member") { harness.collector.connectedRanks == [1] }
+
+        await #expect(throws: (any Error).self) {
+            try await CollectorClient.injectTrigger(at: harness.address, reason: nil, token: nil, by: "u@h", timeout: 5)
+        }
+        do {
+            _ = try await CollectorClient.injectTrigger(at: harness.address, reason: nil, token: "nope", by: "u@h", timeout: 5)
+            Issue.record("a wrong token was accepted")
+        } catch {
+            #expect("\(error)".contains("wrong token"))
+        }
+        await #expect(throws: (any Error).self) { try await CollectorClient.connect(to: harness.address, token: nil) }
+        let (_, delivered) = try await CollectorClient.injectTrigger(at: harness.address, reason: nil, token: "s3cret", by: "u@h", timeout: 5)
+        #expect(delivered == 1)
+        let events = try await harness.waitForLog("the member's hello") { $0.contains { $0.kind == .hello } }
+        #expect(events.filter { $0.kind == .hello }.map(\.rank) == [1])
+        #expect(events.filter { $0.kind == .inject }.count == 1)
+        intruder.close()
+        member.close()
+        await harness.stop()
+    }
+
+    @Test func test_listeningBeyondLoopbackWithoutATokenIsRefused() throws {
+        let configuration = CollectorConfiguration(listen: [.tcp(host: "0.0.0.0", port: 0)], logPath: "/tmp/unused.jsonl", runID: "r")
+        #expect(throws: TransportError.self) { try Collector(configuration: configuration) }
+    }
+
+    @Test func test_tcpAndUnixListenersServeTheSameRunAtOnce() async throws {
+        let directory = NSTemporaryDirectory() + "ranktop-both-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let harness = try await CollectorHarness.start(listen: [.unix(path: directory + "/s.sock"), .tcp(host: "127.0.0.1", port: 0)])
+        let addresses = harness.collector.addresses
+        guard case let .tcp(_, port)? = addresses.last else { throw TestFailure("no tcp address") }
+        #expect(port > 0)
+        let viaUnix = try RawRank(addresses[0])
+        let viaTCP = try RawRank(addresses[1])
+        try viaUnix.send(RawRank.hello(rank: 0))
+        try viaTCP.send(RawRank.hello(rank: 1))
+        let events = try await harness.waitForLog("both hellos") { $0.count == 2 }
+        #expect(Set(events.map(\.rank)) == [0, 1])
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/s.sock")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        viaUnix.close()
+        viaTCP.close()
+        await harness.stop()
+    }
+
+    @Test func test_nothingListeningIsAClearError() async throws {
+        do {
+            _ = try await CollectorClient.injectTrigger(at: .unix(path: "/tmp/ranktop-nobody-\(getpid()).sock"), reason: nil, token: nil, by: "u@h", timeout: 2)
+            Issue.record("no error")
+        } catch {
+            #expect("\(error)".contains("nothing listens at unix:/tmp/ranktop-nobody"))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+"""The emitter on its own, in this process, against the fake collector."""
+
+import os
+import tempfile
+import time
+
+import pytest
+
+from ranktop._address import parse_address
+from ranktop._emitter import Emitter
+from ranktop._transport import transport_for
+from tests.support.collector import FakeCollector
+
+HELLO = {"v": 1, "run": "r", "world": 2, "local_rank": 0, "local_world": 2, "node": "n", "pid": 1,
+         "runtime": "test", "caps": ["inject", "stack"]}
+
+
+def make(address, capacity=8192, on_control=None):
+    emitter = Emitter(transport_for(parse_address(address)), 0, dict(HELLO), capacity=capacity, on_control=on_control)
+    emitter.start()
+    return emitter
+
+
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+def test_events_arrive_in_order_after_hello_with_consecutive_seq(transport):
+    server = FakeCollector(transport)
+    try:
+        emitter = make(server.address)
+        for step in range(50):
+            emitter.emit("progress", {"step": step})
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 50)
+        assert server.events[0]["kind"] == "hello" and server.events[0]["seq"] == 0
+        assert [e["seq"] for e in server.events] == list(range(51))
+        assert [e["step"] for e in server.of_kind("progress")] == list(range(50))
+        assert server.problems == []
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_a_full_queue_drops_and_counts_and_seq_shows_the_gap():
+    path = os.path.join(tempfile.mkdtemp(), "late.sock")
+    emitter = make("unix:" + path, capacity=100)
+    for step in range(250):  # nobody listens yet: 100 queue up, 150 are dropped
+        emitter.emit("progress", {"step": step})
+    assert emitter.dropped == 150
+    server = FakeCollector("unix", path=path)
+    try:
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 100)
+        emitter.emit("progress", {"step": 250})
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 101)
+        seqs = [e["seq"] for e in server.of_kind("progress")]
+        assert seqs == list(range(1, 101)) + [251]
+        assert 251 - 1 - len(seqs) + 1 == emitter.dropped
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_after_the_collector_drops_the_connection_the_rank_reconnects_with_its_original_hello():
+    server = FakeCollector("unix")
+    try:
+        emitter = make(server.address)
+        emitter.emit("progress", {"step": 1})
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 1)
+        server.drop_connections()
+        assert server.wait_for(lambda s: len(s.of_kind("hello")) == 2, timeout=10)
+        emitter.emit("progress", {"step": 2})
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 2)
+        first, second = server.of_kind("hello")
+        assert first == second  # same ts, same seq 0: the original hello, re-sent
+        assert server.of_kind("progress")[-1]["seq"] > server.of_kind("progress")[0]["seq"]
+        assert emitter.connections == 2
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_an_idle_rank_sends_a_heartbeat_after_two_seconds():
+    server = FakeCollector("unix")
+    try:
+        emitter = make(server.address)
+        assert server.wait_for(lambda s: len(s.of_kind("hello")) == 1)
+        started = time.monotonic()
+        assert server.wait_for(lambda s: len(s.of_kind("heartbeat")) >= 1, timeout=5)
+        assert time.monotonic() - started >= 1.5
+        assert server.of_kind("heartbeat")[0]["seq"] == 1
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_control_lines_reach_the_handler_and_garbage_is_ignored():
+    server = FakeCollector("unix")
+    received = []
+    try:
+        make(server.address, on_control=received.append)
+        assert server.wait_for(lambda s: len(s.of_kind("hello")) == 1)
+        connection = server.connections[0]
+        connection.sock.sendall(b"not json\n" + b"x" * 70000 + b"\n[1,2]\n")
+        connection.send({"kind": "inject", "id": "i1", "reason": "why"})
+        connection.send({"kind": "stack.req", "id": "s1"})
+        deadline = time.monotonic() + 5
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [{"kind": "inject", "id": "i1", "reason": "why"}, {"kind": "stack.req", "id": "s1"}]
+    finally:
+        server.close()
+
+
+def test_values_json_cannot_hold_are_cleaned_and_oversized_lines_are_not_sent():
+    server = FakeCollector("unix")
+    try:
+        emitter = make(server.address)
+        emitter.emit("progress", {"step": 1, "metrics": {"nan": float("nan"), "inf": float("inf"), "ok": 2,
+                                                         "text": "skip me", "flag": True}})
+        emitter.emit("log", {"level": "info", "msg": "x" * 70000})
+        emitter.emit("log", {"level": "info", "msg": object()})
+        emitter.emit("progress", {"step": 2})
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 2)
+        assert server.of_kind("progress")[0]["metrics"] == {"nan": None, "inf": None, "ok": 2.0, "flag": 1.0}
+        assert len(server.of_kind("log")) == 1 and server.of_kind("log")[0]["msg"].startswith("<object")
+        assert emitter.oversized == 1
+        assert server.problems == []
+    finally:
+        server.close()
+
+
+def test_flush_gives_up_quickly_when_nobody_listens():
+    emitter = make("unix:" + os.path.join(tempfile.mkdtemp(), "nobody.sock"))
+    emitter.emit("bye", {})
+    started = time.monotonic()
+    assert emitter.flush(1.0) is False
+    assert time.monotonic() - started < 1.5

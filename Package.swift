@@ -85,6 +85,8 @@ let package = Package(
         .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
         .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.
+        .executableTarget(name: "ranktop-emit-bench", dependencies: ["Ranktop", "RanktopTransport", "RanktopProtocol"]),
         // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
         .executableTarget(
             name: "ranktop-live-bench",

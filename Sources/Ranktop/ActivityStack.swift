@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import RanktopTransport
 
@@ -9,8 +10,16 @@ import RanktopTransport
 /// Train.swift:88") while it runs, and programs may push their own with `withActivity`. It shows
 /// where the rank is in ranktop terms, not the program's full call stack.
 final class ActivityStack: Sendable {
+    /// What a frame says; primitives' frames are formatted only when someone asks, so pushing one
+    /// costs no string building on the training thread.
+    enum Label: Sendable {
+        case text(String)
+        /// `function(name: "name") at site`, or `function() #ordinal at site` without a name.
+        case primitive(function: StaticString, name: String?, ordinal: Int?, site: String)
+    }
+
     private struct Frame {
-        var label: String
+        var label: Label
         var since: Double
         /// Blocking primitives say how long they have waited so far.
         var showsWait: Bool
@@ -18,7 +27,7 @@ final class ActivityStack: Sendable {
 
     private let frames = NIOLockedValueBox<[Frame]>([])
 
-    func push(_ label: String, showsWait: Bool = false) {
+    func push(_ label: Label, showsWait: Bool = false) {
         let frame = Frame(label: label, since: MonotonicClock.now, showsWait: showsWait)
         frames.withLockedValue { $0.append(frame) }
     }
@@ -33,7 +42,19 @@ final class ActivityStack: Sendable {
         let frames = frames.withLockedValue { $0 }
         guard !frames.isEmpty else { return ["(not inside a ranktop primitive)"] }
         return frames.map { frame in
-            frame.showsWait ? "\(frame.label), waiting \(formatElapsed(now - frame.since))" : frame.label
+            let text = ActivityStack.describe(frame.label)
+            return frame.showsWait ? "\(text), waiting \(formatElapsed(now - frame.since))" : text
+        }
+    }
+
+    private static func describe(_ label: Label) -> String {
+        switch label {
+        case let .text(text):
+            return text
+        case let .primitive(function, name, ordinal, site):
+            let arguments = name.map { "name: \(quoted($0))" } ?? ""
+            let number = ordinal.map { " #\($0)" } ?? ""
+            return "\(function)(\(arguments))\(number) at \(site)"
         }
     }
 
@@ -41,4 +62,8 @@ final class ActivityStack: Sendable {
         let tenths = Int((seconds * 10).rounded())
         return "\(tenths / 10).\(tenths % 10) s"
     }
+}
+
+private func quoted(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }

@@ -1,4 +1,3 @@
-import Foundation
 import RanktopProtocol
 
 extension DistributedState {
@@ -6,7 +5,7 @@ extension DistributedState {
     /// Reports `barrier.enter` with this rank's barrier ordinal, the name, the call site and the
     /// enclosing main-first phase, then `barrier.exit`.
     public func waitForEveryone(name: String? = nil, fileID: String = #fileID, line: Int = #line) throws(RendezvousError) {
-        try barrier(name: name, site: DistributedState.site(fileID, line), label: "waitForEveryone(name: \(quoted(name)))")
+        try barrier(name: name, site: DistributedState.site(fileID, line))
     }
 
     /// Runs `body` on the main process first, then on the others (Accelerate's
@@ -28,28 +27,28 @@ extension DistributedState {
     }
 
     private func goesFirst<T>(name: String, mode: PhaseMode, isMain: Bool, site: String, _ body: () throws -> T) throws -> T {
-        let function = mode == .mainFirst ? "mainProcessFirst" : "localMainProcessFirst"
+        let function: StaticString = mode == .mainFirst ? "mainProcessFirst" : "localMainProcessFirst"
         emit(.phaseEnter(PhaseEnter(name: name, mode: mode, main: isMain)))
         counters.withLockedValue { $0.phases.append(name) }
-        activity.push("\(function)(name: \(quoted(name))) at \(site)")
+        activity.push(.primitive(function: function, name: name, ordinal: nil, site: site))
         defer {
             activity.pop()
             counters.withLockedValue { _ = $0.phases.popLast() }
         }
-        if !isMain { try barrier(name: name, site: site, label: "waitForEveryone(name: \(quoted(name)))") }
+        if !isMain { try barrier(name: name, site: site) }
         let result = try body()
-        if isMain { try barrier(name: name, site: site, label: "waitForEveryone(name: \(quoted(name)))") }
+        if isMain { try barrier(name: name, site: site) }
         emit(.phaseExit(name: name))
         return result
     }
 
-    private func barrier(name: String?, site: String, label: String) throws(RendezvousError) {
+    private func barrier(name: String?, site: String) throws(RendezvousError) {
         let (n, phase) = counters.withLockedValue { counters in
             defer { counters.barriers += 1 }
             return (counters.barriers, counters.phases.last)
         }
         emit(.barrierEnter(BarrierEnter(n: n, name: name, site: site, phase: phase)))
-        activity.push("\(label) at \(site)", showsWait: true)
+        activity.push(.primitive(function: "waitForEveryone", name: name, ordinal: nil, site: site), showsWait: true)
         defer { activity.pop() }
         if let rendezvous {
             let what = "barrier \(n)" + (name.map { " '\($0)'" } ?? "") + " at \(site)"
@@ -57,9 +56,4 @@ extension DistributedState {
         }
         emit(.barrierExit(n: n))
     }
-}
-
-func quoted(_ name: String?) -> String {
-    guard let name else { return "nil" }
-    return "\"" + name.replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }

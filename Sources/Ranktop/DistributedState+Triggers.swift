@@ -25,7 +25,7 @@ extension DistributedState {
         let site = DistributedState.site(fileID, line)
         var fired = flag
         if let rendezvous {
-            activity.push("checkTrigger() #\(n) at \(site)", showsWait: true)
+            activity.push(.primitive(function: "checkTrigger", name: nil, ordinal: n, site: site), showsWait: true)
             defer { activity.pop() }
             let result = try rendezvous.reduceMax(
                 key: "trigger/\(n)", value: flag ? 1 : 0, ids: injections.map(\.id), timeout: options.collectiveTimeout,

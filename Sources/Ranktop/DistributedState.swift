@@ -160,7 +160,7 @@ public final class DistributedState: Sendable {
     /// Runs `body` with a frame of your own on the stack ranktop shows for this rank ("train
     /// loop", "epoch 3"), so a stack request says where the program is between primitives.
     public func withActivity<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
-        activity.push(label)
+        activity.push(.text(label))
         defer { activity.pop() }
         return try body()
     }

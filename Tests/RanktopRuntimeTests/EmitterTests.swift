@@ -46,7 +46,7 @@ struct EmitterTests {
         let path = TestListener.temporarySocketPath()
         let emitter = try Emitter(
             address: Address(parsing: "unix:\(path)"), rank: 0, hello: Self.hello(),
-            options: EmitterOptions(queueBytes: 16 * 1024))
+            options: EmitterOptions(queueEvents: 256))
         try await offTheTestPool {
             for step in 0..<20_000 { emitter.emit(.progress(Progress(step: step, metrics: [Metric("loss", 1.5)]))) }
         }
@@ -61,7 +61,7 @@ struct EmitterTests {
         let path = TestListener.temporarySocketPath()
         let emitter = try Emitter(
             address: Address(parsing: "unix:\(path)"), rank: 0, hello: Self.hello(),
-            options: EmitterOptions(queueBytes: 8 * 1024, initialBackoff: 0.02, maxBackoff: 0.05))
+            options: EmitterOptions(queueEvents: 100, initialBackoff: 0.02, maxBackoff: 0.05))
         for step in 0..<1_000 { emitter.emit(.progress(Progress(step: step))) }
         let dropped = emitter.statistics.dropped
         #expect(dropped > 0)
@@ -90,7 +90,7 @@ struct EmitterTests {
         defer { listener.stop() }
         let emitter = try Emitter(
             address: Address(parsing: listener.address), rank: 0, hello: Self.hello(),
-            options: EmitterOptions(queueBytes: 16 * 1024))
+            options: EmitterOptions(queueEvents: 256))
         try await listener.waitUntil("hello") { $0.first?.count ?? 0 >= 1 }
         listener.pauseReading()
         let padding = String(repeating: "x", count: 200)

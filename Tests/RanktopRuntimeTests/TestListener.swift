@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import RanktopTransport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,21 +31,7 @@ final class TestListener: Sendable {
     init(path: String? = nil) throws {
         let path = path ?? TestListener.temporarySocketPath()
         self.path = path
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            close(fd)
-            throw TestFailure("cannot listen on \(path): \(String(cString: strerror(errno)))")
-        }
+        let fd = try PosixSocket.listen(unixPath: path, backlog: 16).fd
         listenFD = fd
         let box = state
         let finished = finished

@@ -76,7 +76,7 @@ let package = Package(
         // The collector in-process, driven by real socket clients.
         .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
-        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel", "RanktopTransport"]),
         // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
         .executableTarget(
             name: "ranktop-live-bench",

@@ -114,7 +114,12 @@ final class EmitterWriter {
     private func serviceConnection(until stopDeadline: Double?) {
         guard let socket else { return }
         if sentOffset == outgoing.count { takeQueuedLines() }
-        if sentOffset < outgoing.count, !sendPending(on: socket) { return }
+        if sentOffset < outgoing.count {
+            guard sendPending(on: socket) else { return }
+            // Everything went out: take what was queued meanwhile, or park (so that producers
+            // wake us) before waiting; polling now would sleep until the next heartbeat.
+            if sentOffset == outgoing.count { return }
+        }
 
         let now = MonotonicClock.now
         let heartbeatDue = lastSend + core.options.heartbeatInterval

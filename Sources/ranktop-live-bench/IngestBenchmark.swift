@@ -6,14 +6,16 @@ import RanktopTransport
 /// progress events as fast as the socket takes them; the clock runs from the first byte to the
 /// collector having validated every line and appended it to its log file.
 enum IngestBenchmark {
-    static func run(connections: Int, events: Int) async throws {
+    /// `external`: only send, to another collector listening at that Unix socket path (for the
+    /// comparison in docs/benchmarks.md); it measures itself.
+    static func run(connections: Int, events: Int, external: String?) async throws {
         let scratch = try BenchScratch()
         defer { scratch.remove() }
-        let address = Address.unix(path: scratch.path + "/c.sock")
+        let address = Address.unix(path: external ?? scratch.path + "/c.sock")
         let collector = try Collector(configuration: CollectorConfiguration(
-            listen: [address], logPath: scratch.path + "/run.jsonl", runID: "bench"
+            listen: [.unix(path: scratch.path + "/c.sock")], logPath: scratch.path + "/run.jsonl", runID: "bench"
         ))
-        try await collector.start()
+        if external == nil { try await collector.start() }
 
         // Every line is encoded up front so that the senders cost as little CPU as possible: on
         // two cores they share the machine with the collector.
@@ -49,6 +51,12 @@ enum IngestBenchmark {
                 try? socket.sendAll(payload, timeout: 600)
                 group.leave()
             }
+        }
+        if external != nil {
+            group.wait()
+            print(String(format: "ingest: sent %d lines in %.3f s", totalLines, seconds(since: start)))
+            for socket in sockets { socket.close() }
+            return
         }
         while collector.statistics.acceptedLines < totalLines {
             try await Task.sleep(for: .milliseconds(1))

@@ -1,7 +1,7 @@
 // Benchmarks of the live pipeline (docs/benchmarks.md, "Live pipeline"). Not a test.
 //
 //   swift build -c release --product ranktop-live-bench
-//   .build/release/ranktop-live-bench ingest [--connections 64] [--events 2000000]
+//   .build/release/ranktop-live-bench ingest [--connections 64] [--events 2000000] [--external SOCKET]
 //   .build/release/ranktop-live-bench latency [--events 20000] [--rate 2000] [--raw]
 import Foundation
 
@@ -16,10 +16,11 @@ func option(_ name: String, default value: Int) -> Int {
 
 switch arguments.first {
 case "ingest":
-    try await IngestBenchmark.run(connections: option("connections", default: 64), events: option("events", default: 2_000_000))
+    let external = arguments.firstIndex(of: "--external").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+    try await IngestBenchmark.run(connections: option("connections", default: 64), events: option("events", default: 2_000_000), external: external)
 case "latency":
     try await LatencyBenchmark.run(events: option("events", default: 20_000), rate: option("rate", default: 2_000), raw: arguments.contains("--raw"))
 default:
-    print("usage: ranktop-live-bench ingest [--connections N] [--events N] | latency [--events N] [--rate N] [--raw]")
+    print("usage: ranktop-live-bench ingest [--connections N] [--events N] [--external SOCKET] | latency [--events N] [--rate N] [--raw]")
     exit(2)
 }

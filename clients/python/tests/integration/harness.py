@@ -1,13 +1,17 @@
 """Runs a command the way a user does with `ranktop run --headless -- CMD`, and reads its event log.
 
-Two collectors can stand behind it: the real `ranktop` binary (RANKTOP_BIN), or, for developing
-the adapter where the binary is not built, the Python fake collector with the environment
-`ranktop run` sets (PYTHONPATH with the autoload hook, RANKTOP_ADDR, RANKTOP_RUN).
+With the `ranktop` binary (RANKTOP_BIN, as scripts/test-python sets it) the collector is the real
+one: `ranktop serve`, with the command given the environment `ranktop run` gives it (PYTHONPATH
+with the autoload hook, RANKTOP_ADDR, RANKTOP_RUN); triggers go through `ranktop trigger` and stack
+requests through the collector's control connection (docs/protocol.md). Without the binary (a
+developer running pytest alone) the Python fake collector stands in.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import re
 import os
 import subprocess
@@ -74,6 +78,103 @@ class FakeCollectorRun:
             self.process.kill()
             self.process.communicate()
         self.collector.close()
+
+
+class ServeRun:
+    """The real collector, `ranktop serve`, behind the command."""
+
+    def __init__(self, directory: Path, binary: str) -> None:
+        self.binary = binary
+        self.log = directory / "run.log"
+        self.socket_path = directory / "collector.sock"
+        self.address = "unix:" + str(self.socket_path)
+        self.serve = subprocess.Popen([binary, "serve", "--listen", self.address, "--log", str(self.log)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while not self.socket_path.exists():
+            assert self.serve.poll() is None, self.serve.communicate()[0]
+            assert time.monotonic() < deadline, "ranktop serve did not start listening"
+            time.sleep(0.05)
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self, command: List[str]) -> None:
+        env = zero_code_env(self.address, fake=False)
+        env["RANKTOP_RUN"] = "it-run"
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def events(self) -> List[dict]:
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text().split("\n")[:-1]  # a line still being written is not complete
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def trigger(self, reason: str) -> str:
+        result = subprocess.run([self.binary, "trigger", self.address, "--reason", reason],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.split()[-1]
+
+    def request_stack(self, rank: int) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+            control.settimeout(10)
+            control.connect(str(self.socket_path))
+            control.sendall((json.dumps({"kind": "stack.req", "rank": rank}) + "\n").encode())
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = control.recv(4096)
+                assert chunk, "the collector closed the control connection without a reply"
+                reply += chunk
+        answer = json.loads(reply)
+        assert answer.get("kind") == "stack.ok", answer
+        return answer["id"]
+
+    def wait(self, timeout: float) -> str:
+        output = FakeCollectorRun.wait(self, timeout)
+        self.serve.send_signal(signal.SIGINT)  # the collector flushes the log and exits
+        self.serve.communicate(timeout=30)
+        return output
+
+    def close(self) -> None:
+        for process in (self.process, self.serve):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+class CliRun(ServeRun):
+    """`ranktop run --headless --log LOG --listen ADDR -- CMD`: exactly what a user types."""
+
+    def __init__(self, directory: Path, binary: str) -> None:
+        self.binary = binary
+        self.log = directory / "run.log"
+        self.socket_path = directory / "collector.sock"
+        self.address = "unix:" + str(self.socket_path)
+        self.serve = None
+        self.process = None
+
+    def start(self, command: List[str]) -> None:
+        # The user's environment: nothing of ranktop's; `ranktop run` adds the hook and the address.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RANKTOP_") and k != "PYTHONPATH"}
+        env["OMP_NUM_THREADS"] = "1"
+        env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [self.binary, "run", "--headless", "--log", str(self.log), "--listen", self.address, "--", *command],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def wait(self, timeout: float) -> str:
+        return FakeCollectorRun.wait(self, timeout)
+
+
+def _has_run_command(binary: str) -> bool:
+    result = subprocess.run([binary, "run", "--help"], capture_output=True, text=True, timeout=60)
+    return "--headless" in result.stdout
+
+
+def open_run(directory: Path):
+    binary = os.environ.get("RANKTOP_BIN")
+    if not binary:
+        return FakeCollectorRun(directory)
+    return CliRun(directory, binary) if _has_run_command(binary) else ServeRun(directory, binary)
 
 
 def wait_until(run, predicate, timeout: float = 120.0) -> List[dict]:

@@ -8,7 +8,7 @@ import importlib.metadata
 import pytest
 
 from tests.conftest import line_of
-from tests.integration.harness import TRAIN_TINY, FakeCollectorRun, report, results, torchrun, wait_until
+from tests.integration.harness import TRAIN_TINY, open_run, report, results, torchrun, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ RUN_TIMEOUT = 300
 
 @pytest.fixture
 def run(tmp_path):
-    harness = FakeCollectorRun(tmp_path)
+    harness = open_run(tmp_path)
     yield harness
     harness.close()
 
@@ -88,6 +88,7 @@ def test_a_manual_trigger_mid_run_stops_both_ranks_at_the_same_check(run):
     assert fired[0][0] == stops[0][1] - 1, "the check that fired is the last the script made"
     manual = of(events, "trigger.set")
     assert manual and all(t["source"] == "manual" and t["id"] == injection for t in manual)
+    assert all(t["reason"] == "stop from the test" for t in manual)
 
 
 def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run):
@@ -96,7 +97,7 @@ def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run):
     site = "train_tiny.py:%d" % held_barrier
     wait_until(run, lambda ev: any(b["site"] == site for b in of(ev, "barrier.enter", 0)))
     request = run.request_stack(0)
-    events = wait_until(run, lambda ev: of(ev, "stack", 0), timeout=5)
+    events = wait_until(run, lambda ev: of(ev, "stack", 0), timeout=5)  # the log is flushed every second
     n = [b["n"] for b in of(events, "barrier.enter", 0) if b["site"] == site][0]
     assert n not in [e["n"] for e in of(events, "barrier.exit", 0)], "answered while rank 0 still waited"
     stack = of(events, "stack", 0)[0]

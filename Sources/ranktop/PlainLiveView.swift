@@ -51,8 +51,12 @@ private actor ViewState {
         case .triggerCheck(let n, true) where !announcedFirings.contains(n):
             announcedFirings.insert(n)
             let causes = model.firings.last { $0.check == n }?.causes ?? []
-            let why = causes.map { cause in
-                cause.source == .manual ? "manual \(cause.id ?? "")" : "rank \(cause.rank.map(String.init) ?? "?")\(cause.reason.map { ": \($0)" } ?? "")"
+            var why: [String] = []
+            for cause in causes {
+                let text = cause.source == .manual
+                    ? "injected \(cause.id ?? "")"
+                    : "rank \(cause.rank.map(String.init) ?? "?")\(cause.reason.map { ": \($0)" } ?? "")"
+                if !why.contains(text) { why.append(text) }
             }
             notices.append("trigger fired at check \(n)\(why.isEmpty ? "" : " (\(why.joined(separator: ", ")))")")
         case .lost(let reason):

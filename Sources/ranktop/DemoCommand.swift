@@ -32,18 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How ranks reach the collector: unix (a private socket) or tcp (127.0.0.1).", valueName: "kind"))
     var transport: TransportKind = .unix
 
-    @Flag(name: .long, help: "No live view: print where the log is, then a one-line summary when every rank has exited.")
-    var headless = false
-
-    @Option(name: .long, help: ArgumentHelp(
-        "The event log (default: $XDG_STATE_HOME/ranktop/runs/<run id>.jsonl, or ~/.local/state/ranktop/runs/...).",
-        valueName: "path"))
-    var log: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Where the collector listens, instead of --transport's default. Repeatable; ranks get the first.",
-        valueName: "addr"))
-    var listen: [String] = []
+    @OptionGroup var live: LiveRunOptions
 
     func validate() throws {
         guard (1...1024).contains(ranks) else { throw ValidationError("--ranks must be between 1 and 1024") }
@@ -53,9 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let status = try await reportingFailures {
             let transport = transport
-            let run = try await LiveRun.start(listen: listen, log: log, defaultListen: { runID in
+            let run = try await LiveRun.start(live, defaultListen: { runID in
                 transport == .tcp ? .tcp(host: "127.0.0.1", port: 0) : UnixSocketPath.defaultAddress(runID: runID)
-            }, headless: headless)
+            })
             let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)"]
             let specs = try LaunchCommand.rankSpecs(count: ranks, command: command, environment: run.environment(), run: run)
             return try await run.supervise(specs, expectedWorld: ranks, stopOthersOnFailure: true)

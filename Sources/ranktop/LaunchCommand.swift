@@ -25,18 +25,7 @@ struct LaunchCommand: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: ArgumentHelp("How many ranks to start.", valueName: "n"))
     var ranks: Int
 
-    @Flag(name: .long, help: "No live view: print where the log is, then a one-line summary when every rank has exited.")
-    var headless = false
-
-    @Option(name: .long, help: ArgumentHelp(
-        "The event log (default: $XDG_STATE_HOME/ranktop/runs/<run id>.jsonl, or ~/.local/state/ranktop/runs/...).",
-        valueName: "path"))
-    var log: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Where the collector listens: unix:/path.sock or tcp://host:port (default: a private Unix socket). Repeatable; ranks get the first.",
-        valueName: "addr"))
-    var listen: [String] = []
+    @OptionGroup var live: LiveRunOptions
 
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The command each rank runs, after --.", valueName: "cmd"))
     var command: [String] = []
@@ -56,9 +45,7 @@ struct LaunchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let run = try await LiveRun.start(
-                listen: listen, log: log, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) }, headless: headless
-            )
+            let run = try await LiveRun.start(live, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) })
             var environment = run.environment()
             PythonHook.install(into: &environment)
             let specs = try LaunchCommand.rankSpecs(

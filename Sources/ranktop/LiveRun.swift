@@ -20,10 +20,11 @@ struct LiveRun {
 
     /// Starts the collector on `--listen` (or `defaultListen`) with the log at `--log` (or the
     /// run's default path).
-    static func start(listen: [String], log: String?, defaultListen: (String) -> Address, headless: Bool) async throws -> LiveRun {
+    static func start(_ options: LiveRunOptions, defaultListen: (String) -> Address) async throws -> LiveRun {
+        let headless = options.headless
         let runID = RunLocations.newRunID()
-        let addresses = listen.isEmpty ? [defaultListen(runID)] : try RunLocations.addresses(listen)
-        let logPath = try RunLocations.logPath(explicit: log, runID: runID)
+        let addresses = options.listen.isEmpty ? [defaultListen(runID)] : try RunLocations.addresses(options.listen)
+        let logPath = try RunLocations.logPath(explicit: options.log, runID: runID)
         let token = RunLocations.token(explicit: nil)
         RunLocations.raiseDescriptorLimit()
         let quiet = !headless && LiveView.takesOverTerminal

@@ -19,18 +19,7 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Flag(name: .long, help: "No live view: print where the log is, then a one-line summary when the command has exited.")
-    var headless = false
-
-    @Option(name: .long, help: ArgumentHelp(
-        "The event log (default: $XDG_STATE_HOME/ranktop/runs/<run id>.jsonl, or ~/.local/state/ranktop/runs/...).",
-        valueName: "path"))
-    var log: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "Where the collector listens: unix:/path.sock or tcp://host:port (default: a private Unix socket). Repeatable; ranks get the first.",
-        valueName: "addr"))
-    var listen: [String] = []
+    @OptionGroup var live: LiveRunOptions
 
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The launcher command, after --.", valueName: "cmd"))
     var command: [String] = []
@@ -43,9 +32,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let run = try await LiveRun.start(
-                listen: listen, log: log, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) }, headless: headless
-            )
+            let run = try await LiveRun.start(live, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) })
             var environment = run.environment()
             PythonHook.install(into: &environment)
             let commandLine = LaunchCommand.commandLine(command)

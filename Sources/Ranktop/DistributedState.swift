@@ -137,7 +137,7 @@ public final class DistributedState: Sendable {
             return !counters.finished
         }
         guard first else { return }
-        emit(.bye(code: code == 0 ? nil : code, error: error))
+        emit(.bye(code: code, error: error))
         // Rank 0 hosts the store: let the others read their last answers and leave first.
         store?.waitForOtherRanksToLeave(timeout: 2)
         rendezvous?.close()

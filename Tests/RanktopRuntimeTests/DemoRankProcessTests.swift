@@ -167,6 +167,26 @@ struct DemoRankProcessTests {
         #expect(survivor.stderr.contains("went away (rank 0 exited or crashed)"), "stderr: \(survivor.stderr)")
     }
 
+    @Test func test_aTerminatedRankSaysWhyInItsBye() async throws {
+        let listener = try TestListener()
+        defer { listener.stop() }
+        let ranks = try RankProcesses.launch(
+            world: 1, arguments: ["--steps", "100000", "--step-time", "0.02", "--no-early-stop"],
+            environment: ["RANKTOP_ADDR": listener.address])
+        try await listener.waitUntil("some progress") { $0.joined().contains { decodeEvent($0)?.kind == .progress } }
+        kill(ranks.pids[0]!, SIGTERM)
+        let finished = try await ranks.wait(timeout: 30)
+        #expect(finished[0].status == 128 + SIGTERM)
+        try await listener.waitUntil("bye") { $0.joined().contains { decodeEvent($0)?.kind == .bye } }
+        let bye = listener.allLines.compactMap(decodeEvent).last
+        guard case let .bye(code, error)? = bye?.body else {
+            Issue.record("no bye")
+            return
+        }
+        #expect(code == 128 + Int(SIGTERM))
+        #expect(error == "stopped by SIGTERM")
+    }
+
     @Test func test_launchEnvironmentMistakesAreExplained() async throws {
         let finished = try await RankProcesses.launch(
             world: 2, ranks: [0], arguments: [], environment: ["RANK": "7"]).wait(timeout: 30)

@@ -195,3 +195,14 @@ final class ResultSlots<T: Sendable>: Sendable {
 
     var values: [Result<T, any Error>?] { slots.withLockedValue { $0 } }
 }
+
+extension DistributedStateTests {
+    @Test func test_primitivesAfterFinishFailClearlyAndCloseTwiceIsHarmless() async throws {
+        let ranks = try Self.ranks(world: 2)
+        for state in ranks.reversed() { state.finish() }
+        ranks[0].finish()
+        #expect {
+            try ranks[0].waitForEveryone(name: "late")
+        } throws: { String(describing: $0).contains("this rank already finished") }
+    }
+}

@@ -76,8 +76,16 @@ final class RendezvousClient: Sendable {
         }
     }
 
+    /// Closes the connection; later collectives fail at once instead of touching a descriptor
+    /// that may have been reused.
+    private static let finished = "this rank already finished"
+
     func close() {
-        channel.socket.close()
+        reader.withLockedValue { reader in
+            guard reader.broken != RendezvousClient.finished else { return }
+            reader.broken = RendezvousClient.finished
+            channel.socket.close()
+        }
     }
 }
 

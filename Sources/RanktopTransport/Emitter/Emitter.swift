@@ -47,6 +47,7 @@ public final class Emitter: Sendable {
     /// the connection and stops the thread. Events emitted afterwards are dropped.
     public func close(timeout: Double = 1) {
         core.requestStop(within: timeout)
+        guard !core.outbox.withLockedValue({ $0.writerFinished }) else { return }
         _ = core.stopped.wait(timeout: .now() + max(timeout, 0) + 0.5)
     }
 
@@ -103,9 +104,13 @@ final class EmitterCore: Sendable {
 
     func requestStop(within timeout: Double) {
         let deadline = MonotonicClock.now + max(timeout, 0)
-        outbox.withLockedValue { outbox in
-            if outbox.stopDeadline == nil { outbox.stopDeadline = deadline }
+        let first = outbox.withLockedValue { outbox in
+            guard outbox.stopDeadline == nil else { return false }
+            outbox.stopDeadline = deadline
+            return true
         }
-        wakeup.signal()
+        // Only the first request may signal: the writer closes the pipe when it is done, and a
+        // later write could land in whatever file reused the descriptor.
+        if first { wakeup.signal() }
     }
 }

@@ -22,6 +22,8 @@ struct EmitterOutbox: Sendable {
     var stopDeadline: Double?
     var connected = false
     var connections = 0
+    /// The writer thread has exited (its socket and wakeup pipe are closed).
+    var writerFinished = false
 
     init(capacity: Int) {
         self.capacity = capacity

@@ -46,6 +46,7 @@ final class EmitterWriter {
         }
         if socket != nil { disconnect() }
         core.wakeup.closeBothEnds()
+        core.outbox.withLockedValue { $0.writerFinished = true }
         core.stopped.signal()
     }
 

@@ -43,7 +43,14 @@ let package = Package(
             ]
         ),
         // The runtime API for Swift training programs (barriers, main-first, triggers).
-        .target(name: "Ranktop", dependencies: ["RanktopProtocol", "RanktopTransport"]),
+        .target(
+            name: "Ranktop",
+            dependencies: [
+                "RanktopProtocol", "RanktopTransport",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         // Canvas, themes, widgets, layout. Never touches the terminal.
         .target(
             name: "RanktopUI",
@@ -67,11 +74,12 @@ let package = Package(
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
-        // The emitter against a stand-in Unix-socket listener.
+        // The emitter and the Swift runtime against a stand-in Unix-socket listener, and real
+        // `ranktop demo-rank` processes (the executable must be built: `swift build`).
         .testTarget(
-            name: "RanktopEmitterTests",
+            name: "RanktopRuntimeTests",
             dependencies: [
-                "RanktopTransport", "RanktopProtocol",
+                "Ranktop", "RanktopTransport", "RanktopProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -81,6 +89,8 @@ let package = Package(
         .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
         .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.
+        .executableTarget(name: "ranktop-emit-bench", dependencies: ["Ranktop", "RanktopTransport", "RanktopProtocol"]),
         // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
         .executableTarget(
             name: "ranktop-live-bench",

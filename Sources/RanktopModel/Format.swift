@@ -10,7 +10,8 @@ public enum Format {
     /// `850ms`, `3.2s`, `14m32s`, `2h03m`, `3d04h`.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "?" }
-        let s = max(0, seconds)
+        // A hostile log can claim any timestamp; beyond a thousand years nobody needs the digits.
+        let s = min(max(0, seconds), 3.2e10)
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s < 10 { return "\(Double(Int(s * 10)) / 10)s" }
         if s < 60 { return "\(Int(s))s" }
@@ -41,7 +42,8 @@ public enum Format {
 
     /// UTC wall-clock time, `2026-11-29 10:14:32Z`.
     public static func utc(_ ts: Double) -> String {
-        var t = time_t(ts.rounded(.down))
+        // Years 0 to 9999; a hostile timestamp must not trap the conversion.
+        var t = time_t(min(max(ts, -62_167_219_200), 253_402_300_799).rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
         func pad(_ v: Int32, _ width: Int = 2) -> String {

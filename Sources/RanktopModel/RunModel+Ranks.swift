@@ -13,7 +13,7 @@ extension RunModel {
             info.restarts += 1
             forgetAttempt(of: &info)
         }
-        if !isReconnect { info.nextSeq = (seq ?? 0) + 1 }
+        if !isReconnect { info.nextSeq = (seq ?? 0).saturatingAdd(1) }
         if info.status.isTerminal { info.status = info.barrier == nil ? .running : .waiting }
         info.saidHello = true
         info.node = hello.node

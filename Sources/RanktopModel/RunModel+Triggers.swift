@@ -4,7 +4,7 @@ extension RunModel {
     mutating func applyTriggerSet(_ set: TriggerSet, to info: inout RankInfo, ts: Double) {
         let cause = TriggerCause(rank: info.rank, source: set.source, reason: set.reason, id: set.id, ts: ts)
         // A set belongs to the rank's next check, whichever order the ranks' events arrive in.
-        let check = info.lastCheck + 1
+        let check = info.lastCheck.saturatingAdd(1)
         if let index = firingIndex[check] {
             if firings[index].causes.count < 64 { firings[index].causes.append(cause) }
         } else if pendingCauses[check, default: []].count < 256 {

@@ -39,7 +39,8 @@ public struct RunModel: Sendable {
     public internal(set) var firstTs: Double?
     public internal(set) var lastTs: Double?
     public internal(set) var eventCount = 0
-    public internal(set) var countsByKind: [EventKind: Int] = [:]
+    /// Events by kind, indexed by `EventKind.ordinal`.
+    var kindCounts = [Int](repeating: 0, count: EventKind.count)
 
     /// Ranks by rank number; nil where nothing was heard yet.
     public internal(set) var rankSlots: [RankInfo?] = []
@@ -80,6 +81,8 @@ public struct RunModel: Sendable {
 
     public var ranks: [RankInfo] { rankSlots.compactMap { $0 } }
 
+    public func count(of kind: EventKind) -> Int { kindCounts[kind.ordinal] }
+
     public func rank(_ r: Int) -> RankInfo? {
         r >= 0 && r < rankSlots.count ? rankSlots[r] : nil
     }
@@ -103,7 +106,7 @@ public struct RunModel: Sendable {
     /// Folds one event into the state.
     public mutating func apply(_ event: Event) {
         eventCount += 1
-        countsByKind[event.kind, default: 0] += 1
+        kindCounts[event.kind.ordinal] += 1
         if firstTs.map({ event.ts < $0 }) ?? true { firstTs = event.ts }
         if lastTs.map({ event.ts > $0 }) ?? true { lastTs = event.ts }
         if limits.recentEvents > 0 { recentEvents.append(event) }
@@ -113,7 +116,11 @@ public struct RunModel: Sendable {
             return
         }
         var info = takeRank(event.rank, ts: event.ts)
-        defer { rankSlots[event.rank] = info }
+        apply(event, to: &info)
+        rankSlots[event.rank] = consume info
+    }
+
+    private mutating func apply(_ event: Event, to info: inout RankInfo) {
         info.lastTs = max(info.lastTs, event.ts)
         trackSeq(&info, event)
         if limits.recentEvents > 0 { info.recentEvents.append(event) }
@@ -154,7 +161,7 @@ public struct RunModel: Sendable {
             info.status = .lost
             recentLogs.append(event)
         case let .dropped(count):
-            info.reportedDrops += count
+            info.reportedDrops = info.reportedDrops.saturatingAdd(count)
         case .inject:
             break
         }
@@ -165,10 +172,10 @@ public struct RunModel: Sendable {
         if rank >= rankSlots.count {
             rankSlots.append(contentsOf: repeatElement(nil, count: rank + 1 - rankSlots.count))
         }
-        if let existing = rankSlots[rank] {
-            rankSlots[rank] = nil
-            return existing
-        }
+        // Swapped out, not copied: a copy would retain and release every field of the rank.
+        var slot: RankInfo?
+        swap(&slot, &rankSlots[rank])
+        if let existing = slot { return existing }
         return RankInfo(rank: rank, ts: ts, recentEventLimit: limits.recentEvents)
     }
 
@@ -176,9 +183,9 @@ public struct RunModel: Sendable {
         guard let seq = event.seq, event.kind != .lost, event.kind != .dropped else { return }
         if case .hello = event.body { return }
         if let expected = info.nextSeq, seq > expected {
-            info.gapDrops += seq - expected
+            info.gapDrops = info.gapDrops.saturatingAdd(seq - expected)
         }
-        info.nextSeq = max(info.nextSeq ?? 0, seq + 1)
+        info.nextSeq = max(info.nextSeq ?? 0, seq.saturatingAdd(1))
     }
 
     private mutating func applyRunWide(_ event: Event) {
@@ -193,5 +200,13 @@ public struct RunModel: Sendable {
         default:
             break
         }
+    }
+}
+
+extension Int {
+    /// Counters fed by untrusted input stop at `Int.max` instead of trapping.
+    func saturatingAdd(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

@@ -22,7 +22,8 @@ public struct Event: Sendable, Equatable {
 }
 
 public enum EventBody: Sendable, Equatable {
-    case hello(Hello)
+    /// Boxed: a hello is large and rare, and every other event is copied around by value.
+    indirect case hello(Hello)
     case progress(Progress)
     case barrierEnter(BarrierEnter)
     case barrierExit(n: Int)
@@ -76,6 +77,29 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case lost
     case dropped
     case inject
+
+    /// 0..<count, for tables indexed by kind.
+    public var ordinal: Int {
+        switch self {
+        case .hello: 0
+        case .progress: 1
+        case .barrierEnter: 2
+        case .barrierExit: 3
+        case .phaseEnter: 4
+        case .phaseExit: 5
+        case .triggerSet: 6
+        case .triggerCheck: 7
+        case .log: 8
+        case .heartbeat: 9
+        case .stack: 10
+        case .bye: 11
+        case .lost: 12
+        case .dropped: 13
+        case .inject: 14
+        }
+    }
+
+    public static let count = 15
 }
 
 public struct Hello: Sendable, Equatable {

@@ -10,13 +10,19 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// It remembers the world size from the first `hello` it sees so that later ranks can be range
 /// checked; one decoder reads one stream.
+///
+/// Speed matters here (a week-long run's log is hundreds of millions of lines): a line is scanned
+/// once, scalar values are kept as plain numbers or byte ranges on the stack, and only the fields
+/// an event needs become Swift values.
 public struct EventDecoder: Sendable {
     /// Longest accepted line, without its newline.
     public static let maxLineBytes = 65_536
+    /// Largest world (and so rank) accepted: far beyond any real run, small enough that a hostile
+    /// line cannot make a reader allocate per-rank state for billions of ranks.
+    public static let maxWorld = 1 << 20
 
     /// The world size, once a `hello` has announced it.
     public var world: Int?
-    private var slots: [JSONValue?] = Array(repeating: nil, count: EventKey.allCases.count)
 
     public init(world: Int? = nil) {
         self.world = world
@@ -37,23 +43,54 @@ public struct EventDecoder: Sendable {
             return .failure(DecodeError("line longer than \(EventDecoder.maxLineBytes) bytes"))
         }
         guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
-        do throws(DecodeError) {
-            try scanFields(line)
-            let event = try buildEvent()
-            if case let .hello(hello) = event.body, world == nil { world = hello.world }
-            return .success(event)
-        } catch {
-            return .failure(error)
+        let world = self.world
+        let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
+            slots.initialize(repeating: .absent)
+            var fields = LineFields(line: line, slots: slots)
+            do throws(DecodeError) {
+                try fields.scan()
+                return Result<Event, DecodeError>.success(try fields.buildEvent(world: world))
+            } catch {
+                return .failure(error)
+            }
         }
+        if case let .success(event) = result, case let .hello(hello) = event.body, self.world == nil {
+            self.world = hello.world
+        }
+        return result
+    }
+}
+
+/// A field's value as scanned: numbers and booleans parsed, strings and nested values left as
+/// positions in the line until an accessor asks for them. Trivial, so it needs no cleanup.
+enum FieldSlot {
+    case absent
+    case null
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case string(start: Int, count: Int, escaped: Bool)
+    case composite(start: Int, isObject: Bool)
+}
+
+/// One line being decoded: its bytes and the slots its known fields were scanned into.
+private struct LineFields: ~Copyable {
+    let line: UnsafeBufferPointer<UInt8>
+    let slots: UnsafeMutableBufferPointer<FieldSlot>
+    var kind: EventKind?
+    var kindProblem: DecodeError?
+
+    init(line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<FieldSlot>) {
+        self.line = line
+        self.slots = slots
     }
 
-    private mutating func scanFields(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) {
-        for i in slots.indices { slots[i] = nil }
+    mutating func scan() throws(DecodeError) {
         var scanner = JSONScanner(line)
-        do {
-            scanner.skipWhitespace()
-            guard !scanner.atEnd else { throw DecodeError("empty line") }
-            guard scanner.peek == UInt8(ascii: "{") else { throw DecodeError("not a JSON object") }
+        scanner.skipWhitespace()
+        guard !scanner.atEnd else { throw DecodeError("empty line") }
+        guard scanner.peek == UInt8(ascii: "{") else { throw DecodeError("not a JSON object") }
+        do throws(JSONSyntaxError) {
             scanner.pos += 1
             scanner.skipWhitespace()
             if scanner.peek == UInt8(ascii: "}") {
@@ -64,13 +101,9 @@ public struct EventDecoder: Sendable {
                     let key = try scanner.scanStringRaw()
                     try scanner.expect(UInt8(ascii: ":"), "':'")
                     scanner.skipWhitespace()
-                    let known = key.escaped ? nil : EventKey.match(scanner.base + key.start, count: key.count)
-                    if let known {
-                        if known == .kind, scanner.peek == UInt8(ascii: "\"") {
-                            slots[known.rawValue] = try kindValue(&scanner)
-                        } else {
-                            slots[known.rawValue] = try scanner.parseValue()
-                        }
+                    if !key.escaped, let known = EventKey.match(scanner.base + key.start, count: key.count) {
+                        let slot = try scanSlot(&scanner)
+                        if known == .kind { noteKind(slot) } else { slots[known.rawValue] = slot }
                     } else {
                         try scanner.skipValue()
                     }
@@ -84,38 +117,58 @@ public struct EventDecoder: Sendable {
             }
             scanner.skipWhitespace()
             guard scanner.atEnd else { throw scanner.fail("trailing characters after the object") }
-        } catch let error as JSONSyntaxError {
-            throw DecodeError("invalid JSON: \(error.message) at byte \(error.offset + 1)")
-        } catch let error as DecodeError {
-            throw error
         } catch {
-            throw DecodeError("invalid JSON")
+            throw DecodeError("invalid JSON: \(error.message) at byte \(error.offset + 1)")
         }
     }
 
-    /// Known kinds are kept as their enum's raw value, which avoids a String allocation.
-    private func kindValue(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> JSONValue {
-        let raw = try scanner.scanStringRaw()
-        if !raw.escaped, let kind = EventKind.match(scanner.base + raw.start, count: raw.count) {
-            return .int(-1 - kindIndex(kind))
+    private func scanSlot(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> FieldSlot {
+        guard !scanner.atEnd else { throw scanner.fail("expected a value") }
+        switch scanner.base[scanner.pos] {
+        case UInt8(ascii: "\""):
+            let raw = try scanner.scanStringRaw()
+            return .string(start: raw.start, count: raw.count, escaped: raw.escaped)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let start = scanner.pos
+            try scanner.skipValue()
+            return .composite(start: start, isObject: line[start] == UInt8(ascii: "{"))
+        case UInt8(ascii: "t"): try scanner.literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try scanner.literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try scanner.literal("null"); return .null
+        default:
+            switch try scanner.parseNumber() {
+            case let .int(i): return .int(i)
+            case let .double(d): return .double(d)
+            default: throw scanner.fail("invalid number")
+            }
         }
-        let text = String(decoding: UnsafeBufferPointer(start: scanner.base + raw.start, count: raw.count), as: UTF8.self)
-        return .string(text)
     }
 
-    private func kindIndex(_ kind: EventKind) -> Int { EventKind.allCases.firstIndex(of: kind)! }
-
-    private func buildEvent() throws(DecodeError) -> Event {
-        let kind: EventKind
-        switch slots[EventKey.kind.rawValue] {
-        case nil: throw DecodeError("missing field 'kind'")
-        case let .int(code)?: kind = EventKind.allCases[-1 - code]
-        case let .string(name)?:
-            if name == "stack.req" { throw DecodeError("control line 'stack.req' is not an event") }
-            throw DecodeError("unknown kind '\(name.prefix(40))'")
-        case let other?: throw DecodeError("field 'kind': expected string, got \(other.typeName)")
+    /// Known kinds are matched on their bytes, which avoids a String allocation.
+    private mutating func noteKind(_ slot: FieldSlot) {
+        kind = nil
+        kindProblem = nil
+        switch slot {
+        case let .string(start, count, escaped):
+            if !escaped, let known = EventKind.match(line.baseAddress! + start, count: count) {
+                kind = known
+                return
+            }
+            let name = text(start: start, count: count, escaped: escaped)
+            kindProblem = name == "stack.req"
+                ? DecodeError("control line 'stack.req' is not an event")
+                : DecodeError("unknown kind '\(name.prefix(40))'")
+        case .null, .absent:
+            kindProblem = DecodeError("missing field 'kind'")
+        default:
+            kindProblem = DecodeError("field 'kind': expected string, got \(typeName(slot))")
         }
-        let rank = try int(.rank, min: -1)
+    }
+
+    func buildEvent(world: Int?) throws(DecodeError) -> Event {
+        if let kindProblem { throw kindProblem }
+        guard let kind else { throw DecodeError("missing field 'kind'") }
+        let rank = try int(.rank, min: -1, max: EventDecoder.maxWorld - 1)
         if let world, rank >= world { throw DecodeError("field 'rank': \(rank) is outside the world of \(world)") }
         let ts = try number(.ts)
         guard ts.isFinite else { throw DecodeError("field 'ts': not a finite number") }
@@ -131,10 +184,11 @@ public struct EventDecoder: Sendable {
         case .hello:
             let v = try int(.v)
             guard v == 1 else { throw DecodeError("field 'v': protocol version \(v) is not supported (expected 1)") }
-            let world = try int(.world, min: 1)
+            let world = try int(.world, min: 1, max: EventDecoder.maxWorld)
             return .hello(Hello(
                 v: v, run: try string(.run), world: world,
-                localRank: try int(.localRank, min: 0), localWorld: try int(.localWorld, min: 1),
+                localRank: try int(.localRank, min: 0, max: EventDecoder.maxWorld - 1),
+                localWorld: try int(.localWorld, min: 1, max: EventDecoder.maxWorld),
                 node: try string(.node), pid: try int(.pid, min: 0), runtime: try string(.runtime),
                 timeout: try optionalNumber(.timeout), restart: try optionalInt(.restart, min: 0),
                 caps: try optionalStrings(.caps) ?? [], token: try optionalString(.token)
@@ -190,37 +244,63 @@ public struct EventDecoder: Sendable {
 
     // MARK: typed field access
 
-    private func value(_ key: EventKey) -> JSONValue? {
-        guard let value = slots[key.rawValue], value != .null else { return nil }
-        return value
+    private func slot(_ key: EventKey) -> FieldSlot {
+        slots[key.rawValue]
+    }
+
+    private func text(start: Int, count: Int, escaped: Bool) -> String {
+        if !escaped { return String(decoding: UnsafeBufferPointer(rebasing: line[start..<start + count]), as: UTF8.self) }
+        var scanner = JSONScanner(line)
+        scanner.pos = start - 1
+        return (try? scanner.parseString()) ?? ""
+    }
+
+    private func composite(_ start: Int) -> JSONValue {
+        var scanner = JSONScanner(line)
+        scanner.pos = start
+        return (try? scanner.parseValue()) ?? .null
+    }
+
+    private func typeName(_ slot: FieldSlot) -> String {
+        switch slot {
+        case .absent, .null: "null"
+        case .int: "integer"
+        case .double: "number"
+        case .bool: "boolean"
+        case .string: "string"
+        case let .composite(_, isObject): isObject ? "object" : "array"
+        }
     }
 
     private func missing(_ key: EventKey) -> DecodeError { DecodeError("missing field '\(key.jsonName)'") }
 
-    private func wrongType(_ key: EventKey, _ expected: String, _ got: JSONValue) -> DecodeError {
-        DecodeError("field '\(key.jsonName)': expected \(expected), got \(got.typeName)")
+    private func wrongType(_ key: EventKey, _ expected: String, _ got: FieldSlot) -> DecodeError {
+        DecodeError("field '\(key.jsonName)': expected \(expected), got \(typeName(got))")
     }
 
-    private func optionalInt(_ key: EventKey, min: Int? = nil) throws(DecodeError) -> Int? {
-        guard let value = value(key) else { return nil }
+    private func optionalInt(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int? {
+        let value = slot(key)
         let result: Int
         switch value {
+        case .absent, .null: return nil
         case let .int(i): result = i
         case let .double(d) where d.isFinite && d.rounded() == d && abs(d) < 9e15: result = Int(d)
         default: throw wrongType(key, "integer", value)
         }
         if let min, result < min { throw DecodeError("field '\(key.jsonName)': \(result) is below \(min)") }
+        if let max, result > max { throw DecodeError("field '\(key.jsonName)': \(result) is above the supported maximum \(max)") }
         return result
     }
 
-    private func int(_ key: EventKey, min: Int? = nil) throws(DecodeError) -> Int {
-        guard let result = try optionalInt(key, min: min) else { throw missing(key) }
+    private func int(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int {
+        guard let result = try optionalInt(key, min: min, max: max) else { throw missing(key) }
         return result
     }
 
     private func optionalNumber(_ key: EventKey) throws(DecodeError) -> Double? {
-        guard let value = value(key) else { return nil }
+        let value = slot(key)
         switch value {
+        case .absent, .null: return nil
         case let .int(i): return Double(i)
         case let .double(d): return d
         default: throw wrongType(key, "number", value)
@@ -233,9 +313,12 @@ public struct EventDecoder: Sendable {
     }
 
     private func optionalString(_ key: EventKey) throws(DecodeError) -> String? {
-        guard let value = value(key) else { return nil }
-        guard case let .string(s) = value else { throw wrongType(key, "string", value) }
-        return s
+        let value = slot(key)
+        switch value {
+        case .absent, .null: return nil
+        case let .string(start, count, escaped): return text(start: start, count: count, escaped: escaped)
+        default: throw wrongType(key, "string", value)
+        }
     }
 
     private func string(_ key: EventKey) throws(DecodeError) -> String {
@@ -244,36 +327,71 @@ public struct EventDecoder: Sendable {
     }
 
     private func bool(_ key: EventKey) throws(DecodeError) -> Bool {
-        guard let value = value(key) else { throw missing(key) }
-        guard case let .bool(b) = value else { throw wrongType(key, "boolean", value) }
-        return b
+        let value = slot(key)
+        switch value {
+        case .absent, .null: throw missing(key)
+        case let .bool(b): return b
+        default: throw wrongType(key, "boolean", value)
+        }
     }
 
     private func optionalStrings(_ key: EventKey) throws(DecodeError) -> [String]? {
-        guard let value = value(key) else { return nil }
-        guard case let .array(items) = value else { throw wrongType(key, "array of strings", value) }
-        var result: [String] = []
-        result.reserveCapacity(items.count)
-        for item in items {
-            guard case let .string(s) = item else { throw wrongType(key, "array of strings", item) }
-            result.append(s)
+        let value = slot(key)
+        switch value {
+        case .absent, .null: return nil
+        case let .composite(start, false):
+            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of strings", value) }
+            var result: [String] = []
+            result.reserveCapacity(items.count)
+            for item in items {
+                guard case let .string(s) = item else {
+                    throw DecodeError("field '\(key.jsonName)': expected array of strings, got \(item.typeName)")
+                }
+                result.append(s)
+            }
+            return result
+        default: throw wrongType(key, "array of strings", value)
         }
-        return result
     }
 
+    /// Reads the metrics object straight into `Metric`s: the one nested value on the hot path.
     private func metrics() throws(DecodeError) -> [Metric] {
-        guard let value = value(.metrics) else { return [] }
-        guard case let .object(members) = value else { throw wrongType(.metrics, "object", value) }
-        var result: [Metric] = []
-        result.reserveCapacity(members.count)
-        for (name, member) in members {
-            switch member {
-            case let .int(i): result.append(Metric(name, Double(i)))
-            case let .double(d): result.append(Metric(name, d))
-            case .null: result.append(Metric(name, .nan))
-            default: throw DecodeError("field 'metrics.\(name.prefix(40))': expected number, got \(member.typeName)")
+        let value = slot(.metrics)
+        switch value {
+        case .absent, .null: return []
+        case let .composite(start, true):
+            // The scan already checked the object's syntax; only the member types can be wrong.
+            var scanner = JSONScanner(line)
+            scanner.pos = start + 1
+            var result: [Metric] = []
+            scanner.skipWhitespace()
+            if scanner.peek == UInt8(ascii: "}") { return [] }
+            while !scanner.atEnd {
+                scanner.skipWhitespace()
+                let name = (try? scanner.parseString()) ?? ""
+                _ = try? scanner.expect(UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace()
+                switch scanner.peek {
+                case UInt8(ascii: "n"):
+                    _ = try? scanner.literal("null")
+                    result.append(Metric(name, .nan))
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
+                    switch try? scanner.parseNumber() {
+                    case let .int(i)?: result.append(Metric(name, Double(i)))
+                    case let .double(d)?: result.append(Metric(name, d))
+                    default: break
+                    }
+                default:
+                    let other = (try? scanner.parseValue()) ?? .null
+                    throw DecodeError("field 'metrics.\(name.prefix(40))': expected number, got \(other.typeName)")
+                }
+                scanner.skipWhitespace()
+                let c = scanner.peek
+                scanner.pos += 1
+                if c != UInt8(ascii: ",") { break }
             }
+            return result
+        default: throw wrongType(.metrics, "object", value)
         }
-        return result
     }
 }

@@ -1,5 +1,11 @@
-/// The field names protocol v1 defines. Keys are matched on raw bytes so that decoding a line
-/// allocates nothing for the keys themselves.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The field names protocol v1 defines. Keys are matched on raw bytes, by length and first byte,
+/// so decoding a line allocates nothing for the keys themselves.
 enum EventKey: Int, CaseIterable {
     case kind, rank, ts, seq
     case v, run, world, localRank, localWorld, node, pid, runtime, timeout, restart, caps, token
@@ -13,6 +19,8 @@ enum EventKey: Int, CaseIterable {
     case code, error
     case count, by
 
+    static let caseCount = 37
+
     var jsonName: String {
         switch self {
         case .localRank: "local_rank"
@@ -21,73 +29,94 @@ enum EventKey: Int, CaseIterable {
         }
     }
 
-    private struct Packed {
-        var length: Int
-        var head: UInt64
-        var tail: UInt64
-        var key: EventKey
-    }
-
-    private static let table: [Packed] = allCases.map { key in
-        let bytes = Array(key.jsonName.utf8)
-        return Packed(length: bytes.count, head: pack(bytes, from: 0), tail: pack(bytes, from: 8), key: key)
-    }
-
-    private static func pack(_ bytes: [UInt8], from offset: Int) -> UInt64 {
-        var word: UInt64 = 0
-        var i = offset
-        while i < min(bytes.count, offset + 8) {
-            word |= UInt64(bytes[i]) << (8 * UInt64(i - offset))
-            i += 1
-        }
-        return word
-    }
-
-    @inline(__always)
-    private static func pack(_ p: UnsafePointer<UInt8>, count: Int, from offset: Int) -> UInt64 {
-        var word: UInt64 = 0
-        var i = offset
-        let stop = min(count, offset + 8)
-        while i < stop {
-            word |= UInt64(p[i]) << (8 * UInt64(i - offset))
-            i += 1
-        }
-        return word
-    }
-
     /// The key whose name is exactly these bytes, if protocol v1 defines one.
     static func match(_ p: UnsafePointer<UInt8>, count: Int) -> EventKey? {
-        guard count <= 16 else { return nil }
-        let head = pack(p, count: count, from: 0)
-        let tail = count > 8 ? pack(p, count: count, from: 8) : 0
-        for entry in table where entry.head == head && entry.length == count && entry.tail == tail {
-            return entry.key
+        @inline(__always) func rest(_ word: StaticString) -> Bool {
+            memcmp(p, word.utf8Start, count) == 0
         }
-        return nil
+        switch count {
+        case 1:
+            switch p[0] {
+            case UInt8(ascii: "v"): return .v
+            case UInt8(ascii: "n"): return .n
+            default: return nil
+            }
+        case 2:
+            switch p[0] {
+            case UInt8(ascii: "t"): return rest("ts") ? .ts : nil
+            case UInt8(ascii: "i"): return rest("id") ? .id : nil
+            case UInt8(ascii: "b"): return rest("by") ? .by : nil
+            default: return nil
+            }
+        case 3:
+            switch p[0] {
+            case UInt8(ascii: "s"): return rest("seq") ? .seq : nil
+            case UInt8(ascii: "r"): return rest("run") ? .run : nil
+            case UInt8(ascii: "p"): return rest("pid") ? .pid : nil
+            case UInt8(ascii: "m"): return rest("msg") ? .msg : nil
+            default: return nil
+            }
+        case 4:
+            switch p[0] {
+            case UInt8(ascii: "k"): return rest("kind") ? .kind : nil
+            case UInt8(ascii: "r"): return rest("rank") ? .rank : nil
+            case UInt8(ascii: "c"): return rest("caps") ? .caps : rest("code") ? .code : nil
+            case UInt8(ascii: "s"): return rest("step") ? .step : rest("site") ? .site : nil
+            case UInt8(ascii: "n"): return rest("node") ? .node : rest("name") ? .name : nil
+            case UInt8(ascii: "m"): return rest("mode") ? .mode : rest("main") ? .main : nil
+            default: return nil
+            }
+        case 5:
+            switch p[0] {
+            case UInt8(ascii: "w"): return rest("world") ? .world : nil
+            case UInt8(ascii: "t"): return rest("token") ? .token : rest("total") ? .total : nil
+            case UInt8(ascii: "e"): return rest("epoch") ? .epoch : rest("error") ? .error : nil
+            case UInt8(ascii: "p"): return rest("phase") ? .phase : nil
+            case UInt8(ascii: "f"): return rest("fired") ? .fired : nil
+            case UInt8(ascii: "l"): return rest("level") ? .level : nil
+            case UInt8(ascii: "c"): return rest("count") ? .count : nil
+            default: return nil
+            }
+        case 6:
+            switch p[0] {
+            case UInt8(ascii: "s"): return rest("source") ? .source : nil
+            case UInt8(ascii: "r"): return rest("reason") ? .reason : nil
+            case UInt8(ascii: "f"): return rest("frames") ? .frames : nil
+            default: return nil
+            }
+        case 7:
+            switch p[0] {
+            case UInt8(ascii: "r"): return rest("runtime") ? .runtime : rest("restart") ? .restart : nil
+            case UInt8(ascii: "t"): return rest("timeout") ? .timeout : nil
+            case UInt8(ascii: "m"): return rest("metrics") ? .metrics : nil
+            default: return nil
+            }
+        case 10: return rest("local_rank") ? .localRank : nil
+        case 11: return rest("local_world") ? .localWorld : nil
+        default: return nil
+        }
     }
 }
 
 extension EventKind {
-    private static let packedNames: [(length: Int, head: UInt64, tail: UInt64, kind: EventKind)] = allCases.map { kind in
-        let bytes = Array(kind.rawValue.utf8)
-        var head: UInt64 = 0
-        var tail: UInt64 = 0
-        for (i, b) in bytes.enumerated() where i < 16 {
-            if i < 8 { head |= UInt64(b) << (8 * UInt64(i)) } else { tail |= UInt64(b) << (8 * UInt64(i - 8)) }
-        }
-        return (bytes.count, head, tail, kind)
-    }
-
+    /// The kind whose name is exactly these bytes.
     static func match(_ p: UnsafePointer<UInt8>, count: Int) -> EventKind? {
-        guard count <= 16 else { return nil }
-        var head: UInt64 = 0
-        var tail: UInt64 = 0
-        for i in 0..<count {
-            if i < 8 { head |= UInt64(p[i]) << (8 * UInt64(i)) } else { tail |= UInt64(p[i]) << (8 * UInt64(i - 8)) }
+        @inline(__always) func rest(_ word: StaticString) -> Bool {
+            memcmp(p, word.utf8Start, count) == 0
         }
-        for entry in packedNames where entry.head == head && entry.length == count && entry.tail == tail {
-            return entry.kind
+        switch count {
+        case 3: return rest("log") ? .log : rest("bye") ? .bye : nil
+        case 4: return rest("lost") ? .lost : nil
+        case 5: return rest("hello") ? .hello : rest("stack") ? .stack : nil
+        case 6: return rest("inject") ? .inject : nil
+        case 7: return rest("dropped") ? .dropped : nil
+        case 8: return rest("progress") ? .progress : nil
+        case 9: return rest("heartbeat") ? .heartbeat : nil
+        case 10: return rest("phase.exit") ? .phaseExit : nil
+        case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : nil
+        case 12: return rest("barrier.exit") ? .barrierExit : nil
+        case 13: return rest("barrier.enter") ? .barrierEnter : rest("trigger.check") ? .triggerCheck : nil
+        default: return nil
         }
-        return nil
     }
 }

@@ -91,6 +91,18 @@ struct JSONScanner: ~Copyable {
         pos += 1
         let start = pos
         var escaped = false
+        // Eight bytes at a time while none is a quote, a backslash or a control character.
+        let raw = UnsafeRawPointer(base)
+        while pos + 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if special & highs != 0 { break }
+            pos += 8
+        }
         while pos < end {
             let c = base[pos]
             if c == UInt8(ascii: "\"") {
@@ -265,35 +277,36 @@ struct JSONScanner: ~Copyable {
         if peek == UInt8(ascii: "-") { negative = true; pos += 1 }
         if peek == UInt8(ascii: "N") { try literal("NaN"); return .double(.nan) }
         if peek == UInt8(ascii: "I") { try literal("Infinity"); return .double(negative ? -.infinity : .infinity) }
+        // Every digit counts toward the 19 an UInt64 holds; longer numbers (rare) go to strtod.
         var mantissa: UInt64 = 0
         var digits = 0
-        var overflow = false
         let intStart = pos
-        while pos < end, base[pos] &- UInt8(ascii: "0") < 10 {
-            if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(base[pos] &- UInt8(ascii: "0")) } else { overflow = true }
-            if mantissa != 0 { digits += 1 }
+        while pos < end {
+            let d = base[pos] &- UInt8(ascii: "0")
+            if d >= 10 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
             pos += 1
         }
-        guard pos > intStart else { throw fail("invalid number") }
-        if pos - intStart > 1, base[intStart] == UInt8(ascii: "0") { throw fail("invalid number (leading zero)") }
+        digits = pos - intStart
+        guard digits > 0 else { throw fail("invalid number") }
+        if digits > 1, base[intStart] == UInt8(ascii: "0") { throw fail("invalid number (leading zero)") }
         var fractionDigits = 0
         var isInteger = true
-        if peek == UInt8(ascii: ".") {
+        if pos < end, base[pos] == UInt8(ascii: ".") {
             isInteger = false
             pos += 1
             let fracStart = pos
-            while pos < end, base[pos] &- UInt8(ascii: "0") < 10 {
-                if digits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(base[pos] &- UInt8(ascii: "0"))
-                    fractionDigits += 1
-                    if mantissa != 0 { digits += 1 }
-                } else if base[pos] != UInt8(ascii: "0") {
-                    overflow = true
-                }
+            while pos < end {
+                let d = base[pos] &- UInt8(ascii: "0")
+                if d >= 10 { break }
+                mantissa = mantissa &* 10 &+ UInt64(d)
                 pos += 1
             }
-            guard pos > fracStart else { throw fail("invalid number") }
+            fractionDigits = pos - fracStart
+            guard fractionDigits > 0 else { throw fail("invalid number") }
+            digits += fractionDigits
         }
+        let overflow = digits > 19
         var exponent = 0
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             isInteger = false
@@ -336,11 +349,36 @@ struct JSONScanner: ~Copyable {
         guard pos < end else { throw fail("expected a value") }
         switch base[pos] {
         case UInt8(ascii: "\""): _ = try scanStringRaw()
-        case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try parseValue()
+        case UInt8(ascii: "{"): try skipContainer(close: UInt8(ascii: "}"), isObject: true)
+        case UInt8(ascii: "["): try skipContainer(close: UInt8(ascii: "]"), isObject: false)
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
         default: _ = try parseNumber()
+        }
+    }
+
+    /// Checks and steps over an object or array without building it.
+    private mutating func skipContainer(close: UInt8, isObject: Bool) throws(JSONSyntaxError) {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= JSONScanner.maxDepth else { throw fail("nested too deeply") }
+        pos += 1
+        skipWhitespace()
+        if peek == close { pos += 1; return }
+        while true {
+            if isObject {
+                skipWhitespace()
+                _ = try scanStringRaw()
+                try expect(UInt8(ascii: ":"), "':'")
+            }
+            try skipValue()
+            skipWhitespace()
+            guard pos < end else { throw fail(isObject ? "unterminated object" : "unterminated array") }
+            let c = base[pos]
+            pos += 1
+            if c == close { return }
+            guard c == UInt8(ascii: ",") else { throw fail(isObject ? "expected ',' or '}'" : "expected ',' or ']'") }
         }
     }
 }

@@ -1,1 +1,26 @@
-print("bench")
+// Benchmarks of the live pipeline (docs/benchmarks.md, "Live pipeline"). Not a test.
+//
+//   swift build -c release --product ranktop-live-bench
+//   .build/release/ranktop-live-bench ingest [--connections 64] [--events 2000000] [--external SOCKET]
+//   .build/release/ranktop-live-bench latency [--events 20000] [--rate 2000] [--raw]
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+func option(_ name: String, default value: Int) -> Int {
+    guard let index = arguments.firstIndex(of: "--\(name)"), index + 1 < arguments.count, let parsed = Int(arguments[index + 1]) else {
+        return value
+    }
+    return parsed
+}
+
+switch arguments.first {
+case "ingest":
+    let external = arguments.firstIndex(of: "--external").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+    try await IngestBenchmark.run(connections: option("connections", default: 64), events: option("events", default: 2_000_000), external: external)
+case "latency":
+    try await LatencyBenchmark.run(events: option("events", default: 20_000), rate: option("rate", default: 2_000), raw: arguments.contains("--raw"))
+default:
+    print("usage: ranktop-live-bench ingest [--connections N] [--events N] [--external SOCKET] | latency [--events N] [--rate N] [--raw]")
+    exit(2)
+}

@@ -1,12 +1,54 @@
 import ArgumentParser
+import RanktopProtocol
+import RanktopTransport
 
-// Scaffold: the Live pipeline issue replaces this with the real command.
-struct DemoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run a realistic simulated training run and watch it.")
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run a realistic simulated training run and watch it.",
+        discussion: """
+        Launches N real rank processes of a simulated training program on ranktop's Swift \
+        runtime (this executable's hidden demo-rank command): a main-first dataset phase, \
+        training steps with jitter and one slow rank, checkpoint barriers, evaluation, a trigger \
+        check every step, and an early stop from code when the loss plateaus. Stop it earlier \
+        with `ranktop trigger ADDR` or the dashboard's stop key.
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+          ranktop demo
+          ranktop demo --ranks 8 --steps 200 --transport tcp
+          ranktop demo --headless --log demo.jsonl
+        """
+    )
 
-    func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop demo' is not available in this build yet") }
+    enum TransportKind: String, ExpressibleByArgument, CaseIterable {
+        case unix, tcp
+    }
+
+    @Option(name: .long, help: ArgumentHelp("How many ranks.", valueName: "n"))
+    var ranks = 4
+
+    @Option(name: .long, help: ArgumentHelp("Training steps per rank.", valueName: "n"))
+    var steps = 40
+
+    @Option(name: .long, help: ArgumentHelp("How ranks reach the collector: unix (a private socket) or tcp (127.0.0.1).", valueName: "kind"))
+    var transport: TransportKind = .unix
+
+    @OptionGroup var live: LiveRunOptions
+
+    func validate() throws {
+        guard (1...1024).contains(ranks) else { throw ValidationError("--ranks must be between 1 and 1024") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() async throws {
+        let status = try await reportingFailures {
+            let transport = transport
+            let run = try await LiveRun.start(live, defaultListen: { runID in
+                transport == .tcp ? .tcp(host: "127.0.0.1", port: 0) : UnixSocketPath.defaultAddress(runID: runID)
+            })
+            let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)"]
+            let specs = try LaunchCommand.rankSpecs(count: ranks, command: command, environment: run.environment(), run: run)
+            return try await run.supervise(specs, expectedWorld: ranks, stopOthersOnFailure: true)
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -17,7 +17,7 @@ struct RanktopCLI: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            DemoCommand.self, LaunchCommand.self, RunCommand.self, ServeCommand.self, AttachCommand.self,
+            DemoCommand.self, DemoRankCommand.self, LaunchCommand.self, RunCommand.self, ServeCommand.self, AttachCommand.self,
             TriggerCommand.self, ReplayCommand.self, ReportCommand.self, ExportCommand.self,
         ]
     )

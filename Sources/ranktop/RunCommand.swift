@@ -1,12 +1,47 @@
 import ArgumentParser
+import Foundation
+import RanktopTransport
 
-// Scaffold: the Live pipeline issue replaces this with the real command.
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Wrap any launcher (torchrun, accelerate launch) and watch its ranks.")
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Wrap any launcher (torchrun, accelerate launch) and watch its ranks.",
+        discussion: """
+        Runs CMD with a collector in this process. Everything CMD starts inherits RANKTOP_ADDR \
+        (the collector) and RANKTOP_RUN (the run id), and Python processes get the zero-code \
+        hook on PYTHONPATH: Accelerate scripts report with no code change (the adapter is found \
+        next to this ranktop; set RANKTOP_PYTHON_DIR otherwise).
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+        SIGINT and SIGTERM are forwarded to CMD (a third one kills it). Exit status: CMD's.
 
-    func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop run' is not available in this build yet") }
+          ranktop run -- torchrun --nproc-per-node 4 train.py
+          ranktop run --headless -- accelerate launch --num_processes 2 train.py
+        """
+    )
+
+    @OptionGroup var live: LiveRunOptions
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The launcher command, after --.", valueName: "cmd"))
+    var command: [String] = []
+
+    func validate() throws {
+        if LaunchCommand.commandLine(command).isEmpty {
+            throw ValidationError("give the command to run after --, e.g. ranktop run -- torchrun --nproc-per-node 4 train.py")
+        }
+    }
+
+    func run() async throws {
+        let status = try await reportingFailures {
+            let run = try await LiveRun.start(live, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) })
+            var environment = run.environment()
+            PythonHook.install(into: &environment)
+            let commandLine = LaunchCommand.commandLine(command)
+            let name = (commandLine[0] as NSString).lastPathComponent
+            let spec = RankProcesses.Spec(
+                label: name, arguments: commandLine, environment: environment, outputPath: run.outputPath(for: name)
+            )
+            return try await run.supervise([spec], expectedWorld: nil, stopOthersOnFailure: false)
+        }
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -189,3 +189,36 @@ struct CollectorViewerTests {
         }
     }
 }
+
+@Suite("Emitter to viewer")
+struct EmitterToViewerTests {
+    /// The writer used to go back to sleep after a batch without asking to be woken, so events
+    /// waited for the next heartbeat. The bound is far above the real latency (well under 10 ms)
+    /// and far below the heartbeat interval.
+    @Test func test_eventsEmittedWhileTheWriterIsBusyStillArriveLongBeforeTheNextHeartbeat() async throws {
+        let harness = try await CollectorHarness.start()
+        let emitter = try Emitter(
+            address: harness.address, rank: 0,
+            hello: Hello(run: "r-test", world: 1, localRank: 0, localWorld: 1, node: "n", pid: 42, runtime: "test"),
+            options: EmitterOptions(heartbeatInterval: 10)
+        )
+        let viewer = Task.detached { () -> Double in
+            var worst = 0.0
+            var seen = 0
+            for await event in LocalRunSource(collector: harness.collector).events() where event.kind == .progress {
+                worst = max(worst, WallClock.now - event.ts)
+                seen += 1
+                if seen == 200 { break }
+            }
+            return worst
+        }
+        for step in 1...200 {
+            emitter.emit(.progress(Progress(step: step)))
+            usleep(2_000)
+        }
+        let worst = await viewer.value
+        #expect(worst < 3, "an event took \(worst) s from emit to the viewer")
+        emitter.close()
+        await harness.stop()
+    }
+}

@@ -215,14 +215,20 @@ import RanktopProtocol
     }
 }
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+
+@Suite struct HostileValuesTests {
+    /// Found by the fuzzer: values at the edge of Int and Double must not trap the reducer or the report.
+    @Test func extremeTimestampsSequencesAndCountsNeverTrap() {
+        var model = RunModel()
+        model.apply(Event(rank: 0, ts: 1e300, seq: Int.max, .progress(Progress(step: Int.max))))
+        model.apply(Event(rank: 0, ts: -1e300, seq: 0, .dropped(count: Int.max)))
+        model.apply(Event(rank: 0, ts: 0, .dropped(count: Int.max)))
+        model.apply(Event(rank: 0, ts: 5, seq: Int.max, .triggerCheck(n: Int.max, fired: true)))
+        model.apply(Event(rank: 0, ts: 6, .triggerSet(TriggerSet(source: .code))))
+        let report = RunReport(model: model)
+        #expect(report.ranks[0].dropped == Int.max)
+        #expect(!report.text.isEmpty)
+        #expect(Format.duration(1e300) == "370370d08h")
+        #expect(Format.utc(1e300) == "9999-12-31 23:59:59Z")
     }
 }

@@ -158,3 +158,11 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileNumbersTests {
+    @Test func absurdWorldsAndRanksAreRejectedBeforeAnyoneAllocatesForThem() {
+        var decoder = EventDecoder()
+        #expect(decoder.decode(#"{"kind":"heartbeat","rank":4000000000,"ts":1}"#) == .failure(DecodeError("field 'rank': 4000000000 is above the supported maximum 1048575")))
+        #expect(decoder.decode(#"{"kind":"hello","rank":0,"ts":1,"v":1,"run":"r","world":99999999999,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#) == .failure(DecodeError("field 'world': 99999999999 is above the supported maximum 1048576")))
+    }
+}

@@ -5,8 +5,8 @@ import RanktopProtocol
 
 /// Streams one rank's events to a collector without ever slowing the rank down.
 ///
-/// The caller's thread only encodes into a bounded in-memory queue under a short lock; a
-/// background thread connects, writes, reconnects with exponential backoff (re-sending the
+/// The caller's thread only appends the event to a bounded in-memory queue under a short lock; a
+/// background thread encodes, connects, writes, reconnects with exponential backoff (re-sending the
 /// original `hello` first on every new connection), sends heartbeats when idle and reads control
 /// lines, which it hands to `onControl`. A collector that is absent, slow or dies costs the run
 /// dropped events only: they are counted, keep consuming `seq` (so the gap shows) and are reported
@@ -47,6 +47,7 @@ public final class Emitter: Sendable {
     /// the connection and stops the thread. Events emitted afterwards are dropped.
     public func close(timeout: Double = 1) {
         core.requestStop(within: timeout)
+        guard !core.outbox.withLockedValue({ $0.writerFinished }) else { return }
         _ = core.stopped.wait(timeout: .now() + max(timeout, 0) + 0.5)
     }
 
@@ -78,9 +79,9 @@ final class EmitterCore: Sendable {
         self.options = options
         self.onControl = onControl
         wakeup = try WakeupPipe()
-        var outbox = EmitterOutbox(capacityBytes: options.queueBytes)
+        var outbox = EmitterOutbox(capacity: options.queueEvents)
         var helloEvent = Event(rank: rank, ts: WallClock.now, .hello(hello))
-        outbox.stampWithoutQueueing(&helloEvent)
+        outbox.stamp(&helloEvent)
         var line: [UInt8] = []
         EventEncoder.encode(helloEvent, into: &line)
         helloLine = line
@@ -92,7 +93,7 @@ final class EmitterCore: Sendable {
         var event = Event(rank: rank, ts: WallClock.now, body)
         let wake = outbox.withLockedValue { outbox -> Bool in
             guard outbox.stopDeadline == nil else {
-                outbox.stampWithoutQueueing(&event)
+                outbox.stamp(&event)
                 outbox.countDropped(1)
                 return false
             }
@@ -103,9 +104,13 @@ final class EmitterCore: Sendable {
 
     func requestStop(within timeout: Double) {
         let deadline = MonotonicClock.now + max(timeout, 0)
-        outbox.withLockedValue { outbox in
-            if outbox.stopDeadline == nil { outbox.stopDeadline = deadline }
+        let first = outbox.withLockedValue { outbox in
+            guard outbox.stopDeadline == nil else { return false }
+            outbox.stopDeadline = deadline
+            return true
         }
-        wakeup.signal()
+        // Only the first request may signal: the writer closes the pipe when it is done, and a
+        // later write could land in whatever file reused the descriptor.
+        if first { wakeup.signal() }
     }
 }

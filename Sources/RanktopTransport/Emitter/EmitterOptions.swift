@@ -1,7 +1,7 @@
 /// Tuning of an `Emitter`. The defaults suit a training process; tests shrink them.
 public struct EmitterOptions: Sendable {
-    /// Bytes of encoded events held while the collector is slow or away (about 8,000 events).
-    public var queueBytes: Int
+    /// Events held while the collector is slow or away; beyond it the oldest are dropped.
+    public var queueEvents: Int
     /// A `heartbeat` goes out when nothing was sent for this long (protocol v1: 2 s).
     public var heartbeatInterval: Double
     /// First wait before reconnecting; doubles after every failed attempt up to `maxBackoff`.
@@ -11,17 +11,24 @@ public struct EmitterOptions: Sendable {
     /// say for a wrong token, keeps backing off instead of hammering it).
     public var stableConnection: Double
     public var connectTimeout: Double
+    /// After the queue runs dry the writer keeps looking every `lingerInterval` seconds for
+    /// `lingerDuration` before it parks: while events keep coming, producers never pay for a
+    /// wakeup (a system call), at the price of at most `lingerInterval` of extra latency.
+    public var lingerInterval: Double
+    public var lingerDuration: Double
 
     public init(
-        queueBytes: Int = 1 << 20, heartbeatInterval: Double = 2, initialBackoff: Double = 0.05, maxBackoff: Double = 2,
-        stableConnection: Double = 5, connectTimeout: Double = 2
+        queueEvents: Int = 8192, heartbeatInterval: Double = 2, initialBackoff: Double = 0.05, maxBackoff: Double = 2,
+        stableConnection: Double = 5, connectTimeout: Double = 2, lingerInterval: Double = 0.002, lingerDuration: Double = 1
     ) {
-        self.queueBytes = max(queueBytes, 4096)
+        self.queueEvents = max(queueEvents, 16)
         self.heartbeatInterval = heartbeatInterval
         self.initialBackoff = initialBackoff
         self.maxBackoff = maxBackoff
         self.stableConnection = stableConnection
         self.connectTimeout = connectTimeout
+        self.lingerInterval = lingerInterval
+        self.lingerDuration = lingerDuration
     }
 }
 
@@ -29,7 +36,7 @@ public struct EmitterOptions: Sendable {
 public struct EmitterStatistics: Sendable, Equatable {
     /// Events given a `seq`, `hello` included.
     public var produced: Int
-    /// Events lost to a full queue or an oversize line.
+    /// Events lost to a full queue, an oversize line, or a stopped emitter.
     public var dropped: Int
     /// Connections made to the collector so far.
     public var connections: Int

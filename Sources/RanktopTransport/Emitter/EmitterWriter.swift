@@ -3,17 +3,22 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DequeModule
 import RanktopProtocol
 
-/// The emitter's background thread: connection, backoff, writes, heartbeats, control lines.
+/// The emitter's background thread: encoding, connection, backoff, writes, heartbeats, control
+/// lines.
 /// Confined to that one thread; it shares only `EmitterCore` with the rank's threads.
 final class EmitterWriter {
     private let core: EmitterCore
     private var socket: PosixSocket?
     private var connectedAt = 0.0
-    /// Bytes taken from the outbox, sent up to `sentOffset`.
+    /// Events taken from the outbox, encoded here, sent up to `sentOffset`.
+    private var taken = Deque<Event>()
     private var outgoing: [UInt8] = []
     private var sentOffset = 0
+    /// When the writer last found events to send; it lingers (polls) for a while after.
+    private var lastBusy = 0.0
     private var framer = LineFramer()
     private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
     private var backoff: Double
@@ -23,14 +28,14 @@ final class EmitterWriter {
     init(core: EmitterCore) {
         self.core = core
         backoff = core.options.initialBackoff
-        outgoing.reserveCapacity(core.options.queueBytes + EventDecoder.maxLineBytes + 1024)
+        outgoing.reserveCapacity(256 * 1024)
     }
 
     func run() {
         while true {
             let (deadline, nothingQueued) = core.outbox.withLockedValue { ($0.stopDeadline, $0.isEmpty) }
             if let deadline {
-                let flushed = nothingQueued && sentOffset == outgoing.count
+                let flushed = nothingQueued && taken.isEmpty && sentOffset == outgoing.count
                 if flushed || MonotonicClock.now >= deadline { break }
             }
             if socket == nil {
@@ -41,6 +46,7 @@ final class EmitterWriter {
         }
         if socket != nil { disconnect() }
         core.wakeup.closeBothEnds()
+        core.outbox.withLockedValue { $0.writerFinished = true }
         core.stopped.signal()
     }
 
@@ -113,8 +119,16 @@ final class EmitterWriter {
 
     private func serviceConnection(until stopDeadline: Double?) {
         guard let socket else { return }
-        if sentOffset == outgoing.count { takeQueuedLines() }
-        if sentOffset < outgoing.count, !sendPending(on: socket) { return }
+        if sentOffset == outgoing.count { takeQueuedEvents() }
+        if sentOffset < outgoing.count {
+            guard sendPending(on: socket) else { return }
+            if sentOffset == outgoing.count {
+                // All sent: come straight back for more; glance at control lines so a flood
+                // cannot starve them.
+                readControlLines(from: socket)
+                return
+            }
+        }
 
         let now = MonotonicClock.now
         let heartbeatDue = lastSend + core.options.heartbeatInterval
@@ -123,6 +137,9 @@ final class EmitterWriter {
             return
         }
         var timeout = heartbeatDue - now
+        if sentOffset == outgoing.count, now - lastBusy < core.options.lingerDuration {
+            timeout = min(timeout, core.options.lingerInterval)
+        }
         if let stopDeadline { timeout = min(timeout, stopDeadline - now) }
         var entries = [
             pollfd(fd: socket.fd, events: Int16(POLLIN) | (sentOffset < outgoing.count ? Int16(POLLOUT) : 0), revents: 0),
@@ -131,22 +148,45 @@ final class EmitterWriter {
         let millis = Int32((max(timeout, 0) * 1000).rounded(.up))
         guard poll(&entries, 2, millis) > 0 else { return }
         if entries[1].revents != 0 { core.wakeup.drain() }
-        let events = entries[0].revents
-        if events & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+        if entries[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
             readControlLines(from: socket)
         }
     }
 
-    private func takeQueuedLines() {
+    /// Takes what producers queued and encodes the next batch of it (at most `batchBytes`, so a
+    /// backlog is never encoded all at once). While events keep coming the writer only lingers
+    /// (polls every few milliseconds); after a quiet `lingerDuration` it parks and the next
+    /// producer wakes it.
+    private func takeQueuedEvents() {
         outgoing.removeAll(keepingCapacity: true)
         sentOffset = 0
-        let unreported = core.outbox.withLockedValue { $0.take(into: &outgoing) }
+        var unreported = 0
+        let now = MonotonicClock.now
+        if taken.isEmpty {
+            let park = now - lastBusy >= core.options.lingerDuration
+            unreported = core.outbox.withLockedValue { $0.take(into: &taken, parkIfEmpty: park) }
+        }
+        guard !taken.isEmpty || unreported > 0 else { return }
+        lastBusy = now
+        var oversize = 0
+        while outgoing.count < EmitterWriter.batchBytes, let event = taken.popFirst() {
+            let mark = outgoing.count
+            EventEncoder.encode(event, into: &outgoing)
+            if outgoing.count - mark - 1 > EventDecoder.maxLineBytes {
+                // The collector would reject it whole; better to say it was dropped.
+                outgoing.removeSubrange(mark...)
+                oversize += 1
+            }
+        }
+        if oversize > 0 { core.outbox.withLockedValue { $0.countDropped(oversize) } }
         if unreported > 0 {
             core.emit(.log(
                 level: .warning,
                 msg: "ranktop emitter: \(unreported) events dropped (the collector was unreachable or too slow)"))
         }
     }
+
+    private static let batchBytes = 256 * 1024
 
     /// Writes as much as the socket takes now; false when the connection broke.
     private func sendPending(on socket: PosixSocket) -> Bool {

@@ -55,16 +55,7 @@ public struct PosixSocket: Sendable {
 
     /// Connects to a Unix stream socket at `path`.
     public static func connect(unixPath path: String, timeout: Double) throws(Failure) -> PosixSocket {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else {
-            throw Failure("the socket path '\(path)' is longer than \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
+        var address = try unixAddress(path)
         let socket = try open(family: AF_UNIX)
         let outcome = withUnsafeBytes(of: &address) { raw in
             socket.finishConnect(
@@ -122,6 +113,36 @@ public struct PosixSocket: Sendable {
             return socket
         }
         throw lastError
+    }
+
+    /// Listens on a Unix stream socket at `path`, replacing a stale socket file there.
+    public static func listen(unixPath path: String, backlog: Int32 = 1024) throws(Failure) -> PosixSocket {
+        var address = try unixAddress(path)
+        let socket = try open(family: AF_UNIX)
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket.fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, systemListen(socket.fd, backlog) == 0 else {
+            let failure = Failure("cannot listen on unix:\(path): \(errnoText())", code: errno)
+            socket.close()
+            throw failure
+        }
+        return socket
+    }
+
+    private static func unixAddress(_ path: String) throws(Failure) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else {
+            throw Failure("the socket path '\(path)' is longer than \(capacity - 1) bytes")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        return address
     }
 
     /// Accepts one pending connection, or nil when none is waiting.

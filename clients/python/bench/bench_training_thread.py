@@ -141,6 +141,11 @@ def main() -> None:
         rows.append(("json.dumps + socket.sendall (unix)", measure(dumps_and_send), ""))
 
         stats = ranktop.stats()
+        # What a process without RANKTOP_ADDR pays: the same function, reporting off.
+        live = _runtime.emitter
+        _runtime.emitter, _runtime._disabled = None, True
+        rows.append(("ranktop.progress(step, loss=x) without RANKTOP_ADDR", measure(progress), ""))
+        _runtime.emitter, _runtime._disabled = live, False
         print("%-58s %10s   %s" % ("on the training thread, per call", "median", "target"))
         for name, value, note in rows:
             figure = "%8.2f us" % value if value is not None else ""

@@ -36,14 +36,8 @@ def instrument() -> bool:
         return False
 
 
-def progress(step: int, total: "int | None" = None, **metrics) -> None:
-    """Reports training progress: `step` (>= 0), optional `total`, numeric metrics.
-
-    A metric named `epoch` becomes the event's epoch field. Once called, explicit progress owns
-    the step count and optimizer steps stop reporting their own. Costs a few microseconds; with
-    RANKTOP_ADDR unset it returns at once.
-    """
-    _runtime.progress(step, total, **metrics)
+# The runtime's function itself, not a wrapper: one Python call less on the training thread.
+progress = _runtime.progress
 
 
 def barrier_name(name: str) -> "_runtime.BarrierName":

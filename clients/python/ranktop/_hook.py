@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from . import _patches
+from . import _exit, _patches
 from . import _runtime as rt
 
 
@@ -52,7 +52,7 @@ def _patch_after_exec(loader, patch) -> None:
     def exec_and_patch(module):
         exec_module(module)
         try:
-            rt.install_exit_hooks()
+            _exit.install_exit_hooks()
             patch(module)
         except Exception as error:  # noqa: BLE001
             rt.internal_error("instrument", error)
@@ -73,6 +73,6 @@ def install() -> bool:
         sys.meta_path.insert(0, _finder)
     already = [name for name in _patches.PATCHES if name in sys.modules]
     if already:
-        rt.install_exit_hooks()
+        _exit.install_exit_hooks()
         _patches.patch_loaded_modules()
     return True

@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 
+from . import _control
 from . import _runtime as rt
 
 ORIGINAL = "__ranktop_original__"
@@ -122,8 +123,8 @@ def _wrap_set_trigger(original):
 
 def _wrap_check_trigger(original, original_set_trigger):
     def check_trigger(self, *args, **kwargs):
-        if rt._injections:
-            rt.apply_injections(self, original_set_trigger)
+        if _control.pending:
+            rt.apply_injections(self, original_set_trigger, _control.pending)
         fired = original(self, *args, **kwargs)
         rt.trigger_checked(fired)
         return fired

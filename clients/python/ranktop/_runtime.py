@@ -1,13 +1,12 @@
-"""The adapter's state inside one rank: counters, phases, barrier names, injections, exit reporting.
+"""The adapter's state inside one rank: starting, counters, phases, barrier names, triggers, progress.
 
-Everything here runs on the training thread except `_on_control` (the connection's reader
-thread). Every entry point swallows its own errors: they are counted and the first one is
-reported as a `log` event, and user code never sees them.
+Everything here runs on the training thread (control lines are `_control`'s, exit is `_exit`'s).
+Every entry point swallows its own errors: they are counted and the first one is reported as a
+`log` event, and user code never sees them.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 import threading
@@ -23,28 +22,20 @@ _start_lock = threading.Lock()
 
 barrier_count = 0  # the ordinal of this rank's next barrier
 check_count = 0  # the ordinal of this rank's next check_trigger
-step = 0  # optimizer steps seen, or the last explicit progress step
-total: Optional[int] = None
+current_step = 0  # optimizer steps seen, or the last explicit progress step
+current_total: Optional[int] = None
 explicit_progress = False  # ranktop.progress() was called: it owns the step from then on
 
 names: List[str] = []  # barrier_name() blocks, innermost last
 phases: List[Tuple[str, str]] = []  # open main-first phases as (name, site), innermost last
 
-_injections: deque = deque()  # (id, reason) received, not yet applied on the training thread
-_seen_injections: set = set()
 training_thread: Optional[int] = None
 
 errors = 0  # the adapter's own failures
 _error_reported = False
 _pending_error_log: Optional[str] = None
 
-exit_code: Optional[int] = None
-exit_error: Optional[str] = None
-_exit_hooks_installed = False
-
 _skip_prefixes: Tuple[str, ...] = (_PACKAGE_DIR,)
-MAX_STACK_FRAMES = 128
-MAX_TEXT = 2000
 
 
 def enabled() -> bool:
@@ -92,6 +83,7 @@ def start(rank: int, world: int, local_rank: int, local_world: Optional[int]) ->
     with _start_lock:
         if emitter is not None:
             return True
+        from . import _control, _exit
         from ._address import AddressError, parse_address
         from ._emitter import Emitter
         from ._identity import hello_fields
@@ -106,12 +98,12 @@ def start(rank: int, world: int, local_rank: int, local_world: Optional[int]) ->
             return False
         caps = ["inject", "stack"] if _can_inject() else ["stack"]
         hello = hello_fields(rank, world, local_rank, local_world, caps)
-        new = Emitter(transport, rank, hello, on_control=_on_control)
+        new = Emitter(transport, rank, hello, on_control=_control.on_control)
         new.start()
         if training_thread is None:
             training_thread = threading.get_ident()
         emitter = new
-        install_exit_hooks()
+        _exit.install_exit_hooks()
         if _pending_error_log is not None:
             new.emit("log", {"level": "warning", "msg": _pending_error_log})
             _pending_error_log = None
@@ -288,13 +280,13 @@ def trigger_set_by_code(frame) -> None:
         internal_error("set_trigger", error)
 
 
-def apply_injections(accelerator: Any, original_set_trigger) -> None:
+def apply_injections(accelerator: Any, original_set_trigger, pending: deque) -> None:
     """On the training thread, before the collective check: raise the flag for each injection."""
     global training_thread
     training_thread = threading.get_ident()
-    while _injections:
+    while pending:
         try:
-            injection_id, reason = _injections.popleft()
+            injection_id, reason = pending.popleft()
         except IndexError:
             return
         try:
@@ -324,21 +316,32 @@ def trigger_checked(fired: Any) -> None:
 # -- progress --------------------------------------------------------------------------------------
 
 
-def progress(step_value, total_value=None, **metrics) -> None:
-    global step, total, explicit_progress
+def progress(step, total=None, **metrics) -> None:
+    """Reports training progress: `step` (>= 0), optional `total`, numeric metrics.
+
+    `ranktop.progress(step, total=None, **metrics)`. A metric named `epoch` becomes the event's
+    epoch field. Once called, explicit progress owns the step count and optimizer steps stop
+    reporting their own. Costs about 2 us (docs/benchmarks.md); with RANKTOP_ADDR unset it
+    returns at once.
+    """
+    global current_step, current_total, explicit_progress, _disabled
     em = emitter
     if em is None:
-        if _disabled or not start_from_environment():
+        if _disabled:
+            return
+        if not start_from_environment():
+            # Without RANKTOP_ADDR now, never in this process: later calls return at the first test.
+            _disabled = not os.environ.get("RANKTOP_ADDR")
             return
         em = emitter
     try:
         explicit_progress = True
-        step = max(0, int(step_value))
-        fields: Dict[str, Any] = {"step": step}
-        if total_value is not None:
-            total = max(0, int(total_value))
+        current_step = max(0, int(step))
+        fields: Dict[str, Any] = {"step": current_step}
         if total is not None:
-            fields["total"] = total
+            current_total = max(0, int(total))
+        if current_total is not None:
+            fields["total"] = current_total
         if metrics:
             epoch = metrics.pop("epoch", None)
             if epoch is not None:
@@ -351,7 +354,7 @@ def progress(step_value, total_value=None, **metrics) -> None:
 
 
 def optimizer_stepped(optimizer: Any) -> None:
-    global step
+    global current_step
     em = emitter
     if em is None or explicit_progress:
         return
@@ -359,10 +362,10 @@ def optimizer_stepped(optimizer: Any) -> None:
         gradient_state = getattr(optimizer, "gradient_state", None)
         if gradient_state is not None and not getattr(gradient_state, "sync_gradients", True):
             return  # a gradient-accumulation micro-step: the optimizer did not step
-        step += 1
-        fields: Dict[str, Any] = {"step": step}
-        if total is not None:
-            fields["total"] = total
+        current_step += 1
+        fields: Dict[str, Any] = {"step": current_step}
+        if current_total is not None:
+            fields["total"] = current_total
         em.emit("progress", fields)
     except Exception as error:  # noqa: BLE001
         internal_error("optimizer step", error)
@@ -375,124 +378,12 @@ def metrics_logged(values: Any, logged_step: Any) -> None:
     try:
         if not isinstance(values, dict) or not values:
             return
-        at = step
+        at = current_step
         if not at and not explicit_progress and isinstance(logged_step, int) and logged_step >= 0:
             at = logged_step
         fields: Dict[str, Any] = {"step": at, "metrics": dict(values)}
-        if total is not None:
-            fields["total"] = total
+        if current_total is not None:
+            fields["total"] = current_total
         em.emit("progress", fields)
     except Exception as error:  # noqa: BLE001
         internal_error("Accelerator.log", error)
-
-
-# -- control lines (reader thread) -----------------------------------------------------------------
-
-
-def _on_control(message: Dict[str, Any]) -> None:
-    kind = message.get("kind")
-    request_id = message.get("id")
-    if not isinstance(request_id, str):
-        return
-    if kind == "inject":
-        if request_id in _seen_injections:
-            return  # the same id twice acts once
-        _seen_injections.add(request_id)
-        reason = message.get("reason")
-        _injections.append((request_id, reason if isinstance(reason, str) else None))
-    elif kind == "stack.req":
-        em = emitter
-        if em is not None:
-            em.emit("stack", {"id": request_id, "frames": training_stack()})
-
-
-def training_stack() -> List[str]:
-    """The training thread's Python stack, innermost last, as `path:line in function: code`."""
-    import traceback
-
-    frames = sys._current_frames()
-    frame = frames.get(training_thread) if training_thread is not None else None
-    if frame is None:
-        frame = frames.get(threading.main_thread().ident)
-    if frame is None:
-        return []
-    lines = []
-    for entry in traceback.extract_stack(frame)[-MAX_STACK_FRAMES:]:
-        text = "%s:%d in %s" % (entry.filename, entry.lineno, entry.name)
-        if entry.line:
-            text += ": " + entry.line.strip()
-        lines.append(text[:400])
-    return lines
-
-
-# -- exit ------------------------------------------------------------------------------------------
-
-
-def install_exit_hooks() -> None:
-    """atexit says `bye`; sys.excepthook and sys.exit record why the process ends."""
-    global _exit_hooks_installed
-    if _exit_hooks_installed:
-        return
-    _exit_hooks_installed = True
-    atexit.register(_at_exit)
-    previous_hook = sys.excepthook
-
-    def excepthook(kind, value, traceback):
-        global exit_code, exit_error
-        try:
-            if issubclass(kind, KeyboardInterrupt):
-                exit_code, exit_error = 130, "KeyboardInterrupt"
-            else:
-                exit_code = 1
-                message = str(value)
-                exit_error = ("%s: %s" % (kind.__name__, message) if message else kind.__name__)[:MAX_TEXT]
-        except Exception:  # noqa: BLE001
-            pass
-        previous_hook(kind, value, traceback)
-
-    sys.excepthook = excepthook
-    original_exit = sys.exit
-
-    def exit(status=None):  # noqa: A001 - stands in for sys.exit
-        _record_exit_status(status)
-        original_exit(status)
-
-    exit.__wrapped__ = original_exit  # type: ignore[attr-defined]
-    exit.__doc__ = original_exit.__doc__
-    sys.exit = exit
-
-
-def _record_exit_status(status: Any) -> None:
-    global exit_code, exit_error
-    try:
-        if status is None:
-            exit_code = 0
-        elif isinstance(status, int):
-            exit_code = status
-        else:
-            exit_code, exit_error = 1, str(status)[:MAX_TEXT]
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def _at_exit() -> None:
-    try:
-        em = emitter
-        if em is None:
-            # A worker that dies before Accelerate is up still says why; a launcher process
-            # (no RANK) that merely imported accelerate stays silent.
-            if exit_error is None or "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-                return
-            if not start_from_environment():
-                return
-            em = emitter
-        fields: Dict[str, Any] = {}
-        if exit_code is not None:
-            fields["code"] = exit_code
-        if exit_error:
-            fields["error"] = exit_error
-        em.emit("bye", fields)
-        em.flush(1.0)
-        em.stop()
-    except Exception:  # noqa: BLE001
-        pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ._address import Address
 

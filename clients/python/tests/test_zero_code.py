@@ -282,3 +282,21 @@ def test_a_broken_shadowed_sitecustomize_is_reported_like_site_does_and_the_scri
     result = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
     assert result.returncode == 0 and "RAN" in result.stdout
     assert "Error in sitecustomize" in result.stderr and "broken site" in result.stderr
+
+
+def test_progress_before_accelerate_is_up_says_hello_from_the_launchers_environment(collector, spawn):
+    source = textwrap.dedent("""\
+        import ranktop
+        ranktop.progress(0, total=5)
+        from accelerate import Accelerator
+        Accelerator().wait_for_everyone()
+    """)
+    ranks = spawn(source, world=2, address=collector.address)
+    for code, output in ranks.wait():
+        assert code == 0, output
+    assert collector.wait_for(lambda c: len(c.of_kind("bye")) == 2)
+    hellos = sorted(collector.of_kind("hello"), key=lambda h: h["rank"])
+    assert [(h["rank"], h["world"], h["local_rank"], h["local_world"]) for h in hellos] == [(0, 2, 0, 2), (1, 2, 1, 2)]
+    assert [len(collector.of_kind("hello", rank)) for rank in (0, 1)] == [1, 1], "one hello per process"
+    assert [e["kind"] for e in collector.events if e["rank"] == 1] == [
+        "hello", "progress", "barrier.enter", "barrier.exit", "bye"]

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import RanktopTransport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,21 +31,7 @@ final class TestListener: Sendable {
     init(path: String? = nil) throws {
         let path = path ?? TestListener.temporarySocketPath()
         self.path = path
-        unlink(path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8)
-            raw[path.utf8.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            close(fd)
-            throw TestFailure("cannot listen on \(path): \(String(cString: strerror(errno)))")
-        }
+        let fd = try PosixSocket.listen(unixPath: path, backlog: 16).fd
         listenFD = fd
         let box = state
         let finished = finished
@@ -72,9 +59,34 @@ final class TestListener: Sendable {
     func send(_ line: String) {
         state.withLockedValue { state in
             guard let index = state.connections.lastIndex(where: \.open) else { return }
-            let bytes = Array(line.utf8)
-            _ = bytes.withUnsafeBytes { Glibc.send(state.connections[index].fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            TestListener.write(line, to: state.connections[index].fd)
         }
+    }
+
+    /// Writes `line` to every open connection whose first line is a `hello` of one of `ranks`
+    /// (every rank when nil), as the collector delivers an injection.
+    func deliver(_ line: String, toRanks ranks: Set<Int>? = nil) {
+        state.withLockedValue { state in
+            for connection in state.connections where connection.open {
+                guard let rank = connection.lines.first.flatMap(TestListener.helloRank) else { continue }
+                if ranks?.contains(rank) ?? true { TestListener.write(line, to: connection.fd) }
+            }
+        }
+    }
+
+    /// Lines of the connections that began with a `hello` of `rank`, in order.
+    func lines(ofRank rank: Int) -> [String] {
+        connections.filter { $0.first.flatMap(TestListener.helloRank) == rank }.flatMap { $0 }
+    }
+
+    private static func helloRank(_ line: String) -> Int? {
+        guard line.hasPrefix("{\"kind\":\"hello\""), let range = line.range(of: "\"rank\":") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber || $0 == "-" })
+    }
+
+    private static func write(_ line: String, to fd: Int32) {
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Closes every open connection, as a collector that drops a rank would; keeps listening.
@@ -98,11 +110,13 @@ final class TestListener: Sendable {
     }
 
     /// Polls until `condition` holds for the connections' lines, or fails after `timeout`.
-    func waitUntil(timeout: Double = 10, _ what: String, _ condition: ([[String]]) -> Bool) throws {
+    /// Sleeps between polls without holding a thread: Swift Testing runs every suite on a small
+    /// shared pool, and a blocked pool thread would stall other suites' tests.
+    func waitUntil(timeout: Double = 10, _ what: String, _ condition: ([[String]]) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition(connections) { return }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         throw TestFailure("timed out after \(timeout) s waiting for \(what); got \(connections.map(\.count)) lines per connection")
     }

@@ -1,0 +1,20 @@
+// swift-tools-version:5.3
+import PackageDescription
+
+// A separate package so that libFuzzer's flags never touch the main build. Tools version 5.3 and
+// a `main.swift` built with `-parse-as-library`, as swift-protobuf's FuzzTesting does: libFuzzer
+// supplies `main`, and this older manifest format does not rename the entry point. See
+// docs/fuzzing.md.
+let package = Package(
+    name: "ranktop-fuzz",
+    dependencies: [.package(name: "ranktop", path: "..")],
+    targets: [
+        .target(
+            name: "FuzzDecodeReduce",
+            dependencies: [
+                .product(name: "RanktopProtocol", package: "ranktop"),
+                .product(name: "RanktopModel", package: "ranktop"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,40 @@
+import RanktopProtocol
+
+extension DistributedState {
+    /// Raises this rank's trigger flag (Accelerate's `set_trigger`): the next `checkTrigger` is
+    /// true on every rank. Typical use: stop early when the loss plateaus on any rank.
+    public func setTrigger(reason: String? = nil) {
+        counters.withLockedValue { $0.flag = true }
+        emit(.triggerSet(TriggerSet(source: .code, reason: reason)))
+    }
+
+    /// The collective check (Accelerate's `check_trigger`): true on every rank when any rank set
+    /// the flag since the last check, and then the flag is down everywhere. Every rank must call
+    /// it at the same points. It first applies triggers injected through ranktop (the early-stop
+    /// button), on this thread: each injection id once per run.
+    public func checkTrigger(fileID: String = #fileID, line: Int = #line) throws(RendezvousError) -> Bool {
+        let injections = inbox.takeUnapplied()
+        for injection in injections {
+            counters.withLockedValue { $0.flag = true }
+            emit(.triggerSet(TriggerSet(source: .manual, reason: injection.reason, id: injection.id)))
+        }
+        let (n, flag) = counters.withLockedValue { counters in
+            defer { counters.checks += 1 }
+            return (counters.checks, counters.flag)
+        }
+        let site = DistributedState.site(fileID, line)
+        var fired = flag
+        if let rendezvous {
+            activity.push(.primitive(function: "checkTrigger", name: nil, ordinal: n, site: site), showsWait: true)
+            defer { activity.pop() }
+            let result = try rendezvous.reduceMax(
+                key: "trigger/\(n)", value: flag ? 1 : 0, ids: injections.map(\.id), timeout: options.collectiveTimeout,
+                what: "trigger check \(n) at \(site)")
+            fired = result.value > 0
+            inbox.markApplied(result.ids)
+        }
+        if fired { counters.withLockedValue { $0.flag = false } }
+        emit(.triggerCheck(n: n, fired: fired))
+        return fired
+    }
+}

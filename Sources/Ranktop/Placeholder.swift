@@ -1,2 +1,0 @@
-// The runtime API for Swift training programs (the Live pipeline issue).
-import RanktopProtocol

@@ -1,0 +1,121 @@
+import Foundation
+import Ranktop
+import RanktopProtocol
+
+/// The simulated training run behind `ranktop demo`, one rank of it: a main-first dataset phase,
+/// paced training steps with jitter and one slow rank, checkpoint barriers, evaluation with the
+/// local main process first, a trigger check every step, and an early stop from code once the
+/// simulated loss plateaus (around three quarters of the way, so a watcher can stop it by hand
+/// first). Every rank computes its own noisy loss, so the rank that notices the plateau first
+/// stops everyone, exactly as with Accelerate's `set_trigger`.
+struct DemoTraining {
+    struct Plan {
+        var steps: Int
+        var stepTime: Double
+        var slowRank: Int?
+        var slowFactor = 1.4
+        var checkpointEvery: Int
+        var evalEvery: Int
+        var earlyStop: Bool
+    }
+
+    enum Outcome: Equatable {
+        case finished(steps: Int)
+        case stopped(step: Int, check: Int)
+    }
+
+    let state: DistributedState
+    let plan: Plan
+    private var random: SplitMix64
+
+    init(state: DistributedState, plan: Plan) {
+        self.state = state
+        self.plan = plan
+        random = SplitMix64(seed: UInt64(state.rank) &+ 0x5EED)
+    }
+
+    /// Seconds of simulated work, scaled with the step time so a fast demo is fast throughout.
+    private var pace: Double { plan.stepTime / 0.2 }
+
+    mutating func run() throws -> Outcome {
+        try state.mainProcessFirst(name: "load_dataset") {
+            if state.isMainProcess {
+                state.log("downloading and tokenizing the dataset")
+                sleep(seconds: 0.8 * pace)
+            } else {
+                sleep(seconds: 0.2 * pace)
+                state.log("dataset loaded from rank 0's cache")
+            }
+        }
+        var losses: [Double] = []
+        var outcome = Outcome.finished(steps: plan.steps)
+        try state.withActivity("train loop") {
+            for step in 1...plan.steps {
+                sleep(seconds: stepDuration())
+                let loss = simulatedLoss(at: step)
+                losses.append(loss)
+                state.progress(step: step, total: plan.steps, metrics: ["loss": rounded(loss), "lr": learningRate(at: step)])
+                if plan.earlyStop, hasPlateaued(losses) {
+                    state.setTrigger(reason: "loss plateaued at \(rounded(loss))")
+                }
+                if step % plan.checkpointEvery == 0 {
+                    try state.waitForEveryone(name: "save_checkpoint")
+                    if state.isMainProcess { sleep(seconds: 0.25 * pace) }
+                }
+                if step % plan.evalEvery == 0 {
+                    try state.localMainProcessFirst(name: "evaluate") {
+                        sleep(seconds: (state.isLocalMainProcess ? 0.3 : 0.1) * pace)
+                    }
+                }
+                let check = step - 1
+                if try state.checkTrigger() {
+                    outcome = .stopped(step: step, check: check)
+                    return
+                }
+            }
+        }
+        try state.waitForEveryone(name: "save_final_model")
+        if state.isMainProcess { sleep(seconds: 0.2 * pace) }
+        return outcome
+    }
+
+    private mutating func stepDuration() -> Double {
+        let jitter = 0.85 + 0.3 * random.nextUnit()
+        let slow = state.rank == plan.slowRank ? plan.slowFactor : 1
+        return plan.stepTime * jitter * slow
+    }
+
+    /// An exponential decay towards a floor, with a little per-rank noise. The decay rate puts the
+    /// plateau (under 1% better than `window` steps ago) near 75% of the run, whatever its length.
+    private mutating func simulatedLoss(at step: Int) -> Double {
+        let decay = 8.65 / Double(plan.steps)
+        let noise = (random.nextUnit() - 0.5) * 0.0008
+        return 0.4 + 1.9 * exp(-decay * Double(step)) + noise
+    }
+
+    private var window: Int { max(3, plan.steps / 10) }
+
+    private func hasPlateaued(_ losses: [Double]) -> Bool {
+        guard losses.count > window else { return false }
+        let now = losses[losses.count - 1]
+        let before = losses[losses.count - 1 - window]
+        return before - now < 0.01 * now
+    }
+
+    /// Linear warmup over the first 10% of steps, then cosine decay.
+    private func learningRate(at step: Int) -> Double {
+        let warmup = max(1, plan.steps / 10)
+        let peak = 3e-4
+        let value = step <= warmup
+            ? peak * Double(step) / Double(warmup)
+            : peak * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(max(1, plan.steps - warmup))))
+        return (value * 1e8).rounded() / 1e8
+    }
+
+    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+
+    private func sleep(seconds: Double) {
+        guard seconds > 0 else { return }
+        usleep(UInt32(min(seconds, 3600) * 1_000_000))
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import RanktopModel
+import RanktopProtocol
+import RanktopTransport
+
+/// What `launch`, `run` and `demo` share: a collector in this process, the run's processes under
+/// it, then either the live view or (headless) the log's path and a one-line summary at the end.
+struct LiveRun {
+    let runID: String
+    let collector: Collector
+    let logPath: String
+    /// What ranks get as RANKTOP_ADDR.
+    let rankAddress: Address
+    let token: String?
+    let headless: Bool
+
+    /// Seconds between a rank failing and the others being stopped (as torchrun does): long
+    /// enough to see, in the view and the log, where the others were waiting.
+    static let failureGrace = 5.0
+
+    /// Starts the collector on `--listen` (or `defaultListen`) with the log at `--log` (or the
+    /// run's default path).
+    static func start(_ options: LiveRunOptions, defaultListen: (String) -> Address) async throws -> LiveRun {
+        let headless = options.headless
+        let runID = RunLocations.newRunID()
+        let addresses = options.listen.isEmpty ? [defaultListen(runID)] : try RunLocations.addresses(options.listen)
+        let logPath = try RunLocations.logPath(explicit: options.log, runID: runID)
+        let token = RunLocations.token(explicit: nil)
+        RunLocations.raiseDescriptorLimit()
+        let quiet = !headless && LiveView.takesOverTerminal
+        let collector: Collector
+        do {
+            collector = try Collector(configuration: CollectorConfiguration(
+                listen: addresses, logPath: logPath, runID: runID, token: token,
+                warn: { message in if !quiet { Console.warn(message) } }
+            ))
+            try await collector.start()
+        } catch let error as TransportError {
+            throw CLIFailure(message: error.description)
+        }
+        return LiveRun(
+            runID: runID, collector: collector, logPath: logPath,
+            rankAddress: RunLocations.rankAddress(collector.addresses[0]), token: token, headless: headless
+        )
+    }
+
+    /// The environment of every process of the run: this process's, plus where to report.
+    func environment() -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RANKTOP_ADDR"] = rankAddress.description
+        environment["RANKTOP_RUN"] = runID
+        if let token { environment["RANKTOP_TOKEN"] = token }
+        return environment
+    }
+
+    /// Where a process's output goes: the terminal, unless the view owns it; then a file next to
+    /// the log (`<log>.rank-3.out`).
+    func outputPath(for name: String) -> String? {
+        guard !headless, LiveView.takesOverTerminal else { return nil }
+        let base = logPath.hasSuffix(".jsonl") ? String(logPath.dropLast(".jsonl".count)) : logPath
+        return "\(base).\(name).out"
+    }
+
+    /// Runs `specs` to the end: forwards SIGINT/SIGTERM (a third one kills), stops the others
+    /// `failureGrace` seconds after one fails when `stopOthersOnFailure`, shows the run or
+    /// prints its summary. Returns the exit status: the first nonzero one of a process, else 0.
+    func supervise(_ specs: [RankProcesses.Spec], expectedWorld: Int?, stopOthersOnFailure: Bool) async throws -> Int32 {
+        if headless {
+            Console.say("ranktop: run \(runID) log \(logPath) (ranks report to \(rankAddress))")
+        }
+        let (exitStream, exitContinuation) = AsyncStream<RankProcesses.Exit>.makeStream()
+        let processes: RankProcesses
+        do {
+            processes = try RankProcesses(specs) { exitContinuation.yield($0) }
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        if let pattern = outputPath(for: "*") { Console.warn("the processes' output goes to \(pattern)") }
+
+        let failurePolicy = Task {
+            var stopping = false
+            for await exit in exitStream where exit.status != 0 {
+                if headless || !LiveView.takesOverTerminal { Console.warn(exit.description) }
+                guard stopOthersOnFailure, !stopping, processes.running > 0 else { continue }
+                stopping = true
+                if headless || !LiveView.takesOverTerminal {
+                    Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s")
+                }
+                Task {
+                    try? await Task.sleep(for: .seconds(LiveRun.failureGrace))
+                    await processes.stop(grace: 5)
+                }
+            }
+        }
+        let forwarding = Task {
+            var received = 0
+            for await number in SignalWatch.stream() {
+                received += 1
+                if received >= 3 {
+                    Console.warn("killing \(processes.running) processes")
+                    processes.signalAll(SIGKILL)
+                } else {
+                    Console.warn("forwarding \(signalName(number)) to \(processes.running) processes\(received == 2 ? " (once more kills them)" : "")")
+                    processes.signalAll(number)
+                }
+            }
+        }
+        let view: Task<Void, Never>? = headless ? nil : Task {
+            await LiveView.show(source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true)
+            // The viewer quit before the run ended: the run is ours, stop it.
+            if processes.running > 0 { await processes.stop(grace: 5) }
+        }
+
+        let exits = await processes.waitAll()
+        forwarding.cancel()
+        exitContinuation.finish()
+        await failurePolicy.value
+        await collector.waitUntilRanksDisconnect(timeout: 3)
+        await collector.stop()
+        await view?.value
+
+        for line in summary(expectedWorld: expectedWorld) { Console.say(line) }
+        return exits.first { $0.status != 0 }?.status ?? 0
+    }
+
+    /// Details worth a line (who failed or was lost, a trigger), then the one-line summary.
+    func summary(expectedWorld: Int?) -> [String] {
+        var model = RunModel(limits: .report)
+        _ = try? EventLogReader.read(path: logPath) { model.apply($0) }
+        let world = max(model.world, expectedWorld ?? 0)
+        let ranks = model.ranks
+        func list(_ status: RankStatus) -> [Int] { ranks.filter { $0.status == status }.map(\.rank) }
+        var details: [String] = []
+        if !list(.failed).isEmpty { details.append("failed: \(RankList.text(list(.failed)))") }
+        if !list(.lost).isEmpty { details.append("lost: \(RankList.text(list(.lost)))") }
+        let running = list(.running) + list(.waiting)
+        if !running.isEmpty { details.append("never said bye: \(RankList.text(running))") }
+        let silent = model.silentRanks + (model.world..<world).map { $0 }
+        if !silent.isEmpty { details.append("never reported: \(RankList.text(silent))") }
+        if let firing = model.firings.last { details.append("trigger fired at check \(firing.check)") }
+        let clean = list(.exited).count
+        let steps = ranks.compactMap(\.step).max() ?? 0
+        var lines: [String] = []
+        if !details.isEmpty { lines.append("ranktop: run \(runID): " + details.joined(separator: "; ")) }
+        lines.append(
+            "ranktop: run \(runID) finished: \(clean)/\(world) ranks exited cleanly, \(steps) steps, " +
+            "\(model.droppedTotal) dropped, log \(logPath)"
+        )
+        return lines
+    }
+}
+
+/// `rank 2`, `ranks 0, 1, 3`.
+enum RankList {
+    static func text(_ ranks: [Int]) -> String {
+        ranks.count == 1 ? "rank \(ranks[0])" : "ranks " + ranks.map(String.init).joined(separator: ", ")
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// The zero-code hook for Python ranks: `<pydir>/ranktop/_autoload` (a `sitecustomize` that
+/// instruments Accelerate when `RANKTOP_ADDR` is set) and `<pydir>` (the adapter itself) go first
+/// on `PYTHONPATH` for everything `ranktop run` and `ranktop launch` start.
+enum PythonHook {
+    static let marker = "clients/python/ranktop/__init__.py"
+
+    /// `$RANKTOP_PYTHON_DIR`, else the `clients/python` of the first directory, walking up from
+    /// the real path of this executable and then from the current directory, that has one.
+    static func pythonDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let explicit = environment["RANKTOP_PYTHON_DIR"], !explicit.isEmpty { return explicit }
+        let starts = [(RunLocations.executablePath() as NSString).deletingLastPathComponent, FileManager.default.currentDirectoryPath]
+        for start in starts {
+            var directory = start
+            while true {
+                if FileManager.default.fileExists(atPath: directory + "/" + marker) { return directory + "/clients/python" }
+                let parent = (directory as NSString).deletingLastPathComponent
+                if parent == directory || parent.isEmpty { break }
+                directory = parent
+            }
+        }
+        return nil
+    }
+
+    /// The environment with the hook in front of `PYTHONPATH`; warns (once) and leaves it alone
+    /// when the adapter cannot be found.
+    static func install(into environment: inout [String: String]) {
+        guard let directory = pythonDirectory(environment: environment) else {
+            Console.warn(
+                "the Python adapter (clients/python) was not found next to this ranktop or the current directory; " +
+                "Accelerate scripts will not report. Set RANKTOP_PYTHON_DIR to the clients/python directory"
+            )
+            return
+        }
+        var entries = [directory + "/ranktop/_autoload", directory]
+        if let existing = environment["PYTHONPATH"], !existing.isEmpty { entries.append(existing) }
+        environment["PYTHONPATH"] = entries.joined(separator: ":")
+    }
+}

@@ -62,8 +62,6 @@ public enum DashboardRunner {
                 }
             }
             thread.name = "ranktop-dashboard"
-            // Deep enough for a 4096-rank frame in a debug build.
-            thread.stackSize = 8 << 20
             thread.start()
         }
     }

@@ -51,13 +51,13 @@ enum RankText {
     }
 
     static func eta(_ info: RankInfo?) -> String {
-        guard let info, let step = info.step, let total = info.total, let rate = info.stepRate, rate > 0 else { return "-" }
+        guard let info, !info.status.isTerminal, let step = info.step, let total = info.total, let rate = info.stepRate, rate > 0 else { return "-" }
         if step >= total { return "done" }
         return Formatting.duration(Double(total - step) / rate)
     }
 
     static func rate(_ info: RankInfo?) -> String {
-        guard let rate = info?.stepRate else { return "-" }
+        guard let info, !info.status.isTerminal, let rate = info.stepRate else { return "-" }
         return Formatting.quantity(rate)
     }
 

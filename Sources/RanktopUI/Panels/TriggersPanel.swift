@@ -25,7 +25,7 @@ enum TriggersPanel {
             lines.append(line)
         }
         for (check, causes) in model.pendingCauses.sorted(by: { $0.key > $1.key }) {
-            for cause in causes.prefix(4) {
+            for cause in grouped(causes).prefix(4) {
                 var line = StyledLine("set ", context.style(.triggerPending))
                 line.spans += describe(cause, context: context).spans
                 line.add("  fires at check #\(check)", dim)
@@ -38,12 +38,13 @@ enum TriggersPanel {
             line.add("  \(firing.ranksFired)/\(context.digest.world) ranks", firing.ranksFired >= context.digest.world ? dim : context.style(.warning))
             line.add("  " + Formatting.duration(context.now - firing.ts) + " ago", dim)
             lines.append(line)
-            for cause in firing.causes.prefix(4) {
+            let causes = grouped(firing.causes)
+            for cause in causes.prefix(4) {
                 var why = StyledLine("  ", dim)
                 why.spans += describe(cause, context: context).spans
                 lines.append(why)
             }
-            if firing.causes.count > 4 { lines.append(StyledLine("  +\(firing.causes.count - 4) more sets", dim)) }
+            if causes.count > 4 { lines.append(StyledLine("  +\(causes.count - 4) more sets", dim)) }
         }
         if model.firingsFolded > 0 { lines.append(StyledLine("+\(model.firingsFolded) older firings", dim)) }
         if lines.isEmpty {
@@ -52,15 +53,42 @@ enum TriggersPanel {
         return lines
     }
 
-    /// `manual inj-3 "stop" by bob@host` or `code rank 2 "loss plateau"`.
-    static func describe(_ cause: TriggerCause, context: RenderContext) -> StyledLine {
+    /// A trigger set, or one injection applied by several ranks.
+    struct Cause {
+        var cause: TriggerCause
+        var ranks: [Int]
+    }
+
+    /// Every rank applies a manual injection itself, so one injection arrives as a set per rank:
+    /// they are one cause. Code sets stay one per rank.
+    static func grouped(_ causes: [TriggerCause]) -> [Cause] {
+        var result: [Cause] = []
+        for cause in causes {
+            if cause.source == .manual, let id = cause.id, let i = result.firstIndex(where: { $0.cause.source == .manual && $0.cause.id == id }) {
+                if let rank = cause.rank { result[i].ranks.append(rank) }
+            } else {
+                result.append(Cause(cause: cause, ranks: cause.rank.map { [$0] } ?? []))
+            }
+        }
+        return result
+    }
+
+    /// `manual inj-3 "stop" by bob@host (ranks 0-3)` or `code rank 2 "loss plateau"`.
+    static func describe(_ group: Cause, context: RenderContext) -> StyledLine {
+        let cause = group.cause
         var line = StyledLine(cause.source.rawValue, context.style(.trigger))
         if cause.source == .manual, let id = cause.id {
             line.add(" " + id, context.style(.text))
+            if let reason = cause.reason { line.add(" \"\(reason)\"", context.style(.text)) }
             if let by = context.model.injections.first(where: { $0.id == id })?.by { line.add(" by " + by, context.style(.dim)) }
+            if !group.ranks.isEmpty {
+                let ranks = group.ranks.sorted()
+                line.add(" (rank\(ranks.count == 1 ? "" : "s") \(RankRanges.text(ranks)))", context.style(.dim))
+            }
+        } else {
+            if let rank = cause.rank { line.add(" rank \(rank)", context.style(.text)) }
+            if let reason = cause.reason { line.add(" \"\(reason)\"", context.style(.text)) }
         }
-        if let rank = cause.rank { line.add(" rank \(rank)", context.style(.text)) }
-        if let reason = cause.reason { line.add(" \"\(reason)\"", context.style(.text)) }
         return line
     }
 }

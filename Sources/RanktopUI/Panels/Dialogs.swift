@@ -10,18 +10,7 @@ enum Dialogs {
         let border = context.style(.dialogBorder)
         canvas.fill(rect, style: dialog)
         let g = context.glyphs
-        for x in rect.x..<rect.maxX {
-            canvas.put(g.horizontal, x: x, y: rect.y, style: border)
-            canvas.put(g.horizontal, x: x, y: rect.maxY - 1, style: border)
-        }
-        for y in rect.y..<rect.maxY {
-            canvas.put(g.vertical, x: rect.x, y: y, style: border)
-            canvas.put(g.vertical, x: rect.maxX - 1, y: y, style: border)
-        }
-        canvas.put(g.topLeft, x: rect.x, y: rect.y, style: border)
-        canvas.put(g.topRight, x: rect.maxX - 1, y: rect.y, style: border)
-        canvas.put(g.bottomLeft, x: rect.x, y: rect.maxY - 1, style: border)
-        canvas.put(g.bottomRight, x: rect.maxX - 1, y: rect.maxY - 1, style: border)
+        PanelFrame.drawBorder(into: &canvas, rect: rect, style: border, glyphs: g)
         canvas.put(" \(title) ", x: rect.x + 2, y: rect.y, style: border, limit: rect.maxX - 1)
         let inner = Rect(x: rect.x + 2, y: rect.y + 1, width: rect.width - 4, height: rect.height - 2)
         for (i, line) in lines.prefix(inner.height).enumerated() {

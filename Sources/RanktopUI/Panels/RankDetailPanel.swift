@@ -89,25 +89,12 @@ enum RankDetailPanel {
         }
 
         let sparkWidth = max(8, min(32, width / 3))
-        var waits = label("waits")
-        let waitValues = Array(info.recentWaits)
-        if waitValues.isEmpty {
-            waits.add("no barrier yet", dim)
-        } else {
-            waits.add(Sparkline.text(waitValues, width: sparkWidth, glyphs: context.glyphs), context.style(.sparkline))
-            waits.add("  last " + Formatting.duration(waitValues.last!) + "  max " + Formatting.duration(waitValues.max()!), dim)
-        }
-        lines.append(waits)
-        var steps = label("steps")
-        let stepValues = Array(info.recentStepTimes)
-        if stepValues.isEmpty {
-            steps.add("no step times yet", dim)
-        } else {
-            steps.add(Sparkline.text(stepValues, width: sparkWidth, glyphs: context.glyphs), context.style(.sparkline))
-            let mean = stepValues.reduce(0, +) / Double(stepValues.count)
-            steps.add("  last " + Formatting.duration(stepValues.last!) + "  mean " + Formatting.duration(mean), dim)
-        }
-        lines.append(steps)
+        lines.append(sparkline("waits", Array(info.recentWaits), width: sparkWidth, empty: "no barrier yet", context: context) { values in
+            "  last " + Formatting.duration(values.last!) + "  max " + Formatting.duration(values.max()!)
+        })
+        lines.append(sparkline("steps", Array(info.recentStepTimes), width: sparkWidth, empty: "no step times yet", context: context) { values in
+            "  last " + Formatting.duration(values.last!) + "  mean " + Formatting.duration(values.reduce(0, +) / Double(values.count))
+        })
 
         var metrics = label("metrics")
         if info.metrics.isEmpty { metrics.add("none reported", dim) }
@@ -123,6 +110,18 @@ enum RankDetailPanel {
             lines.append(line)
         }
         return lines
+    }
+
+    /// `waits    ▁▂▁▇▁  last 0.4s  max 3.2s`: a labelled sparkline and what its scale means.
+    private static func sparkline(_ name: String, _ values: [Double], width: Int, empty: String, context: RenderContext, stats: ([Double]) -> String) -> StyledLine {
+        var line = StyledLine(Formatting.left(name, 9), context.style(.dim))
+        if values.isEmpty {
+            line.add(empty, context.style(.dim))
+        } else {
+            line.add(Sparkline.text(values, width: width, glyphs: context.glyphs), context.style(.sparkline))
+            line.add(stats(values), context.style(.dim))
+        }
+        return line
     }
 
     static func eventLines(_ info: RankInfo?, context: RenderContext) -> [StyledLine] {

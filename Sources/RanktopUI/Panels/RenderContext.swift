@@ -66,25 +66,29 @@ enum PanelFrame {
         guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
         let g = context.glyphs
         let border = context.style(focused ? .borderFocused : .border)
-        let text = context.style(.text)
-        canvas.fill(rect.inset(by: 1), style: text)
-        for x in rect.x..<rect.maxX {
-            canvas.put(g.horizontal, x: x, y: rect.y, style: border)
-            canvas.put(g.horizontal, x: x, y: rect.maxY - 1, style: border)
-        }
-        for y in rect.y..<rect.maxY {
-            canvas.put(g.vertical, x: rect.x, y: y, style: border)
-            canvas.put(g.vertical, x: rect.maxX - 1, y: y, style: border)
-        }
-        canvas.put(g.topLeft, x: rect.x, y: rect.y, style: border)
-        canvas.put(g.topRight, x: rect.maxX - 1, y: rect.y, style: border)
-        canvas.put(g.bottomLeft, x: rect.x, y: rect.maxY - 1, style: border)
-        canvas.put(g.bottomRight, x: rect.maxX - 1, y: rect.maxY - 1, style: border)
+        canvas.fill(rect.inset(by: 1), style: context.style(.text))
+        drawBorder(into: &canvas, rect: rect, style: border, glyphs: g)
         var titled = StyledLine(" ", border)
         titled.spans += title.spans
         titled.add(" ", border)
         titled.draw(into: &canvas, x: rect.x + 1, y: rect.y, width: max(0, rect.width - 3), ellipsis: g.ellipsis)
         return rect.inset(by: 1)
+    }
+
+    /// The box lines around `rect`, on its outermost cells.
+    static func drawBorder(into canvas: inout Canvas, rect: Rect, style: Style, glyphs g: Glyphs) {
+        for x in rect.x..<rect.maxX {
+            canvas.put(g.horizontal, x: x, y: rect.y, style: style)
+            canvas.put(g.horizontal, x: x, y: rect.maxY - 1, style: style)
+        }
+        for y in rect.y..<rect.maxY {
+            canvas.put(g.vertical, x: rect.x, y: y, style: style)
+            canvas.put(g.vertical, x: rect.maxX - 1, y: y, style: style)
+        }
+        canvas.put(g.topLeft, x: rect.x, y: rect.y, style: style)
+        canvas.put(g.topRight, x: rect.maxX - 1, y: rect.y, style: style)
+        canvas.put(g.bottomLeft, x: rect.x, y: rect.maxY - 1, style: style)
+        canvas.put(g.bottomRight, x: rect.maxX - 1, y: rect.maxY - 1, style: style)
     }
 
     static func title(_ panel: PanelID, focused: Bool, context: RenderContext) -> StyledLine {

@@ -354,21 +354,41 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    /// Reads the metrics object straight into `Metric`s: the one nested value on the hot path.
     private func metrics() throws(DecodeError) -> [Metric] {
         let value = slot(.metrics)
         switch value {
         case .absent, .null: return []
         case let .composite(start, true):
-            guard case let .object(members) = composite(start) else { throw wrongType(.metrics, "object", value) }
+            // The scan already checked the object's syntax; only the member types can be wrong.
+            var scanner = JSONScanner(line)
+            scanner.pos = start + 1
             var result: [Metric] = []
-            result.reserveCapacity(members.count)
-            for (name, member) in members {
-                switch member {
-                case let .int(i): result.append(Metric(name, Double(i)))
-                case let .double(d): result.append(Metric(name, d))
-                case .null: result.append(Metric(name, .nan))
-                default: throw DecodeError("field 'metrics.\(name.prefix(40))': expected number, got \(member.typeName)")
+            scanner.skipWhitespace()
+            if scanner.peek == UInt8(ascii: "}") { return [] }
+            while !scanner.atEnd {
+                scanner.skipWhitespace()
+                let name = (try? scanner.parseString()) ?? ""
+                _ = try? scanner.expect(UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace()
+                switch scanner.peek {
+                case UInt8(ascii: "n"):
+                    _ = try? scanner.literal("null")
+                    result.append(Metric(name, .nan))
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
+                    switch try? scanner.parseNumber() {
+                    case let .int(i)?: result.append(Metric(name, Double(i)))
+                    case let .double(d)?: result.append(Metric(name, d))
+                    default: break
+                    }
+                default:
+                    let other = (try? scanner.parseValue()) ?? .null
+                    throw DecodeError("field 'metrics.\(name.prefix(40))': expected number, got \(other.typeName)")
                 }
+                scanner.skipWhitespace()
+                let c = scanner.peek
+                scanner.pos += 1
+                if c != UInt8(ascii: ",") { break }
             }
             return result
         default: throw wrongType(.metrics, "object", value)

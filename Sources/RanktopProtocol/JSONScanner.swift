@@ -91,6 +91,18 @@ struct JSONScanner: ~Copyable {
         pos += 1
         let start = pos
         var escaped = false
+        // Eight bytes at a time while none is a quote, a backslash or a control character.
+        let raw = UnsafeRawPointer(base)
+        while pos + 8 <= end {
+            let word = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if special & highs != 0 { break }
+            pos += 8
+        }
         while pos < end {
             let c = base[pos]
             if c == UInt8(ascii: "\"") {

@@ -1,5 +1,6 @@
-"""Real Accelerate and torch on CPU (gloo) under `torchrun --standalone --nproc_per_node 2`, on a
-training script that never imports ranktop: everything comes from zero-code mode."""
+"""Real Accelerate and torch on CPU (gloo) under `torchrun --standalone --nproc_per_node 2`, launched
+through `ranktop run --headless`, on a training script that never imports ranktop: everything the
+log holds comes from zero-code mode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import importlib.metadata
 import pytest
 
 from tests.conftest import line_of
-from tests.integration.harness import TRAIN_TINY, open_run, report, results, torchrun, wait_until
+from tests.integration.harness import TRAIN_TINY, RanktopRun, report, results, torchrun, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +19,7 @@ RUN_TIMEOUT = 300
 
 @pytest.fixture
 def run(tmp_path):
-    harness = open_run(tmp_path)
+    harness = RanktopRun(tmp_path)
     yield harness
     harness.close()
 
@@ -42,7 +43,7 @@ def test_a_run_shows_hellos_main_first_phase_barriers_progress_checks_and_a_code
         assert hello["runtime"] == versions
         assert hello["timeout"] == 1800.0  # gloo's default collective timeout
         assert hello["caps"] == ["inject", "stack"]
-        assert hello["run"] == "it-run"
+    assert hellos[0]["run"] == hellos[1]["run"] != ""  # the run id `ranktop run` gave
 
     main_first = "train_tiny.py:%d" % line_of(SOURCE, "with accelerator.main_process_first():")
     phases = of(events, "phase.enter")
@@ -68,11 +69,11 @@ def test_a_run_shows_hellos_main_first_phase_barriers_progress_checks_and_a_code
     assert [(t["rank"], t["source"]) for t in of(events, "trigger.set")] == [(1, "code")]
 
     summary = report(run.log)
-    if summary is not None:
-        assert summary["rejected"] == 0
-        assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
-        assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(3, "code")]
-        assert summary["open_barriers"] == [] and summary["mismatches"] == []
+    assert summary["rejected"] == 0 and summary["dropped"] == 0
+    assert summary["run"] == hellos[0]["run"]
+    assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
+    assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(3, "code")]
+    assert summary["open_barriers"] == [] and summary["mismatches"] == []
 
 
 def test_a_manual_trigger_mid_run_stops_both_ranks_at_the_same_check(run):

@@ -1,5 +1,6 @@
 import Foundation
 import Ranktop
+import RanktopProtocol
 
 /// The simulated training run behind `ranktop demo`, one rank of it: a main-first dataset phase,
 /// paced training steps with jitter and one slow rank, checkpoint barriers, evaluation with the
@@ -117,22 +118,4 @@ struct DemoTraining {
         guard seconds > 0 else { return }
         usleep(UInt32(min(seconds, 3600) * 1_000_000))
     }
-}
-
-/// A small deterministic generator, so every run of the demo looks the same.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -5,6 +5,7 @@ log holds comes from zero-code mode."""
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 
 import pytest
 
@@ -107,3 +108,15 @@ def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run):
     assert any(("train_tiny.py:%d in <module>" % held_barrier) in f for f in frames), frames
     assert "barrier" in frames[-1] or "wait" in frames[-1], frames[-1]
     run.wait(RUN_TIMEOUT)
+
+
+def test_ranktop_launch_instruments_plain_python_ranks_too(run):
+    run.start([sys.executable, str(TRAIN_TINY), "--steps", "3", "--stop-at", "1"], launch_ranks=2)
+    output = run.wait(RUN_TIMEOUT)
+    assert results(output) == {0: ("1", 2), 1: ("1", 2)}, output
+    events = run.events()
+    assert sorted((h["rank"], h["world"]) for h in of(events, "hello")) == [(0, 2), (1, 2)]
+    summary = report(run.log)
+    assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
+    assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(1, "code")]
+    assert len(summary["phases"]) == 1 and summary["open_barriers"] == []

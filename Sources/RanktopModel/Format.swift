@@ -12,6 +12,7 @@ public enum Format {
         guard seconds.isFinite else { return "?" }
         // A hostile log can claim any timestamp; beyond a thousand years nobody needs the digits.
         let s = min(max(0, seconds), 3.2e10)
+        if s > 0, s < 0.0005 { return "<1ms" }
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         if s < 10 { return "\(Double(Int(s * 10)) / 10)s" }
         if s < 60 { return "\(Int(s))s" }

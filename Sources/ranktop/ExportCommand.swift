@@ -1,12 +1,100 @@
 import ArgumentParser
+import RanktopModel
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
-// Scaffold: a later issue replaces this with the real command.
 struct ExportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export an event log to other formats.")
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Convert an event log for other tools: a Chrome trace for Perfetto or chrome://tracing.",
+        discussion: """
+        --format chrome writes one track per rank, grouped by node: barrier waits and main-first \
+        phases as spans (a span still open at the end of the log, the hang, is marked so), \
+        trigger firings, failures and injections as instants, and the step as a counter. \
+        Open the file at https://ui.perfetto.dev or chrome://tracing. Lines that are not valid \
+        events are skipped and counted on stderr. Exit status 2 when the log cannot be read.
+        """
+    )
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case chrome
+    }
+
+    @Argument(help: "The event log to read (JSON Lines).")
+    var log: String
+
+    @Option(name: .long, help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: Format = .chrome
+
+    @Option(name: [.short, .long], help: "Write here instead of standard output.")
+    var output: String?
 
     func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop export' is not available in this build yet") }
+        try reportingFailures {
+            let sink = try OutputSink(path: output)
+            var trace = ChromeTrace()
+            var first = true
+            func write(_ values: [JSONValue]) {
+                for value in values {
+                    sink.write((first ? "" : ",\n") + value.serialized)
+                    first = false
+                }
+            }
+            sink.write("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")
+            let summary: LogReadSummary
+            do {
+                summary = try EventLogReader.read(path: log) { write(trace.convert($0)) }
+            } catch let error as LogReadError {
+                throw CLIFailure(message: error.description)
+            }
+            write(trace.finish())
+            sink.write("\n]}\n")
+            try sink.close()
+            if summary.rejected > 0 {
+                Terminal.printError("skipped \(summary.rejected) lines that are not valid events (see `ranktop report \(log)`)")
+            }
+        }
+    }
+}
+
+/// Standard output or a file, written in large blocks.
+final class OutputSink {
+    private let fd: Int32
+    private let path: String?
+    private var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw CLIFailure(message: "cannot write '\(path)': \(String(cString: strerror(errno)))") }
+        } else {
+            fd = STDOUT_FILENO
+        }
+    }
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try? flush() }
+    }
+
+    func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let wrote = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw CLIFailure(message: "cannot write \(path.map { "'\($0)'" } ?? "standard output"): \(String(cString: strerror(errno)))")
+            }
+            offset += wrote
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        if path != nil { Glibc.close(fd) }
     }
 }

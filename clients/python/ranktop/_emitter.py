@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -26,6 +27,9 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 BACKOFF_FIRST_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 2.0
 BATCH_EVENTS = 512
+# A connection the collector closes this soon after our hello was refused (a wrong token, say).
+REFUSED_WITHIN_SECONDS = 1.0
+REFUSALS_BEFORE_WARNING = 3
 
 _time = time.time
 
@@ -58,6 +62,9 @@ class Emitter:
         self._connection: Optional[Connection] = None
         self._connection_broken = False
         self._last_send = 0.0
+        self._connected_at = 0.0
+        self._refusals = 0
+        self._warned_refused = False
         self._pid = os.getpid()
         self._hello_line = self._encode(("hello", _time(), 0, hello))
         self._thread = threading.Thread(target=self._write_loop, name="ranktop-writer", daemon=True)
@@ -113,12 +120,22 @@ class Emitter:
             if os.getpid() != self._pid:
                 return
             if self._connection is None or self._connection_broken:
-                self._drop_connection()
+                if self._connection is not None:
+                    lived = time.monotonic() - self._connected_at
+                    self._drop_connection()
+                    if lived < REFUSED_WITHIN_SECONDS:
+                        # Closed as soon as we said hello: the collector refuses this rank. Back
+                        # off as if nobody listened, rather than reconnect in a tight loop.
+                        self._note_refusal()
+                        self._sleep(backoff)
+                        backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                    else:
+                        self._refusals = 0
+                        backoff = BACKOFF_FIRST_SECONDS
                 if not self._connect():
                     self._sleep(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                     continue
-                backoff = BACKOFF_FIRST_SECONDS
             batch = self._take_batch()
             if batch:
                 self._send_batch(batch)
@@ -152,12 +169,23 @@ class Emitter:
             return False
         self.sent += 1
         self.connections += 1
-        self._last_send = time.monotonic()
+        self._last_send = self._connected_at = time.monotonic()
         self._connection_broken = False
         self._connection = connection
         reader = threading.Thread(target=self._read_loop, args=(connection,), name="ranktop-control", daemon=True)
         reader.start()
         return True
+
+    def _note_refusal(self) -> None:
+        self._refusals += 1
+        if self._refusals >= REFUSALS_BEFORE_WARNING and not self._warned_refused:
+            self._warned_refused = True
+            try:
+                sys.stderr.write(
+                    "ranktop: the collector at %s closes this rank's connection right after hello "
+                    "(is RANKTOP_TOKEN right?); still retrying, training is not affected\n" % (self._transport,))
+            except Exception:  # noqa: BLE001
+                pass
 
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None

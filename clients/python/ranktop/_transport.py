@@ -89,6 +89,9 @@ class SocketTransport(Transport):
     def __init__(self, address: Address) -> None:
         self.address = address
 
+    def __str__(self) -> str:
+        return str(self.address)
+
     def connect(self, timeout: float) -> Connection:
         if self.address.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

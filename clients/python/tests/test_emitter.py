@@ -132,3 +132,19 @@ def test_flush_gives_up_quickly_when_nobody_listens():
     started = time.monotonic()
     assert emitter.flush(1.0) is False
     assert time.monotonic() - started < 1.5
+
+
+def test_a_collector_that_refuses_the_rank_gets_backed_off_reconnects_and_one_warning(capfd):
+    server = FakeCollector("unix", refuse=True)
+    try:
+        emitter = make(server.address)
+        time.sleep(2.5)
+        hellos = len(server.of_kind("hello"))
+        # 50 ms, 100 ms, 200 ms... between attempts, not a tight loop.
+        assert 3 <= hellos <= 8, hellos
+        warning = capfd.readouterr().err
+        assert warning.count("closes this rank's connection right after hello") == 1
+        assert "RANKTOP_TOKEN" in warning and server.address in warning
+        emitter.stop()
+    finally:
+        server.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,18 @@ def test_ranktop_launch_instruments_plain_python_ranks_too(run):
     assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
     assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(1, "code")]
     assert len(summary["phases"]) == 1 and summary["open_barriers"] == []
+
+
+def test_ranktop_run_around_accelerate_launch_reports_the_ranks_and_not_the_launcher(run):
+    accelerate = str(Path(sys.executable).parent / "accelerate")
+    run.start([accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+               "--mixed_precision", "no", "--dynamo_backend", "no", str(TRAIN_TINY), "--steps", "3"])
+    output = run.wait(RUN_TIMEOUT)
+    assert results(output) == {0: ("None", 3), 1: ("None", 3)}, output
+    events = run.events()
+    # The launcher process imports accelerate too, but never sets up a state: it stays silent.
+    assert sorted(h["rank"] for h in of(events, "hello")) == [0, 1]
+    for rank in (0, 1):
+        assert [p["step"] for p in of(events, "progress", rank) if "metrics" not in p] == [1, 2, 3]
+    summary = report(run.log)
+    assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]

@@ -30,7 +30,9 @@ class Connection:
 
 
 class FakeCollector:
-    def __init__(self, transport: str = "unix", log_path: Optional[str] = None, path: Optional[str] = None) -> None:
+    def __init__(self, transport: str = "unix", log_path: Optional[str] = None, path: Optional[str] = None,
+                 refuse: bool = False) -> None:
+        self.refuse = refuse  # close every connection after its first line, as for a wrong token
         self.events: List[dict] = []
         self.problems: List[str] = []
         self.connections: List[Connection] = []
@@ -91,6 +93,8 @@ class FakeCollector:
                 self.problems.append(problem)
             if event.get("kind") == "hello":
                 connection.hello = event
+                if self.refuse:
+                    connection.sock.shutdown(socket.SHUT_RDWR)
             self.events.append(event)
             if self._log:
                 self._log.write(line.decode("utf-8") + "\n")

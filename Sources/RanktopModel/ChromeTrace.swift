@@ -1,0 +1,123 @@
+import RanktopProtocol
+
+/// Turns events into Chrome trace events (the JSON that Perfetto and chrome://tracing open): one
+/// track per rank, grouped by node; barrier waits and main-first phases as spans, trigger
+/// firings, failures and injections as instants, steps as a counter. Streaming: it keeps only
+/// each rank's open spans, so a log of any length converts in constant memory.
+public struct ChromeTrace: Sendable {
+    private struct OpenSpan: Sendable {
+        var name: String
+        var ts: Double
+        var args: [(String, JSONValue)]
+    }
+
+    private var nodePids: [String: Int] = [:]
+    private var pidByRank: [Int: Int] = [:]
+    private var openBarrier: [Int: OpenSpan] = [:]
+    private var openPhase: [Int: OpenSpan] = [:]
+    private var lastTs = 0.0
+
+    public init() {}
+
+    /// The trace events one protocol event becomes (often none).
+    public mutating func convert(_ event: Event) -> [JSONValue] {
+        lastTs = max(lastTs, event.ts)
+        let rank = event.rank
+        switch event.body {
+        case let .hello(hello):
+            let isNewNode = nodePids[hello.node] == nil
+            let pid = nodePids[hello.node] ?? (nodePids.count + 1)
+            nodePids[hello.node] = pid
+            pidByRank[rank] = pid
+            var out: [JSONValue] = []
+            if isNewNode { out.append(metadata("process_name", pid: pid, tid: nil, name: hello.node)) }
+            out.append(metadata("thread_name", pid: pid, tid: rank, name: "rank \(rank)"))
+            out.append(metadata("thread_sort_index", pid: pid, tid: rank, sortIndex: rank))
+            return out
+        case let .barrierEnter(enter):
+            var name = "barrier #\(enter.n)"
+            if let label = enter.name { name += " \(label)" }
+            var args: [(String, JSONValue)] = [("n", .int(enter.n))]
+            if let site = enter.site { args.append(("site", .string(site))) }
+            openBarrier[rank] = OpenSpan(name: name, ts: event.ts, args: args)
+            return []
+        case .barrierExit:
+            guard let span = openBarrier.removeValue(forKey: rank) else { return [] }
+            return [complete(span, rank: rank, end: event.ts, category: "barrier")]
+        case let .phaseEnter(enter):
+            let part = enter.main ? "main part" : "after main"
+            openPhase[rank] = OpenSpan(name: "\(enter.name) (\(part))", ts: event.ts, args: [("mode", .string(enter.mode.rawValue))])
+            return []
+        case .phaseExit:
+            guard let span = openPhase.removeValue(forKey: rank) else { return [] }
+            return [complete(span, rank: rank, end: event.ts, category: "phase")]
+        case let .progress(progress):
+            return [.object([
+                ("name", .string("step")), ("ph", .string("C")), ("ts", micros(event.ts)),
+                ("pid", .int(pid(rank))), ("args", .object([("rank \(rank)", .int(progress.step))])),
+            ])]
+        case let .triggerSet(set):
+            let who = set.source == .manual ? "manual \(set.id ?? "")" : "code"
+            return [instant("trigger set (\(who))\(set.reason.map { ": \($0)" } ?? "")", rank: rank, ts: event.ts)]
+        case let .triggerCheck(n, fired):
+            return fired ? [instant("trigger fired at check #\(n)", rank: rank, ts: event.ts)] : []
+        case let .bye(code, error):
+            guard error != nil || (code ?? 0) != 0 else { return [instant("exit", rank: rank, ts: event.ts)] }
+            return [instant("failed: \(error ?? "exit code \(code ?? 0)")", rank: rank, ts: event.ts)]
+        case let .lost(reason):
+            return [instant("lost: \(reason)", rank: rank, ts: event.ts)]
+        case let .inject(injection):
+            return [.object([
+                ("name", .string("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")")),
+                ("ph", .string("i")), ("s", .string("g")), ("ts", micros(event.ts)), ("pid", .int(0)), ("tid", .int(0)),
+            ])]
+        case .log, .heartbeat, .stack, .dropped:
+            return []
+        }
+    }
+
+    /// Spans still open when the log ends (the hang), closed at the last timestamp and marked.
+    public mutating func finish() -> [JSONValue] {
+        var out: [JSONValue] = []
+        for (rank, span) in openBarrier.sorted(by: { $0.key < $1.key }) {
+            var open = span
+            open.name += " (still open)"
+            out.append(complete(open, rank: rank, end: lastTs, category: "barrier"))
+        }
+        for (rank, span) in openPhase.sorted(by: { $0.key < $1.key }) {
+            var open = span
+            open.name += " (still open)"
+            out.append(complete(open, rank: rank, end: lastTs, category: "phase"))
+        }
+        openBarrier = [:]
+        openPhase = [:]
+        return out
+    }
+
+    private func pid(_ rank: Int) -> Int { pidByRank[rank] ?? 0 }
+
+    private func micros(_ ts: Double) -> JSONValue { .double((ts * 1_000_000).rounded()) }
+
+    private func complete(_ span: OpenSpan, rank: Int, end: Double, category: String) -> JSONValue {
+        .object([
+            ("name", .string(span.name)), ("cat", .string(category)), ("ph", .string("X")),
+            ("ts", micros(span.ts)), ("dur", micros(max(0, end - span.ts))),
+            ("pid", .int(pid(rank))), ("tid", .int(rank)), ("args", .object(span.args)),
+        ])
+    }
+
+    private func instant(_ name: String, rank: Int, ts: Double) -> JSONValue {
+        .object([
+            ("name", .string(name)), ("ph", .string("i")), ("s", .string("t")), ("ts", micros(ts)),
+            ("pid", .int(pid(rank))), ("tid", .int(rank)),
+        ])
+    }
+
+    private func metadata(_ kind: String, pid: Int, tid: Int?, name: String? = nil, sortIndex: Int? = nil) -> JSONValue {
+        var members: [(String, JSONValue)] = [("name", .string(kind)), ("ph", .string("M")), ("pid", .int(pid))]
+        if let tid { members.append(("tid", .int(tid))) }
+        if let name { members.append(("args", .object([("name", .string(name))]))) }
+        if let sortIndex { members.append(("args", .object([("sort_index", .int(sortIndex))]))) }
+        return .object(members)
+    }
+}

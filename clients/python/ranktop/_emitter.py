@@ -28,7 +28,7 @@ BACKOFF_FIRST_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 2.0
 BATCH_EVENTS = 512
 # A connection the collector closes this soon after our hello was refused (a wrong token, say).
-REFUSED_WITHIN_SECONDS = 1.0
+REFUSED_WITHIN_SECONDS = 3.0
 REFUSALS_BEFORE_WARNING = 3
 
 _time = time.time

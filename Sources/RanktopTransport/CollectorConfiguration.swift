@@ -39,8 +39,8 @@ public struct CollectorConfiguration: Sendable {
         if token?.isEmpty == true { throw TransportError("the token is empty: give a non-empty --token or RANKTOP_TOKEN") }
         for address in listen where !address.isLoopback && token == nil {
             throw TransportError(
-                "listening on \(address) reaches beyond this machine: give a token with --token or RANKTOP_TOKEN " +
-                "(ranks send it as RANKTOP_TOKEN), or listen on 127.0.0.1"
+                "listening on \(address) reaches beyond this machine, which needs a token: set RANKTOP_TOKEN " +
+                "(or give `ranktop serve --token`; ranks need the same RANKTOP_TOKEN), or listen on 127.0.0.1"
             )
         }
     }

@@ -112,7 +112,7 @@ final class CollectorConnection: Sendable {
         while true {
             guard let chunk = await reader.next() else {
                 if timedOut.load(ordering: .relaxed) {
-                    throw TransportError("no answer from the collector at \(address) within \(Int(timeout)) s")
+                    throw TransportError("no answer from the collector at \(address) within \(Int(timeout)) s", timedOut: true)
                 }
                 throw TransportError("the collector at \(address) closed the connection without answering")
             }

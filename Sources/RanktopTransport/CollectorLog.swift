@@ -23,7 +23,6 @@ final class CollectorLog: @unchecked Sendable {
     private var nextWaiterID = 0
     private var closed = false
     private var failure: String?
-    private var linesAppended = 0
     /// Bytes handed to the writer; what it has not written yet is still in its buffer.
     private var bytesAppended = 0
     private let warn: @Sendable (String) -> Void
@@ -66,9 +65,6 @@ final class CollectorLog: @unchecked Sendable {
         return size + 1
     }
 
-    /// Lines appended by this collector.
-    var appendedLines: Int { lock.withLock { linesAppended } }
-
     /// Appends whole lines (each ending in a newline), in order; `lineEnds` are the offsets just
     /// past each line's newline.
     func append(_ bytes: UnsafeBufferPointer<UInt8>, lineEnds: [Int]) {
@@ -84,7 +80,6 @@ final class CollectorLog: @unchecked Sendable {
             } catch {
                 noteFailure(error)
             }
-            linesAppended += lineEnds.count
             return waiters.isEmpty ? [] : flushAndTakeWaiters()
         }
         resume(woken)
@@ -101,13 +96,6 @@ final class CollectorLog: @unchecked Sendable {
     func flush() {
         let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }
         resume(woken)
-    }
-
-    /// The end of the flushed file, after flushing.
-    func flushedEnd() -> Int {
-        let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }
-        resume(woken)
-        return lock.withLock { initialSize + writer.bytesWritten }
     }
 
     /// Flushes and closes: followers read to the end, then finish.

@@ -69,7 +69,7 @@ public struct ConnectionReply: Sendable, Equatable, Codable {
     /// How many ranks the injection was handed to (`inject.ok`); the rank asked (`stack.ok`).
     public var ranks: Int?
     public var rank: Int?
-    /// What went wrong (`error`), and a stable code: `token`, `no-rank`, `bad-request`, `stopping`.
+    /// What went wrong (`error`), and a stable code: `token`, `no-rank`, `stopping`.
     public var error: String?
     public var code: String?
 

@@ -34,9 +34,6 @@ actor EventFollower {
         return batch[index]
     }
 
-    /// Lines that were not events (there should be none in a collector's log).
-    var rejectedLines: Int { decoder.summary.rejected }
-
     nonisolated func stream() -> AsyncStream<Event> {
         AsyncStream(unfolding: { await self.next() }, onCancel: { [onEnd] in onEnd() })
     }

@@ -32,5 +32,10 @@ public protocol RankControl: Sendable {
 /// A transport could not start or a request could not be served; the message is for the user.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// No answer came in time (as opposed to a refusal or nothing listening).
+    public var timedOut: Bool
+    public init(_ description: String, timedOut: Bool = false) {
+        self.description = description
+        self.timedOut = timedOut
+    }
 }

@@ -78,11 +78,13 @@ struct LiveRun {
         }
         if let pattern = outputPath(for: "*") { Console.warn("the processes' output goes to \(pattern)") }
 
+        // Set once a signal was forwarded: the ranks are stopping because the user asked.
+        let interrupted = LockedBox(false)
         let failurePolicy = Task {
             var stopping = false
             for await exit in exitStream where exit.status != 0 {
                 if headless || !LiveView.takesOverTerminal { Console.warn(exit.description) }
-                guard stopOthersOnFailure, !stopping, processes.running > 0 else { continue }
+                guard stopOthersOnFailure, !stopping, processes.running > 0, !interrupted.withLock({ $0 }) else { continue }
                 stopping = true
                 if headless || !LiveView.takesOverTerminal {
                     Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s")
@@ -96,6 +98,7 @@ struct LiveRun {
         let forwarding = Task {
             var received = 0
             for await number in SignalWatch.stream() {
+                interrupted.withLock { $0 = true }
                 received += 1
                 if received >= 3 {
                     Console.warn("killing \(processes.running) processes")

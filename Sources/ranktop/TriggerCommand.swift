@@ -48,6 +48,11 @@ struct TriggerCommand: AsyncParsableCommand {
                 )
                 Console.say(id)
                 Console.warn("trigger \(id) handed to \(ranks) rank\(ranks == 1 ? "" : "s"); the run stops at its next check")
+            } catch let error as TransportError where error.timedOut {
+                throw CLIFailure(message: """
+                    no rank took the trigger within \(Int(timeout)) s (is the run started?); the collector at \(address) \
+                    keeps it and hands it to the first rank of the run that connects
+                    """, exitCode: 1)
             } catch let error as TransportError {
                 throw CLIFailure(message: error.description, exitCode: 1)
             }

@@ -163,3 +163,40 @@ struct CollectorIngestTests {
         await harness.stop()
     }
 }
+
+@Suite("Collector scale")
+struct CollectorScaleTests {
+    @Test func test_aThousandRanksConnectReportAndAreEachLostWhenTheirConnectionsDrop() async throws {
+        // Each rank costs two descriptors here (both ends live in this process).
+        var limit = rlimit()
+        getrlimit(RLIMIT_NOFILE_VALUE, &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(RLIMIT_NOFILE_VALUE, &limit)
+        let world = min(1500, (Int(limit.rlim_cur) - 256) / 2)
+        #expect(world >= 400, "the descriptor limit (\(limit.rlim_cur)) leaves room for \(world) ranks")
+
+        let harness = try await CollectorHarness.start()
+        var ranks: [RawRank] = []
+        for rank in 0..<world {
+            let connection = try RawRank(harness.address)
+            try connection.send(RawRank.hello(rank: rank, world: world))
+            try connection.send(Event(rank: rank, ts: 2, seq: 1, .progress(Progress(step: 1))))
+            ranks.append(connection)
+        }
+        try await waitFor("\(world) connected ranks", timeout: 30) { harness.collector.connectedRanks.count == world }
+        for connection in ranks { connection.close() }
+        let events = try await harness.waitForLog(timeout: 30, "\(world) lost") { events in
+            events.filter { $0.kind == .lost }.count == world
+        }
+        var model = RunModel()
+        for event in events { model.apply(event) }
+        #expect(model.world == world)
+        #expect(model.ranks.allSatisfy { $0.status == .lost && $0.step == 1 })
+        await harness.stop()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#endif

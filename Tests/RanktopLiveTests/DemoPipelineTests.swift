@@ -93,6 +93,34 @@ struct DemoPipelineTests {
         #expect(barrier["name"] as? String == "save_checkpoint")
     }
 
+    @Test func test_withoutHeadlessThePlainLiveViewFollowsTheRunToItsEnd() async throws {
+        let scratch = try Scratch()
+        let demo = try LiveProcess(["demo", "--ranks", "2", "--steps", "12", "--log", scratch.file("demo.jsonl")], in: scratch)
+        #expect(try await demo.wait(timeout: 90) == 0, "\(demo.output)")
+        let lines = demo.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("ranktop: watching unix:") == true, "\(demo.stdout)")
+        #expect(lines.contains { $0.range(of: #"^\[ *[0-9.]+s\] step \d+/12"#, options: .regularExpression) != nil }, "\(demo.stdout)")
+        #expect(lines.contains { $0.hasSuffix("run ended: 2 ranks: 2 exited") }, "\(demo.stdout)")
+        #expect(lines.last?.contains("finished: 2/2 ranks exited cleanly") == true)
+    }
+
+    @Test func test_ctrlCReachesEveryRankOnceAndLaunchExitsWithTheirStatus() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("run.jsonl")
+        let launch = try LiveProcess(
+            ["launch", "-n", "3", "--headless", "--log", log, "--", Ranktop.path, "demo-rank", "--steps", "400", "--no-early-stop"],
+            in: scratch
+        )
+        try await LiveLog.waitFor(log, "training steps", timeout: 60) { LiveLog.step(of: 0, in: $0) >= 2 }
+        launch.signal(SIGINT)
+        #expect(try await launch.wait(timeout: 30) == 128 + SIGINT, "\(launch.output)")
+        #expect(launch.stderr.contains("forwarding SIGINT to 3 processes"))
+        #expect(!launch.stderr.contains("stopping the other ranks"), "a user's Ctrl-C is not a rank failure")
+        let byes = LiveLog.objects(log).filter { $0["kind"] as? String == "bye" }
+        #expect(byes.count == 3, "each rank got the SIGINT and said so")
+        #expect(Set(byes.compactMap { $0["rank"] as? Int }) == [0, 1, 2])
+    }
+
     @Test func test_restartingServeMidRunLeavesTrainingRunningRanksReconnectAndDropsAreCounted() async throws {
         let scratch = try Scratch()
         let log = scratch.file("run.jsonl")

@@ -99,6 +99,6 @@ struct LauncherTests {
         let scratch = try Scratch()
         let serve = try LiveProcess(["serve", "--listen", "tcp://0.0.0.0:0", "--log", scratch.file("s.jsonl")], environment: ["RANKTOP_TOKEN": ""], in: scratch)
         #expect(try await serve.wait(timeout: 20) != 0)
-        #expect(serve.stderr.contains("give a token with --token or RANKTOP_TOKEN"))
+        #expect(serve.stderr.contains("which needs a token: set RANKTOP_TOKEN"))
     }
 }

@@ -109,7 +109,15 @@ extension Dashboard {
         let lines = events.dropFirst(top).prefix(visible).map { EventsPanel.styledLine(for: $0, context: context) }
         LineList.draw(Array(lines), into: &canvas, rect: inner, scroll: 0, context: context)
         if events.isEmpty {
-            canvas.put(eventFilter.isEmpty ? "no events yet" : "no event matches the filter", x: inner.x, y: inner.y, style: context.style(.dim), limit: inner.maxX)
+            let message: String
+            if !eventFilter.isEmpty {
+                message = "no event matches the filter"
+            } else if context.model.recentEvents.isEmpty {
+                message = "no events yet"
+            } else {
+                message = "only heartbeats lately (/ heartbeat shows them)"
+            }
+            canvas.put(message, x: inner.x, y: inner.y, style: context.style(.dim), limit: inner.maxX)
         }
         if focused, let selected = selectedEvent, selected >= top, selected < top + visible {
             canvas.restyle(Rect(x: inner.x, y: inner.y + selected - top, width: inner.width, height: 1), overlay: context.theme.raw(.selection))

@@ -40,7 +40,7 @@ extension Dashboard {
             drawDockPanel(panel, into: &canvas, rect: rect, context: context)
         }
         frame.panels = [(.ranks, layout.ranks)] + layout.dock
-        FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, context: context)
+        FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, ended: ended, context: context)
         drawOverlay(into: &canvas, body: Rect(x: 0, y: layout.header.maxY, width: size.width, height: layout.footer.y - layout.header.maxY), context: context)
         return canvas
     }

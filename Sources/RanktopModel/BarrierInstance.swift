@@ -7,6 +7,9 @@ public struct BarrierInstance: Sendable {
     public internal(set) var exits: [Int: Double] = [:]
     /// Name given by each rank that gave one; two different names make a mismatch.
     public internal(set) var namesByRank: [Int: String] = [:]
+    /// How many ranks gave each name, kept as ranks enter so that a mismatch is seen without
+    /// walking every rank (4096 of them, on every enter).
+    public internal(set) var nameCounts: [String: Int] = [:]
     public internal(set) var site: String?
     public internal(set) var phase: String?
     public internal(set) var firstEnter: Double?
@@ -19,10 +22,12 @@ public struct BarrierInstance: Sendable {
 
     init(n: Int) { self.n = n }
 
-    /// The first non-empty name given.
+    /// The name most ranks gave (the alphabetically first on a tie).
     public var name: String? {
-        namesByRank.isEmpty ? nil : namesByRank.min { $0.key < $1.key }?.value
+        nameCounts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
     }
+
+    public var hasMismatch: Bool { nameCounts.count > 1 }
 
     /// Since when the barrier has been open (its first arrival).
     public var since: Double? { firstEnter ?? firstExit }
@@ -36,6 +41,7 @@ public struct BarrierInstance: Sendable {
 
     /// Distinct names with the ranks that gave each, when they disagree.
     public var mismatch: [String: [Int]]? {
+        guard hasMismatch else { return nil }
         var byName: [String: [Int]] = [:]
         for (rank, name) in namesByRank { byName[name, default: []].append(rank) }
         guard byName.count > 1 else { return nil }
@@ -44,7 +50,11 @@ public struct BarrierInstance: Sendable {
 
     mutating func enter(rank: Int, ts: Double, name: String?, site: String?, phase: String?) {
         if arrivals[rank] == nil || arrivals[rank]! == nil { arrivals[rank] = .some(ts) }
-        if let name, !name.isEmpty { namesByRank[rank] = name }
+        if let name, !name.isEmpty, namesByRank[rank] != name {
+            if let previous = namesByRank[rank] { dropName(previous) }
+            namesByRank[rank] = name
+            nameCounts[name, default: 0] += 1
+        }
         if self.site == nil { self.site = site }
         if self.phase == nil { self.phase = phase }
         if firstEnter.map({ ts < $0 }) ?? true { firstEnter = ts }
@@ -65,8 +75,10 @@ public struct BarrierInstance: Sendable {
         }
     }
 
-    /// Complete when every rank of the world has left it.
-    func isComplete(world: Int) -> Bool { exits.count >= world }
+    mutating func dropName(_ name: String) {
+        let left = (nameCounts[name] ?? 1) - 1
+        nameCounts[name] = left > 0 ? left : nil
+    }
 }
 
 /// A barrier every rank has left, folded to what reports and the dashboard show.

@@ -5,18 +5,15 @@ extension RunModel {
         // A rank's barriers are sequential: entering n means it has left every earlier one.
         leaveEarlierBarriers(than: enter.n, rank: &info)
         info.highestBarrier = max(info.highestBarrier, enter.n)
-        guard !isCompleted(enter.n) else { return }
-
-        var instance = openBarriers[enter.n] ?? BarrierInstance(n: enter.n)
-        instance.enter(rank: info.rank, ts: ts, name: enter.name, site: enter.site, phase: enter.phase ?? info.phase?.name)
-        if let mismatch = instance.mismatch, mismatches[enter.n] != nil || mismatches.count < limits.mismatches {
-            mismatches[enter.n] = mismatch
-        }
-        openBarriers[enter.n] = instance
-
         info.barrier = RankBarrier(n: enter.n, name: enter.name, site: enter.site, since: ts)
         if !info.status.isTerminal { info.status = .waiting }
         notePhaseBarrier(enter.n, rank: &info, ts: ts)
+        // A late enter (its rank's events were delayed behind the others') must not reopen a
+        // barrier that already completed; the rank's own state above still follows it.
+        guard !isCompleted(enter.n) else { return }
+        var instance = openBarriers[enter.n] ?? BarrierInstance(n: enter.n)
+        instance.enter(rank: info.rank, ts: ts, name: enter.name, site: enter.site, phase: enter.phase ?? info.phase?.name)
+        openBarriers[enter.n] = instance
     }
 
     mutating func applyBarrierExit(_ n: Int, to info: inout RankInfo, ts: Double) {
@@ -37,7 +34,7 @@ extension RunModel {
         guard !isCompleted(n) else { return }
         var instance = openBarriers[n] ?? BarrierInstance(n: n)
         instance.exit(rank: info.rank, ts: ts)
-        if instance.isComplete(world: world) {
+        if isSettled(instance, current: info) {
             openBarriers[n] = nil
             fold(instance)
         } else {
@@ -61,6 +58,34 @@ extension RunModel {
         return completedBarriers.contains { $0.n == n }
     }
 
+    /// A barrier is open until every rank has left it. Once any rank left (so everyone arrived),
+    /// a rank that never reported or has since exited, failed or been lost no longer holds it open:
+    /// otherwise one uninstrumented or dead rank would keep every later barrier open forever.
+    /// `current` is the rank being updated, which is out of `rankSlots` meanwhile.
+    func isSettled(_ instance: BarrierInstance, current: RankInfo?) -> Bool {
+        if instance.exits.count >= world { return true }
+        guard instance.everyoneArrived else { return false }
+        // Cheap necessary condition first: exits plus every rank that could be settled.
+        let unsettledAtMost = world - instance.exits.count
+        guard unsettledAtMost <= (world - heardRanks) + terminalRanks + 1 else { return false }
+        for r in 0..<world where instance.exits[r] == nil {
+            if r == current?.rank {
+                if current?.status.isTerminal == false { return false }
+            } else if let other = rank(r), !other.status.isTerminal {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// After a rank exits, fails or is lost, barriers everyone else has left may now be done.
+    mutating func settleOpenBarriers() {
+        for instance in openBarriers.values where instance.everyoneArrived && isSettled(instance, current: nil) {
+            openBarriers[instance.n] = nil
+            fold(instance)
+        }
+    }
+
     private mutating func fold(_ instance: BarrierInstance) {
         let knownEntries = instance.arrivals.values.compactMap { $0 }.count
         var waitCaused = 0.0
@@ -81,9 +106,12 @@ extension RunModel {
             n: instance.n, name: instance.name, site: instance.site,
             firstEnter: instance.firstEnter, lastEnter: instance.lastEnter,
             completedAt: instance.exits.values.max(), straggler: straggler, waitCaused: waitCaused,
-            mismatched: instance.mismatch != nil
+            mismatched: instance.hasMismatch
         ))
         completedBarrierCount += 1
+        if let mismatch = instance.mismatch, foldedMismatches.count < limits.mismatches {
+            foldedMismatches[instance.n] = mismatch
+        }
     }
 }
 
@@ -91,6 +119,6 @@ extension BarrierInstance {
     mutating func forget(rank: Int) {
         arrivals[rank] = nil
         exits[rank] = nil
-        namesByRank[rank] = nil
+        if let name = namesByRank.removeValue(forKey: rank) { dropName(name) }
     }
 }

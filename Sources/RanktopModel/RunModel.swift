@@ -51,8 +51,20 @@ public struct RunModel: Sendable {
     public internal(set) var completedBarriers: BoundedHistory<BarrierSummary>
     public internal(set) var completedBarrierCount = 0
     public internal(set) var stragglerStats: [Int: StragglerStats] = [:]
+    /// Mismatches of completed barriers; open ones are derived when asked (see `mismatches`).
+    var foldedMismatches: [Int: [String: [Int]]] = [:]
+    /// Ranks heard from, and ranks now exited, failed or lost: barrier completion needs both.
+    var heardRanks = 0
+    var terminalRanks = 0
+
     /// Barrier ordinal -> name -> ranks, for barriers where ranks gave different names.
-    public internal(set) var mismatches: [Int: [String: [Int]]] = [:]
+    public var mismatches: [Int: [String: [Int]]] {
+        var all = foldedMismatches
+        for instance in openBarriers.values {
+            if let mismatch = instance.mismatch { all[instance.n] = mismatch }
+        }
+        return all
+    }
 
     public internal(set) var phases: [PhaseInstance] = []
     var phaseIndex: [PhaseKey: Int] = [:]
@@ -109,21 +121,28 @@ public struct RunModel: Sendable {
         kindCounts[event.kind.ordinal] += 1
         if firstTs.map({ event.ts < $0 }) ?? true { firstTs = event.ts }
         if lastTs.map({ event.ts > $0 }) ?? true { lastTs = event.ts }
-        if limits.recentEvents > 0 { recentEvents.append(event) }
+        // Heartbeats say only "alive"; kept, they would crowd every other event out.
+        if limits.recentEvents > 0, event.kind != .heartbeat { recentEvents.append(event) }
 
         guard event.rank >= 0 else {
             applyRunWide(event)
             return
         }
         var info = takeRank(event.rank, ts: event.ts)
+        let wasTerminal = info.status.isTerminal
         apply(event, to: &info)
+        let isTerminal = info.status.isTerminal
         rankSlots[event.rank] = consume info
+        if isTerminal != wasTerminal {
+            terminalRanks += isTerminal ? 1 : -1
+            if isTerminal { settleOpenBarriers() }
+        }
     }
 
     private mutating func apply(_ event: Event, to info: inout RankInfo) {
         info.lastTs = max(info.lastTs, event.ts)
         trackSeq(&info, event)
-        if limits.recentEvents > 0 { info.recentEvents.append(event) }
+        if limits.recentEvents > 0, event.kind != .heartbeat { info.recentEvents.append(event) }
 
         switch event.body {
         case let .hello(hello):
@@ -176,6 +195,7 @@ public struct RunModel: Sendable {
         var slot: RankInfo?
         swap(&slot, &rankSlots[rank])
         if let existing = slot { return existing }
+        heardRanks += 1
         return RankInfo(rank: rank, ts: ts, recentEventLimit: limits.recentEvents)
     }
 

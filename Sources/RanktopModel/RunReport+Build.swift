@@ -33,8 +33,9 @@ extension RunReport {
             )
         }
 
-        mismatches = model.mismatches.keys.sorted().map { n in
-            let names = model.mismatches[n]!.map { (name: $0.key, ranks: $0.value) }.sorted { $0.name < $1.name }
+        let allMismatches = model.mismatches
+        mismatches = allMismatches.keys.sorted().map { n in
+            let names = allMismatches[n]!.map { (name: $0.key, ranks: $0.value) }.sorted { $0.name < $1.name }
             return Mismatch(n: n, names: names)
         }
 

@@ -232,3 +232,55 @@ import RanktopProtocol
         #expect(Format.utc(1e300) == "9999-12-31 23:59:59Z")
     }
 }
+
+@Suite struct BarrierSettlingTests {
+    @Test func aRankThatNeverReportsDoesNotHoldABarrierOpenOnceEveryoneElseLeft() {
+        var s = Script()
+        s.hello(0..<3, world: 4)  // rank 3 runs uninstrumented
+        for r in 0..<3 { s.emit(r, .barrierEnter(BarrierEnter(n: 0, name: "save"))) }
+        for r in 0..<3 { s.emit(r, .barrierExit(n: 0)) }
+        let model = Fixtures.model(s.events)
+        #expect(model.openBarriers.isEmpty)
+        #expect(model.completedBarrierCount == 1)
+    }
+
+    @Test func aRankThatDiesAfterTheBarrierReleasedDoesNotHoldItOpen() {
+        var s = Script()
+        s.hello(0..<3, world: 3)
+        for r in 0..<3 { s.emit(r, .barrierEnter(BarrierEnter(n: 0))) }
+        for r in 0..<2 { s.emit(r, .barrierExit(n: 0)) }
+        var model = Fixtures.model(s.events)
+        #expect(model.openBarriers[0] != nil, "rank 2 may still be on its way out")
+        model.apply(Event(rank: 2, ts: s.t + 1, .lost(reason: "killed")))
+        #expect(model.openBarriers.isEmpty)
+    }
+
+    @Test func withoutAnyExitAMissingDeadRankStillHoldsTheBarrier() {
+        var s = Script()
+        s.hello(0..<3, world: 3)
+        for r in 0..<2 { s.emit(r, .barrierEnter(BarrierEnter(n: 0))) }
+        s.emit(2, .bye(code: 1, error: "boom"))
+        let model = Fixtures.model(s.events)
+        #expect(model.openBarriers[0]?.missingRanks(world: 3) == [2])
+    }
+
+    @Test func mismatchesStayReportedAfterTheBarrierCompletes() {
+        var s = Script()
+        s.hello(0..<2, world: 2)
+        s.emit(0, .barrierEnter(BarrierEnter(n: 0, name: "save")))
+        s.emit(1, .barrierEnter(BarrierEnter(n: 0, name: "eval")))
+        #expect(Fixtures.model(s.events).mismatches[0] == ["save": [0], "eval": [1]])
+        for r in 0..<2 { s.emit(r, .barrierExit(n: 0)) }
+        let model = Fixtures.model(s.events)
+        #expect(model.openBarriers.isEmpty)
+        #expect(model.mismatches[0] == ["save": [0], "eval": [1]])
+    }
+
+    @Test func heartbeatsDoNotCrowdOutRecentEvents() {
+        var model = RunModel(limits: .live)
+        model.apply(Event(rank: 0, ts: 0, .progress(Progress(step: 1))))
+        for i in 0..<1000 { model.apply(Event(rank: 0, ts: Double(i), .heartbeat)) }
+        #expect(model.recentEvents.map(\.kind) == [.progress])
+        #expect(model.rank(0)?.recentEvents.map(\.kind) == [.progress])
+    }
+}

@@ -271,8 +271,12 @@ public final class Collector: Sendable {
             }
             return (registration, replaced, waiters)
         }
-        // The rank reconnected while its old connection looked open (a half-open TCP connection).
-        replaced?.control.disconnect()
+        // The same process reconnected while its old connection looked open (a half-open TCP
+        // connection): that one is dead. Another process claiming the rank (a restarted rank, or
+        // a misconfigured run) is left alone: dropping it would only make the two take turns.
+        if let replaced, replaced.pid == hello.pid, replaced.connectionID != stream.connectionID {
+            replaced.control.disconnect()
+        }
         for waiter in waiters { waiter.resume(returning: 1) }
         return registration
     }

@@ -60,6 +60,10 @@ let package = Package(
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
         // The ncurses backend: blits a canvas, reads keys, handles resize.
         .target(name: "RanktopTerminal", dependencies: ["CNcursesShim", "RanktopUI"]),
+        // Deterministic synthetic runs (events) for the dashboard's snapshot tests and benchmark.
+        .target(name: "RanktopSynthetic", dependencies: ["RanktopProtocol"]),
+        // Frame build time of the dashboard (docs/benchmarks.md, section Dashboard).
+        .executableTarget(name: "ranktop-ui-bench", dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"]),
         .executableTarget(
             name: "ranktop",
             dependencies: [
@@ -91,6 +95,12 @@ let package = Package(
         .executableTarget(
             name: "ranktop-live-bench",
             dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+        ),
+        // Golden text renders of the dashboard; RANKTOP_RECORD_GOLDENS=1 re-records them.
+        .testTarget(
+            name: "RanktopUITests",
+            dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"],
+            resources: [.copy("Goldens")]
         ),
     ]
 )

@@ -1,12 +1,80 @@
 import ArgumentParser
+import Foundation
+import RanktopProtocol
+import RanktopTransport
 
-// Scaffold: the dashboard issue replaces this with the real command.
-struct AttachCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "attach", abstract: "Open the dashboard on a running collector.")
+struct AttachCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Open the dashboard on a running collector.",
+        discussion: """
+        Connects to the collector of a run (one started by 'ranktop demo', 'launch' or 'run', \
+        or 'ranktop serve') and shows the run live: its history first, then events as they \
+        come. Quitting the dashboard leaves the run alone; 't' stops it cleanly.
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+        Without ADDR, attaches to the newest run listening in the default socket directory \
+        ($XDG_RUNTIME_DIR/ranktop, else /tmp/ranktop-$UID).
 
-    func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop attach' is not available in this build yet") }
+          ranktop attach
+          ranktop attach unix:/run/user/1000/ranktop/r-20261129-143005-7f3a.sock
+          ranktop attach tcp://10.0.0.5:29600 --token "$TOKEN"
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The collector: unix:/path.sock or tcp://host:port (default: the newest local run).", valueName: "addr"))
+    var address: String?
+
+    @Option(name: .long, help: ArgumentHelp("The collector's token (default: $RANKTOP_TOKEN).", valueName: "token"))
+    var token: String?
+
+    @OptionGroup var dashboard: DashboardFlags
+
+    func run() async throws {
+        try await reportingFailures {
+            let client = try await connect()
+            let outcome = try await DashboardSession.open(
+                source: client, flags: dashboard, ownsRun: false, logPath: client.logPath, endedMessage: "collector gone"
+            )
+            if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        }
+    }
+
+    private func connect() async throws -> CollectorClient {
+        let token = RunLocations.token(explicit: token)
+        if let address {
+            let target: Address
+            do {
+                target = try Address(parsing: address)
+            } catch {
+                throw CLIFailure(message: "\(error)")
+            }
+            do {
+                return try await CollectorClient.connect(to: target, token: token, timeout: 5)
+            } catch {
+                throw CLIFailure(message: "\(error)", exitCode: 1)
+            }
+        }
+        let directory = UnixSocketPath.defaultDirectory()
+        for path in Self.socketsNewestFirst(in: directory) {
+            if let client = try? await CollectorClient.connect(to: .unix(path: path), token: token, timeout: 2) {
+                return client
+            }
+        }
+        throw CLIFailure(
+            message: "no running collector in \(directory); give its address: ranktop attach unix:/path.sock or tcp://host:port",
+            exitCode: 1
+        )
+    }
+
+    /// The socket files of runs in `directory`, most recently created first.
+    static func socketsNewestFirst(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let sockets: [(String, Date)] = names.filter { $0.hasSuffix(".sock") }.compactMap { name in
+            let path = directory + "/" + name
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  attributes[.type] as? FileAttributeType == .typeSocket else { return nil }
+            return (path, attributes[.modificationDate] as? Date ?? .distantPast)
+        }
+        return sockets.sorted { $0.1 > $1.1 }.map(\.0)
     }
 }

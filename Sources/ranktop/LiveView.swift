@@ -1,14 +1,30 @@
+import Foundation
 import RanktopProtocol
 
-/// The live view of a run that `launch`, `run` and `demo` open without `--headless`.
-/// (The dashboard issue points this at the ncurses dashboard; nothing else changes.)
+/// The live view of a run that `launch`, `run` and `demo` open without `--headless`: the
+/// dashboard when ranktop has a terminal, else the plain text view (a pipe, a log file, a
+/// terminal ncurses cannot drive).
 enum LiveView {
     /// Whether the view takes over the terminal; the ranks' output then goes to files.
-    static let takesOverTerminal = false
+    static var takesOverTerminal: Bool {
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        return isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 && !term.isEmpty && term != "dumb"
+    }
 
-    /// Shows the run from `source` until it ends (the source finishes) or the user quits.
-    /// `ownsRun`: quitting stops the run (the caller stops the ranks when this returns early).
+    /// Shows the run from `source` until the user quits (the dashboard stays on the final state
+    /// after the run ends) or, in the plain view, until the run ends. `ownsRun`: quitting stops
+    /// the run (the caller stops the ranks when this returns early), so the dashboard asks first.
+    /// Theme and colour come from `RANKTOP_THEME` and `NO_COLOR`.
     static func show(source: any RunSource, logPath: String, ownsRun: Bool) async {
-        await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
+        guard takesOverTerminal else {
+            await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
+            return
+        }
+        do {
+            _ = try await DashboardSession.open(source: source, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended")
+        } catch {
+            Console.warn("\(error); showing the run as text")
+            await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
+        }
     }
 }

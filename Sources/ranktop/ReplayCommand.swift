@@ -1,12 +1,57 @@
 import ArgumentParser
+import Foundation
+import RanktopProtocol
+import RanktopUI
 
-// Scaffold: the dashboard issue replaces this with the real command.
-struct ReplayCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replay", abstract: "Replay an event log in the dashboard.")
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Replay an event log in the dashboard.",
+        discussion: """
+        Plays the log back through the same run model as the live dashboard, paced as it \
+        happened (--speed 10 is ten times faster, --speed 0 shows the end state at once). \
+        Triggers and stack requests cannot reach a replayed run. For a text post-mortem use \
+        'ranktop report LOG'.
+        """
+    )
 
-    @Argument(parsing: .captureForPassthrough) var rest: [String] = []
+    @Argument(help: ArgumentHelp("The event log (JSON Lines).", valueName: "log"))
+    var log: String
 
-    func run() throws {
-        try reportingFailures { throw CLIFailure(message: "'ranktop replay' is not available in this build yet") }
+    @Option(name: .long, help: ArgumentHelp("Playback speed: 1 is real time, 0 jumps to the end.", valueName: "x"))
+    var speed: Double = 1
+
+    @OptionGroup var dashboard: DashboardFlags
+
+    func validate() throws {
+        guard speed.isFinite, speed >= 0 else {
+            throw ValidationError("--speed must be 0 or more (1 is real time), not \(speed)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            try checkReadable(log)
+            let source = LogReplaySource(path: log, speed: speed)
+            let outcome = try await DashboardSession.open(
+                source: source, flags: dashboard, ownsRun: false, logPath: log, endedMessage: "end of log",
+                clock: { source.replayedNow() ?? 0 }
+            )
+            if let error = source.readError { Terminal.printError("reading '\(log)' stopped: \(error)") }
+            if let summary = source.summary, summary.rejected > 0 {
+                let first = summary.rejectedSamples.first.map { " (first: line \($0.line): \($0.reason))" } ?? ""
+                Terminal.printError("\(summary.rejected) line\(summary.rejected == 1 ? "" : "s") of '\(log)' were not valid events\(first)")
+            }
+            if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        }
+    }
+
+    private func checkReadable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIFailure(message: "no such event log: '\(path)'")
+        }
+        guard !isDirectory.boolValue else { throw CLIFailure(message: "'\(path)' is a directory, not an event log") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw CLIFailure(message: "cannot read '\(path)': permission denied") }
     }
 }

@@ -1,2 +1,0 @@
-// The ncurses backend (the dashboard issue).
-import CNcursesShim

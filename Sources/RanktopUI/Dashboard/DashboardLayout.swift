@@ -1,0 +1,45 @@
+/// Where each part of the screen goes for a terminal size. Header on top, the ranks panel, a
+/// dock of side-by-side panels (barriers, phases, triggers, events), a footer line. Narrow
+/// terminals stack two panels per dock column, or show one and let `Tab` swap them in.
+struct DashboardLayout {
+    static let minimumSize = Size(width: 80, height: 24)
+    static let headerHeight = 2
+
+    var header: Rect
+    var ranks: Rect
+    var dock: [(PanelID, Rect)]
+    var footer: Rect
+
+    /// The dock columns and the panels stacked in each, by terminal width.
+    static func dockSlots(width: Int) -> [[PanelID]] {
+        if width >= 160 { return [[.barriers], [.phases], [.triggers], [.events]] }
+        if width >= 120 { return [[.barriers], [.triggers, .phases], [.events]] }
+        return [[.barriers, .phases], [.triggers, .events]]
+    }
+
+    /// `ranksWanted` is the height the ranks panel would like (rows plus its frame);
+    /// `shownInSlot` picks the panel of a collapsed dock column.
+    static func compute(size: Size, ranksWanted: Int, shownInSlot: (Int, [PanelID]) -> PanelID) -> DashboardLayout {
+        let full = Rect(x: 0, y: 0, width: size.width, height: size.height)
+        let (header, rest) = full.splitTop(headerHeight)
+        let body = Rect(x: rest.x, y: rest.y, width: rest.width, height: rest.height - 1)
+        let footer = Rect(x: 0, y: size.height - 1, width: size.width, height: 1)
+        let dockMinimum = size.height >= 40 ? 12 : 8
+        let ranksHeight = min(ranksWanted, body.height - dockMinimum)
+        let (ranks, dockArea) = body.splitTop(max(5, ranksHeight))
+
+        var dock: [(PanelID, Rect)] = []
+        let slots = dockSlots(width: size.width)
+        // The barriers column is the one users read first: it gets more room when there are three.
+        let weights = slots.map { $0.contains(.barriers) && slots.count == 3 ? 4 : 3 }
+        for (i, column) in dockArea.columns(weights: weights).enumerated() {
+            let stack = slots[i]
+            if stack.count > 1, column.height >= 6 * stack.count {
+                for (panel, rect) in zip(stack, column.rows(stack.count)) { dock.append((panel, rect)) }
+            } else {
+                dock.append((shownInSlot(i, stack), column))
+            }
+        }
+        return DashboardLayout(header: header, ranks: ranks, dock: dock, footer: footer)
+    }
+}

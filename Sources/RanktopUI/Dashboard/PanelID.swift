@@ -1,0 +1,47 @@
+/// The panels `Tab` moves between, in that order.
+public enum PanelID: String, CaseIterable, Sendable, Hashable {
+    case ranks, barriers, phases, triggers, events
+
+    public var title: String {
+        switch self {
+        case .ranks: "RANKS"
+        case .barriers: "BARRIERS"
+        case .phases: "PHASES"
+        case .triggers: "TRIGGERS"
+        case .events: "EVENTS"
+        }
+    }
+
+    var next: PanelID {
+        let all = PanelID.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+
+    var previous: PanelID {
+        let all = PanelID.allCases
+        return all[(all.firstIndex(of: self)! + all.count - 1) % all.count]
+    }
+}
+
+/// What covers the panels, if anything.
+public enum Overlay: Sendable, Equatable {
+    case help
+    case detail(rank: Int)
+    /// The early-stop dialog, with the reason being typed.
+    case triggerDialog(TextField)
+    case confirmQuit
+    /// The `/` prompt for a panel's filter; `previous` is restored by Esc.
+    case filter(PanelID, TextField, previous: String)
+}
+
+/// Table or compact grid for the ranks panel; `auto` picks the grid when rows do not fit.
+public enum RankViewMode: Sendable, Equatable {
+    case auto, table, grid
+}
+
+/// A short message in the footer (an error, or what an action did), shown until `until`.
+public struct StatusMessage: Sendable, Equatable {
+    public var text: String
+    public var isError: Bool
+    public var until: Double
+}

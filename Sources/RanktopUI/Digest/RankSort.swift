@@ -1,0 +1,50 @@
+import RanktopModel
+
+/// The orders `s` cycles through in the ranks table.
+public enum RankSort: String, CaseIterable, Sendable {
+    /// By rank number.
+    case rank
+    /// Furthest behind the leader first.
+    case lag
+    /// Longest wait in a barrier first.
+    case wait
+    /// Most urgent state first: failed, lost, stale, silent, waiting, running, exited.
+    case state
+
+    public var next: RankSort {
+        let all = RankSort.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+
+    /// The visible ranks (matching `filter`) in this order.
+    public func order(model: RunModel, digest: RunDigest, filter: RankFilter) -> [Int] {
+        var ranks: [Int] = []
+        ranks.reserveCapacity(digest.world)
+        for r in 0..<digest.world where filter.isEmpty || filter.matches(rank: r, node: model.rankSlots[r]?.node, condition: digest.condition(of: r)) {
+            ranks.append(r)
+        }
+        switch self {
+        case .rank:
+            return ranks
+        case .lag:
+            let lags = ranks.map { digest.lag(of: $0) ?? -1 }
+            return sorted(ranks, by: lags, descending: true)
+        case .wait:
+            let slots = model.rankSlots
+            let waits = ranks.map { r in (r < slots.count ? slots[r]?.barrier?.since : nil).map { digest.now - $0 } ?? -1 }
+            return sorted(ranks, by: waits, descending: true)
+        case .state:
+            let urgencies = ranks.map { digest.condition(of: $0).urgency }
+            return sorted(ranks, by: urgencies, descending: false)
+        }
+    }
+
+    /// Stable: ties stay in rank order.
+    private func sorted<K: Comparable>(_ ranks: [Int], by keys: [K], descending: Bool) -> [Int] {
+        let indices = ranks.indices.sorted { a, b in
+            if keys[a] != keys[b] { return descending ? keys[a] > keys[b] : keys[a] < keys[b] }
+            return ranks[a] < ranks[b]
+        }
+        return indices.map { ranks[$0] }
+    }
+}

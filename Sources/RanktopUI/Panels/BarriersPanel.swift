@@ -1,0 +1,130 @@
+import RanktopModel
+
+/// Open barriers with who is missing (by number: the key diagnostic), how long they have been
+/// open and the time left before the collective timeout; then mismatches, loudly, and the recent
+/// completed barriers with their straggler and the wait it caused.
+enum BarriersPanel {
+    static func title(focused: Bool, context: RenderContext) -> StyledLine {
+        var title = PanelFrame.title(.barriers, focused: focused, context: context)
+        let model = context.model
+        title.add(" \(model.openBarriers.count) open", context.style(model.openBarriers.isEmpty ? .dim : .barrier))
+        if !model.mismatches.isEmpty {
+            title.add(" ", context.style(.dim))
+            title.add(" \(model.mismatches.count) MISMATCH ", context.style(.mismatch))
+        }
+        title.add(context.glyphs.separator + "\(model.completedBarrierCount) done", context.style(.dim))
+        return title
+    }
+
+    static func lines(width: Int, context: RenderContext) -> [StyledLine] {
+        let model = context.model
+        var lines: [StyledLine] = []
+        for (n, names) in model.mismatches.sorted(by: { $0.key > $1.key }).prefix(3) {
+            let parts = names.sorted { $0.value.first ?? 0 < $1.value.first ?? 0 }
+                .map { "'\($0.key)' (\(RankRanges.text($0.value)))" }
+            lines.append(StyledLine("\(context.glyphs.warning) MISMATCH #\(n): " + parts.joined(separator: " vs "), context.style(.mismatch)))
+        }
+        for barrier in model.openBarriersByN {
+            lines += openBarrier(barrier, width: width, context: context)
+        }
+        if model.openBarriers.isEmpty {
+            lines.append(StyledLine("no barrier open", context.style(.dim)))
+        }
+        let recent = model.completedBarriers.suffix(8).reversed()
+        if !recent.isEmpty {
+            lines.append(StyledLine("recent", context.style(.dim)))
+            for summary in recent { lines.append(completed(summary, context: context)) }
+        }
+        return lines
+    }
+
+    private static func openBarrier(_ barrier: BarrierInstance, width: Int, context: RenderContext) -> [StyledLine] {
+        let world = context.digest.world
+        let dim = context.style(.dim)
+        var head = StyledLine("#\(barrier.n)", context.style(.barrier).overlaid(by: Style(.bold)))
+        if let name = barrier.name ?? barrier.phase.map({ "(\($0))" }) { head.add(" " + name, context.style(.barrier)) }
+        let arrived = barrier.everyoneArrived ? world : barrier.arrivals.count
+        head.add("  \(arrived)/\(world) arrived", context.style(.text))
+        // Timing and place go on a second line when one does not hold them.
+        var timing = StyledLine()
+        if let since = barrier.since {
+            let open = context.now - since
+            timing.add("open " + Formatting.duration(open), dim)
+            if let timeout = context.model.timeout {
+                let left = timeout - open
+                if left >= 0 {
+                    timing.add("  timeout in " + Formatting.duration(left), context.style(left < timeout * 0.2 ? .error : .barrierTimeout))
+                } else {
+                    timing.add("  timed out " + Formatting.duration(-left) + " ago", context.style(.error))
+                }
+            }
+        }
+        if let site = barrier.site { timing.add("  " + site, dim) }
+        var lines: [StyledLine]
+        if head.width + 2 + timing.width <= width {
+            head.add("  ", dim)
+            head.spans += timing.spans
+            lines = [head]
+        } else {
+            var second = StyledLine("  ", dim)
+            second.spans += timing.spans
+            lines = [head, second]
+        }
+
+        let missing = barrier.missingRanks(world: world)
+        if missing.isEmpty {
+            lines.append(StyledLine("  everyone arrived; ranks are leaving", dim))
+            return lines
+        }
+        let label = "  missing \(missing.count): "
+        let missingStyle = context.style(.barrierMissing)
+        let room = max(8, width - label.count)
+        // Up to three lines of ranges; the rest is counted.
+        var remaining = RankRanges.runs(missing)
+        for row in 0..<3 where !remaining.isEmpty {
+            var text = ""
+            while let run = remaining.first {
+                let piece = (text.isEmpty ? "" : ", ") + RankRanges.text(run)
+                if !text.isEmpty, text.count + piece.count > room - (row == 2 ? 12 : 0) { break }
+                text += piece
+                remaining.removeFirst()
+            }
+            if row == 2, !remaining.isEmpty {
+                text += " +\(remaining.reduce(0) { $0 + $1.count }) more"
+                remaining.removeAll()
+            }
+            var line = StyledLine(row == 0 ? label : String(repeating: " ", count: label.count), row == 0 ? missingStyle : dim)
+            line.add(text, missingStyle)
+            lines.append(line)
+        }
+        // Say why the missing are missing when the run knows: these are the usual culprits.
+        var why: [RankCondition: [Int]] = [:]
+        for r in missing {
+            let condition = context.digest.condition(of: r)
+            if condition != .running, condition != .waiting { why[condition, default: []].append(r) }
+        }
+        if !why.isEmpty {
+            var line = StyledLine("  of them: ", dim)
+            for (i, condition) in RankCondition.allCases.enumerated() where why[condition] != nil {
+                if i > 0, line.spans.count > 1 { line.add(context.glyphs.separator, dim) }
+                line.add("\(condition.label) \(RankRanges.text(why[condition]!))", context.style(condition.role))
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    private static func completed(_ summary: BarrierSummary, context: RenderContext) -> StyledLine {
+        let dim = context.style(.dim)
+        var line = StyledLine("#\(summary.n)", context.style(.text))
+        if let name = summary.name ?? summary.site { line.add(" " + name, context.style(summary.name == nil ? .dim : .text)) }
+        if let straggler = summary.straggler {
+            line.add("  straggler ", dim)
+            line.add("\(straggler)", context.style(.warning))
+            line.add(" +" + Formatting.duration(summary.waitCaused), summary.waitCaused >= 1 ? context.style(.warning) : dim)
+        }
+        if let done = summary.completedAt { line.add("  " + Formatting.duration(context.now - done) + " ago", dim) }
+        if summary.mismatched { line.add("  MISMATCH", context.style(.mismatch)) }
+        return line
+    }
+}

@@ -1,0 +1,39 @@
+/// The bottom line: the `/` prompt while filtering, else a status message, else key hints.
+enum FooterBar {
+    static func hints(context: RenderContext) -> [(String, String)] {
+        var keys: [(String, String)] = [("q", "quit"), ("?", "help")]
+        if context.options.canControl { keys.append(("t", "stop run")) }
+        keys += [("Tab", "panel"), ("Enter", "detail"), ("/", "filter"), ("s", "sort"), ("p", "pause"),
+                 (context.glyphs.arrowUp + context.glyphs.arrowDown, "move"), ("g", "grid")]
+        return keys
+    }
+
+    static func draw(into canvas: inout Canvas, rect: Rect, overlay: Overlay?, status: StatusMessage?, context: RenderContext) {
+        let footer = context.style(.footer)
+        let key = context.style(.footerKey)
+        canvas.fill(rect, style: footer)
+        var line = StyledLine(" ", footer)
+        if case let .filter(panel, field, _) = overlay {
+            line.add("/ ", key)
+            line.add(panel == .events ? "filter events: " : "filter ranks (state, node, 0-7): ", footer)
+            line.add(field.text, context.style(.input))
+            line.add(" ", context.style(.input).overlaid(by: Style(.reverse)))
+            line.add("  Enter keep", footer)
+            line.add(context.glyphs.separator + "Esc cancel", footer)
+            line.draw(into: &canvas, x: rect.x, y: rect.y, width: rect.width, ellipsis: context.glyphs.ellipsis)
+            return
+        }
+        if let status {
+            line.add(status.text, status.isError ? footer.overlaid(by: context.theme.raw(.error)) : key)
+            line.add("   ", footer)
+        }
+        for (i, (name, action)) in hints(context: context).enumerated() {
+            let piece = (i == 0 ? "" : "  ") + name + " " + action
+            if line.width + TextWidth.columns(of: piece) > rect.width { break }
+            if i > 0 { line.add("  ", footer) }
+            line.add(name, key)
+            line.add(" " + action, footer)
+        }
+        line.draw(into: &canvas, x: rect.x, y: rect.y, width: rect.width, ellipsis: context.glyphs.ellipsis)
+    }
+}

@@ -1,2 +1,0 @@
-// Canvas, themes and widgets (the dashboard issue).
-import RanktopModel

@@ -1,0 +1,96 @@
+import Foundation
+import RanktopProtocol
+
+/// A run read back from its event log, paced as it happened (`speed` times faster; 0 replays
+/// everything at once). Control requests cannot reach a log, so `canControl` is false.
+public final class LogReplaySource: RunSource {
+    public let path: String
+    public let speed: Double
+    private let state = Locked(ReplayState())
+
+    struct ReplayState {
+        /// The replayed clock: the ts of the last event handed out, and when (wall clock).
+        var lastTs: Double?
+        var lastWall: Double = 0
+        var finished = false
+        var summary: LogReadSummary?
+        var error: String?
+    }
+
+    public struct NotControllable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(path: String, speed: Double = 1) {
+        self.path = path
+        self.speed = max(0, speed)
+    }
+
+    public var label: String { path }
+    public var canControl: Bool { false }
+
+    public func injectTrigger(reason: String?) async throws -> String {
+        throw NotControllable(description: "'\(path)' is a replayed log: a trigger cannot reach its run")
+    }
+
+    public func requestStack(rank: Int) async throws {
+        throw NotControllable(description: "'\(path)' is a replayed log: its ranks cannot be asked for stacks")
+    }
+
+    /// What reading found besides events (rejected lines, a truncated tail), once finished.
+    public var summary: LogReadSummary? { state.withLock { $0.summary } }
+    /// Why reading stopped early, if it did.
+    public var readError: String? { state.withLock { $0.error } }
+
+    /// The time in the replayed run: the last event's ts, advanced by wall time at `speed`
+    /// until the next event; frozen at the last event once the log is done.
+    public func replayedNow(wall: Double = Date().timeIntervalSince1970) -> Double? {
+        state.withLock { s in
+            guard let ts = s.lastTs else { return nil }
+            if s.finished || speed == 0 { return ts }
+            return ts + (wall - s.lastWall) * speed
+        }
+    }
+
+    public func events() -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+        let cancelled = Locked(false)
+        continuation.onTermination = { _ in cancelled.withLock { $0 = true } }
+        let thread = Thread { [path, speed, state] in
+            var previousTs: Double?
+            do {
+                let summary = try EventLogReader.read(path: path) { event in
+                    if cancelled.withLock({ $0 }) { throw CancellationError() }
+                    if speed > 0, let previous = previousTs, event.ts > previous {
+                        LogReplaySource.sleep(seconds: (event.ts - previous) / speed, unless: cancelled)
+                    }
+                    previousTs = max(previousTs ?? event.ts, event.ts)
+                    state.withLock {
+                        $0.lastTs = max($0.lastTs ?? event.ts, event.ts)
+                        $0.lastWall = Date().timeIntervalSince1970
+                    }
+                    continuation.yield(event)
+                }
+                state.withLock { $0.summary = summary }
+            } catch is CancellationError {
+            } catch {
+                state.withLock { $0.error = "\(error)" }
+            }
+            state.withLock { $0.finished = true }
+            continuation.finish()
+        }
+        thread.name = "ranktop-replay"
+        thread.start()
+        return stream
+    }
+
+    /// Sleeps in short slices so a cancelled replay stops promptly.
+    private static func sleep(seconds: Double, unless cancelled: Locked<Bool>) {
+        var left = seconds
+        while left > 0, !cancelled.withLock({ $0 }) {
+            let slice = min(left, 0.05)
+            Thread.sleep(forTimeInterval: slice)
+            left -= slice
+        }
+    }
+}

@@ -21,19 +21,20 @@ struct ColorPairs {
 
     mutating func attributes(for style: Style) -> (attrs: attr_t, pair: Int32) {
         if let known = styles[style] { return known }
-        let a = style.attributes
+        let foreground = ColorDegrader.foreground(style.fg, depth: depth)
+        let a = style.attributes.union(foreground.extra)
         let attrs = rt_attrs(
             a.contains(.bold) ? 1 : 0, a.contains(.dim) ? 1 : 0, a.contains(.underline) ? 1 : 0,
             a.contains(.reverse) ? 1 : 0, a.contains(.italic) ? 1 : 0
         )
-        let result = (attrs, pair(fg: style.fg, bg: style.bg))
+        let result = (attrs, pair(fg: foreground.color, bg: ColorDegrader.terminalColor(style.bg, depth: depth)))
         styles[style] = result
         return result
     }
 
-    private mutating func pair(fg: Color, bg: Color) -> Int32 {
+    private mutating func pair(fg: Int, bg: Int) -> Int32 {
         guard depth != .monochrome else { return 0 }
-        let key = PairKey(fg: ColorDegrader.terminalColor(fg, depth: depth), bg: ColorDegrader.terminalColor(bg, depth: depth))
+        let key = PairKey(fg: fg, bg: bg)
         if key.fg == -1, key.bg == -1 { return 0 }
         if let known = pairs[key] { return known }
         // Pair 0 is the terminal default; when pairs run out, reuse from the start (a theme has

@@ -41,6 +41,10 @@ struct DashboardLoop {
         var options = configuration.options
         if !screen.utf8 { options.glyphs = .ascii }
         if screen.depth == .monochrome { options.theme = BuiltinThemes.monochrome }
+        if screen.depth < .palette256 {
+            // A theme's selection background rarely survives 16 colours: reverse video does.
+            options.theme[.selection] = Style(options.theme.raw(.selection).attributes.union(.reverse))
+        }
         dashboard = Dashboard(options: options)
         rt_install_signal_pipe(signalPipe.write)
         rt_install_crash_handlers()

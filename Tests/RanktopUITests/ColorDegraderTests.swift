@@ -22,6 +22,16 @@ import Testing
         #expect(ColorDegrader.terminalColor(.indexed(226), depth: .ansi8) == 3)
     }
 
+    @Test func test_greysStayGrey_andEightColoursDimWhiteForMidGrey() {
+        #expect(ColorDegrader.terminalColor(.rgb(0x8a, 0x8a, 0x8a), depth: .ansi16) == 8)
+        #expect(ColorDegrader.terminalColor(.rgb(0xe4, 0xe4, 0xe4), depth: .ansi16) == 7)
+        #expect(ColorDegrader.foreground(.rgb(0x8a, 0x8a, 0x8a), depth: .ansi8) == (7, .dim))
+        #expect(ColorDegrader.foreground(.rgb(0xe4, 0xe4, 0xe4), depth: .ansi8) == (7, []))
+        #expect(ColorDegrader.foreground(.rgb(0x10, 0x10, 0x10), depth: .ansi8) == (0, []))
+        #expect(ColorDegrader.foreground(.rgb(0x8a, 0x8a, 0x8a), depth: .palette256) == (245, []))
+        #expect(ColorDegrader.foreground(.rgb(255, 0, 0), depth: .ansi8) == (1, []))
+    }
+
     @Test func test_defaultAndMonochrome_leaveTheTerminalsOwnColours() {
         #expect(ColorDegrader.terminalColor(.terminalDefault, depth: .direct) == -1)
         #expect(ColorDegrader.terminalColor(.rgb(1, 2, 3), depth: .monochrome) == -1)

@@ -86,6 +86,16 @@ import Testing
         #expect(press(&d, .enter) == [.redraw])
     }
 
+    @Test func test_triggerDialog_afterTheRunEnded_saysThereIsNothingToStop() {
+        var d = Fixtures.dashboard()
+        var over = RunModel(limits: .live)
+        over.apply(Fixtures.hello(0, world: 1))
+        over.apply(Event(rank: 0, ts: SyntheticRun.t0 + 1, .bye(code: 0, error: nil)))
+        _ = d.handle(.key(.char("t")), model: over, now: now)
+        #expect(d.render(model: over, now: now, size: Size(width: 100, height: 30)).text().contains("The run has ended"))
+        #expect(d.handle(.key(.enter), model: over, now: now) == .redraw)
+    }
+
     @Test func test_s_cyclesTheSort_lagPutsTheFurthestBehindFirst() {
         var d = Fixtures.dashboard()
         _ = press(&d, .char("s"))

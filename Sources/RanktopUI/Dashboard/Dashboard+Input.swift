@@ -36,12 +36,12 @@ extension Dashboard {
                 return .redraw
             case .enter:
                 self.overlay = nil
-                guard options.canControl else { return .redraw }
+                guard options.canControl, !Dashboard.isOver(model) else { return .redraw }
                 let reason = field.text.trimmingWhitespace()
                 showStatus("sending the trigger" + options.glyphs.ellipsis, now: self.wall, seconds: 30)
                 return .injectTrigger(reason: reason.isEmpty ? nil : String(reason))
             default:
-                guard options.canControl, field.edit(key) else { return .none }
+                guard options.canControl, !Dashboard.isOver(model), field.edit(key) else { return .none }
                 self.overlay = .triggerDialog(field)
                 return .redraw
             }

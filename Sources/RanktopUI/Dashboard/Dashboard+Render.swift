@@ -40,7 +40,7 @@ extension Dashboard {
             drawDockPanel(panel, into: &canvas, rect: rect, context: context)
         }
         frame.panels = [(.ranks, layout.ranks)] + layout.dock
-        FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, context: context)
+        FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, ended: ended, context: context)
         drawOverlay(into: &canvas, body: Rect(x: 0, y: layout.header.maxY, width: size.width, height: layout.footer.y - layout.header.maxY), context: context)
         return canvas
     }
@@ -109,7 +109,15 @@ extension Dashboard {
         let lines = events.dropFirst(top).prefix(visible).map { EventsPanel.styledLine(for: $0, context: context) }
         LineList.draw(Array(lines), into: &canvas, rect: inner, scroll: 0, context: context)
         if events.isEmpty {
-            canvas.put(eventFilter.isEmpty ? "no events yet" : "no event matches the filter", x: inner.x, y: inner.y, style: context.style(.dim), limit: inner.maxX)
+            let message: String
+            if !eventFilter.isEmpty {
+                message = "no event matches the filter"
+            } else if context.model.recentEvents.isEmpty {
+                message = "no events yet"
+            } else {
+                message = "only heartbeats lately (/ heartbeat shows them)"
+            }
+            canvas.put(message, x: inner.x, y: inner.y, style: context.style(.dim), limit: inner.maxX)
         }
         if focused, let selected = selectedEvent, selected >= top, selected < top + visible {
             canvas.restyle(Rect(x: inner.x, y: inner.y + selected - top, width: inner.width, height: 1), overlay: context.theme.raw(.selection))

@@ -80,8 +80,12 @@ enum Dialogs {
         let width = 66
         let text = context.style(.text)
         var lines: [StyledLine] = []
-        guard context.options.canControl else {
-            for line in wrap("This view cannot stop the run: \(context.options.label) is a replayed log, not a live run.", width: width - 4) {
+        let over = Dashboard.isOver(context.model)
+        guard context.options.canControl, !over else {
+            let why = over
+                ? "The run has ended: every rank has exited, failed or been lost, so there is nothing to stop."
+                : "This view cannot stop the run: \(context.options.label) is a replayed log, not a live run."
+            for line in wrap(why, width: width - 4) {
                 lines.append(StyledLine(line, text))
             }
             lines.append(StyledLine())

@@ -8,7 +8,8 @@ enum FooterBar {
         return keys
     }
 
-    static func draw(into canvas: inout Canvas, rect: Rect, overlay: Overlay?, status: StatusMessage?, context: RenderContext) {
+    /// `ended`: what the header says once the source ended (the footer then says how to leave).
+    static func draw(into canvas: inout Canvas, rect: Rect, overlay: Overlay?, status: StatusMessage?, ended: String?, context: RenderContext) {
         let footer = context.style(.footer)
         let key = context.style(.footerKey)
         canvas.fill(rect, style: footer)
@@ -25,6 +26,9 @@ enum FooterBar {
         }
         if let status {
             line.add(status.text, status.isError ? footer.overlaid(by: context.theme.raw(.error)) : key)
+            line.add("   ", footer)
+        } else if let ended {
+            line.add(ended + ": q quits", key)
             line.add("   ", footer)
         }
         for (i, (name, action)) in hints(context: context).enumerated() {

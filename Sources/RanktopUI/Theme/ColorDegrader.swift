@@ -46,19 +46,50 @@ public enum ColorDegrader {
         case let (.indexed(i), .palette256):
             return Int(i)
         case let (.rgb(r, g, b), .ansi16):
-            return nearest(Int(r), Int(g), Int(b), among: 0...15)
+            return nearestANSI(Int(r), Int(g), Int(b), among: 0...15)
         case let (.indexed(i), .ansi16):
             if i < 16 { return Int(i) }
             let (r, g, b) = rgb(ofIndex: Int(i))
-            return nearest(r, g, b, among: 0...15)
+            return nearestANSI(r, g, b, among: 0...15)
         case let (.rgb(r, g, b), .ansi8):
-            return nearest(Int(r), Int(g), Int(b), among: 0...7)
+            return nearestANSI(Int(r), Int(g), Int(b), among: 0...7)
         case let (.indexed(i), .ansi8):
             if i < 8 { return Int(i) }
             if i < 16 { return Int(i) - 8 }
             let (r, g, b) = rgb(ofIndex: Int(i))
-            return nearest(r, g, b, among: 0...7)
+            return nearestANSI(r, g, b, among: 0...7)
         }
+    }
+
+    /// A foreground colour and the attributes it needs to read as meant. Eight colours have no
+    /// grey: a mid or dark grey becomes dim white (black would vanish on a dark terminal).
+    public static func foreground(_ color: Color, depth: ColorDepth) -> (color: Int, extra: TextAttributes) {
+        let mapped = terminalColor(color, depth: depth)
+        guard depth == .ansi8, let (r, g, b) = components(color), isGrey(r, g, b) else { return (mapped, []) }
+        let level = (r + g + b) / 3
+        if level >= 160 { return (7, []) }
+        if level >= 48 { return (7, .dim) }
+        return (0, [])
+    }
+
+    private static func components(_ color: Color) -> (Int, Int, Int)? {
+        switch color {
+        case .terminalDefault: nil
+        case let .indexed(i): rgb(ofIndex: Int(i))
+        case let .rgb(r, g, b): (Int(r), Int(g), Int(b))
+        }
+    }
+
+    static func isGrey(_ r: Int, _ g: Int, _ b: Int) -> Bool {
+        max(r, g, b) - min(r, g, b) < 24
+    }
+
+    /// Nearest among ANSI colours; a grey only among the greys, so it does not drift to a hue
+    /// (a mid grey is nearer cyan than white by distance alone).
+    static func nearestANSI(_ r: Int, _ g: Int, _ b: Int, among indices: ClosedRange<Int>) -> Int {
+        guard isGrey(r, g, b) else { return nearest(r, g, b, among: indices) }
+        let greys = [0, 7, 8, 15].filter(indices.contains)
+        return greys.min { distance(r, g, b, $0) < distance(r, g, b, $1) }!
     }
 
     /// The xterm default RGB of a palette index.
@@ -87,15 +118,19 @@ public enum ColorDegrader {
         var best = indices.lowerBound
         var bestDistance = Int.max
         for i in indices {
-            let (pr, pg, pb) = rgb(ofIndex: i)
-            let rmean = (r + pr) / 2
-            let dr = r - pr, dg = g - pg, db = b - pb
-            let d = (((512 + rmean) * dr * dr) >> 8) + 4 * dg * dg + (((767 - rmean) * db * db) >> 8)
+            let d = distance(r, g, b, i)
             if d < bestDistance {
                 bestDistance = d
                 best = i
             }
         }
         return best
+    }
+
+    private static func distance(_ r: Int, _ g: Int, _ b: Int, _ index: Int) -> Int {
+        let (pr, pg, pb) = rgb(ofIndex: index)
+        let rmean = (r + pr) / 2
+        let dr = r - pr, dg = g - pg, db = b - pb
+        return (((512 + rmean) * dr * dr) >> 8) + 4 * dg * dg + (((767 - rmean) * db * db) >> 8)
     }
 }

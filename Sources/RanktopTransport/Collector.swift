@@ -1,5 +1,7 @@
 import Atomics
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +43,7 @@ public final class Collector: Sendable {
         var nextConnectionID = 0
         var transports: [any Transport] = []
         var addresses: [Address] = []
-        var flushTask: Task<Void, Never>?
+        var flushTimer: RepeatedTask?
         /// The connection that speaks for each rank now.
         var live: [Int: LiveRank] = [:]
         /// Per rank: the pid and next `seq` last seen, to count events lost across a reconnect
@@ -90,18 +92,17 @@ public final class Collector: Sendable {
             log.close()
             throw error
         }
-        let interval = configuration.flushInterval
+        // On an event loop, not in Swift's cooperative pool: code that blocks the pool's few
+        // threads (a training loop, a test) must not hold back the log.
+        let interval = TimeAmount.milliseconds(Int64(configuration.flushInterval * 1000))
         let log = log
-        let flushTask = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-                log.flush()
-            }
+        let flushTimer = MultiThreadedEventLoopGroup.singleton.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            log.flush()
         }
         state.withLockedValue { state in
             state.transports = started.map(\.0)
             state.addresses = started.map(\.1)
-            state.flushTask = flushTask
+            state.flushTimer = flushTimer
         }
         return started.map(\.1)
     }
@@ -119,15 +120,15 @@ public final class Collector: Sendable {
     /// Stops listening, closes every connection (without writing `lost`: the ranks are fine),
     /// flushes and closes the log. Viewers read to the end and finish.
     public func stop() async {
-        let (transports, flushTask, waiters) = state.withLockedValue { state in
+        let (transports, flushTimer, waiters) = state.withLockedValue { state in
             state.stopping = true
             let waiters = state.deliveryWaiters.values.flatMap { $0 }
             state.deliveryWaiters = [:]
             defer { state.transports = [] }
-            return (state.transports, state.flushTask, waiters)
+            return (state.transports, state.flushTimer, waiters)
         }
         for waiter in waiters { waiter.resume(returning: 0) }
-        flushTask?.cancel()
+        flushTimer?.cancel()
         for transport in transports { await transport.stop() }
         log.close()
         for transport in transports { await transport.finish() }
@@ -271,8 +272,12 @@ public final class Collector: Sendable {
             }
             return (registration, replaced, waiters)
         }
-        // The rank reconnected while its old connection looked open (a half-open TCP connection).
-        replaced?.control.disconnect()
+        // The same process reconnected while its old connection looked open (a half-open TCP
+        // connection): that one is dead. Another process claiming the rank (a restarted rank, or
+        // a misconfigured run) is left alone: dropping it would only make the two take turns.
+        if let replaced, replaced.pid == hello.pid, replaced.connectionID != stream.connectionID {
+            replaced.control.disconnect()
+        }
         for waiter in waiters { waiter.resume(returning: 1) }
         return registration
     }

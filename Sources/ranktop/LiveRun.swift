@@ -76,19 +76,18 @@ struct LiveRun {
             await collector.stop()
             throw error
         }
-        if let pattern = outputPath(for: "*") { Console.warn("the processes' output goes to \(pattern)") }
 
         // Set once a signal was forwarded: the ranks are stopping because the user asked.
         let interrupted = LockedBox(false)
+        // While the dashboard owns the terminal, ranktop's own lines would scribble over it.
+        let mayPrint = headless || !LiveView.takesOverTerminal
         let failurePolicy = Task {
             var stopping = false
             for await exit in exitStream where exit.status != 0 {
-                if headless || !LiveView.takesOverTerminal { Console.warn(exit.description) }
+                if mayPrint { Console.warn(exit.description) }
                 guard stopOthersOnFailure, !stopping, processes.running > 0, !interrupted.withLock({ $0 }) else { continue }
                 stopping = true
-                if headless || !LiveView.takesOverTerminal {
-                    Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s")
-                }
+                if mayPrint { Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s") }
                 Task {
                     try? await Task.sleep(for: .seconds(LiveRun.failureGrace))
                     await processes.stop(grace: 5)
@@ -101,10 +100,12 @@ struct LiveRun {
                 interrupted.withLock { $0 = true }
                 received += 1
                 if received >= 3 {
-                    Console.warn("killing \(processes.running) processes")
+                    if mayPrint { Console.warn("killing \(processes.running) processes") }
                     processes.signalAll(SIGKILL)
                 } else {
-                    Console.warn("forwarding \(signalName(number)) to \(processes.running) processes\(received == 2 ? " (once more kills them)" : "")")
+                    if mayPrint {
+                        Console.warn("forwarding \(signalName(number)) to \(processes.running) processes\(received == 2 ? " (once more kills them)" : "")")
+                    }
                     processes.signalAll(number)
                 }
             }
@@ -124,6 +125,7 @@ struct LiveRun {
         await view?.value
 
         for line in summary(expectedWorld: expectedWorld) { Console.say(line) }
+        if let pattern = outputPath(for: "*") { Console.say("ranktop: the processes' output is in \(pattern)") }
         return exits.first { $0.status != 0 }?.status ?? 0
     }
 

@@ -48,7 +48,7 @@ struct CollectorHarness {
     }
 
     /// Waits until `condition` holds on the log's events (polling), or fails after `timeout` s.
-    func waitForLog(timeout: Double = 10, _ what: String, _ condition: ([Event]) -> Bool) async throws -> [Event] {
+    func waitForLog(timeout: Double = 30, _ what: String, _ condition: ([Event]) -> Bool) async throws -> [Event] {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let events = try logEvents()
@@ -88,7 +88,8 @@ final class RawRank {
     }
 
     /// The next line the collector sends, or nil after `timeout` seconds or when it closed.
-    func readLine(timeout: Double = 5) -> String? {
+    /// Polls without blocking, so that waiting tests leave Swift's few pool threads to others.
+    func readLine(timeout: Double = 5) async -> String? {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -97,23 +98,29 @@ final class RawRank {
                 pending.removeFirst(newline + 1)
                 return line
             }
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0, PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: left) != 0 else { return nil }
-            switch buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) {
-            case let .bytes(count): pending += buffer[..<count]
-            case .wouldBlock: continue
-            case .closed: return nil
+            if PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: 0) != 0 {
+                switch buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) {
+                case let .bytes(count): pending += buffer[..<count]
+                case .wouldBlock: break
+                case .closed: return nil
+                }
+                continue
             }
+            guard Date() < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
     /// Whether the collector closed this connection within `timeout` seconds.
-    func isClosedByPeer(timeout: Double = 5) -> Bool {
+    func isClosedByPeer(timeout: Double = 5) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while deadline.timeIntervalSinceNow > 0 {
-            guard PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: deadline.timeIntervalSinceNow) != 0 else { return false }
-            if case .closed = buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) { return true }
+        while Date() < deadline {
+            if PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: 0) != 0 {
+                if case .closed = buffer.withUnsafeMutableBytes({ socket.receive(into: $0) }) { return true }
+                continue
+            }
+            try? await Task.sleep(for: .milliseconds(5))
         }
         return false
     }

@@ -100,7 +100,7 @@ struct CollectorIngestTests {
         try rank.send(RawRank.hello(rank: 0))
         _ = try await harness.waitForLog("hello") { $0.count == 1 }
         await harness.collector.stop()
-        #expect(rank.isClosedByPeer())
+        #expect(await rank.isClosedByPeer())
         let events = try harness.logEvents()
         #expect(!events.contains { $0.kind == .lost })
         rank.close()
@@ -114,7 +114,7 @@ struct CollectorIngestTests {
         let events = try await harness.waitForLog("lost after silence") { $0.contains { $0.kind == .lost } }
         let reason = events.compactMap { if case let .lost(reason) = $0.body { reason } else { nil } }.first
         #expect(reason?.contains("heartbeats stopped") == true)
-        #expect(rank.isClosedByPeer())
+        #expect(await rank.isClosedByPeer())
         rank.close()
         await harness.stop()
     }
@@ -200,3 +200,37 @@ struct CollectorScaleTests {
 import Glibc
 let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #endif
+
+@Suite("Collector: who speaks for a rank")
+struct CollectorRankOwnershipTests {
+    @Test func test_twoProcessesClaimingOneRankAreNotDisconnectedInTurn() async throws {
+        let harness = try await CollectorHarness.start()
+        let first = try RawRank(harness.address)
+        let second = try RawRank(harness.address)
+        try first.send(RawRank.hello(rank: 0, pid: 10))
+        _ = try await harness.waitForLog("first hello") { $0.count == 1 }
+        try second.send(RawRank.hello(rank: 0, pid: 20))
+        _ = try await harness.waitForLog("second hello") { $0.count == 2 }
+        #expect(await first.isClosedByPeer(timeout: 0.5) == false)
+        #expect(await second.isClosedByPeer(timeout: 0.1) == false)
+        first.close()
+        second.close()
+        await harness.stop()
+    }
+
+    @Test func test_theSameProcessReconnectingReplacesItsStaleConnection() async throws {
+        let harness = try await CollectorHarness.start()
+        let stale = try RawRank(harness.address)
+        try stale.send(RawRank.hello(rank: 0))
+        _ = try await harness.waitForLog("hello") { $0.count == 1 }
+        let fresh = try RawRank(harness.address)
+        try fresh.send(RawRank.hello(rank: 0))
+        #expect(await stale.isClosedByPeer())
+        try fresh.send(Event(rank: 0, ts: 2, seq: 1, .bye(code: 0, error: nil)))
+        let events = try await harness.waitForLog("bye") { $0.contains { $0.kind == .bye } }
+        #expect(!events.contains { $0.kind == .lost }, "the stale connection's end is not the rank's")
+        stale.close()
+        fresh.close()
+        await harness.stop()
+    }
+}

@@ -79,7 +79,7 @@ struct CollectorViewerTests {
         )
         #expect(delivered == 3)
         for rank in ranks {
-            #expect(rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: "plateau"))
+            #expect(await rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: "plateau"))
         }
         let injections = try harness.logEvents().compactMap { event -> Injection? in
             if case let .inject(injection) = event.body, event.rank == -1 { return injection }
@@ -98,7 +98,7 @@ struct CollectorViewerTests {
         try rank.send(RawRank.hello(rank: 0, world: 1))
         let (id, delivered) = try await asked.value
         #expect(delivered == 1)
-        #expect(rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: nil))
+        #expect(await rank.readLine().flatMap(ControlLine.parse) == .inject(id: id, reason: nil))
         rank.close()
         await harness.stop()
     }
@@ -112,11 +112,11 @@ struct CollectorViewerTests {
         try await waitFor("two ranks") { harness.collector.connectedRanks.count == 2 }
         let client = try await CollectorClient.connect(to: harness.address, token: nil)
         try await client.requestStack(rank: 1)
-        guard case let .stackRequest(id)? = one.readLine().flatMap(ControlLine.parse) else {
+        guard case let .stackRequest(id)? = await one.readLine().flatMap(ControlLine.parse) else {
             Issue.record("rank 1 got no stack request")
             return
         }
-        #expect(zero.readLine(timeout: 0.3) == nil)
+        #expect(await zero.readLine(timeout: 0.3) == nil)
         try one.send(Event(rank: 1, ts: 5, seq: 1, .stack(id: id, frames: ["main", "train"])))
         _ = try await harness.waitForLog("the stack") { $0.contains { $0.kind == .stack } }
         await #expect(throws: (any Error).self) { try await client.requestStack(rank: 7) }
@@ -129,7 +129,7 @@ struct CollectorViewerTests {
         let harness = try await CollectorHarness.start(token: "s3cret")
         let intruder = try RawRank(harness.address)
         try intruder.send(RawRank.hello(rank: 0, token: "wrong"))
-        #expect(intruder.isClosedByPeer())
+        #expect(await intruder.isClosedByPeer())
         let member = try RawRank(harness.address)
         try member.send(RawRank.hello(rank: 1, token: "s3cret"))
         try await waitFor("the member") { harness.collector.connectedRanks == [1] }

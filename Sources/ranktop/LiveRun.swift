@@ -13,6 +13,8 @@ struct LiveRun {
     let rankAddress: Address
     let token: String?
     let headless: Bool
+    /// The --theme / --no-color / --ascii / --fps of the live view.
+    let dashboard: DashboardFlags
 
     /// Seconds between a rank failing and the others being stopped (as torchrun does): long
     /// enough to see, in the view and the log, where the others were waiting.
@@ -40,7 +42,8 @@ struct LiveRun {
         }
         return LiveRun(
             runID: runID, collector: collector, logPath: logPath,
-            rankAddress: RunLocations.rankAddress(collector.addresses[0]), token: token, headless: headless
+            rankAddress: RunLocations.rankAddress(collector.addresses[0]), token: token, headless: headless,
+            dashboard: options.dashboard
         )
     }
 
@@ -111,7 +114,7 @@ struct LiveRun {
             }
         }
         let view: Task<Void, Never>? = headless ? nil : Task {
-            await LiveView.show(source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true)
+            await LiveView.show(source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true, flags: dashboard)
             // The viewer quit before the run ended: the run is ours, stop it.
             if processes.running > 0 { await processes.stop(grace: 5) }
         }

@@ -14,4 +14,7 @@ struct LiveRunOptions: ParsableArguments {
         "Where the collector listens: unix:/path.sock or tcp://host:port (default: a private Unix socket). Repeatable; ranks get the first.",
         valueName: "addr"))
     var listen: [String] = []
+
+    @OptionGroup(title: "Dashboard")
+    var dashboard: DashboardFlags
 }

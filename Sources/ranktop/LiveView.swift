@@ -14,14 +14,15 @@ enum LiveView {
     /// Shows the run from `source` until the user quits (the dashboard stays on the final state
     /// after the run ends) or, in the plain view, until the run ends. `ownsRun`: quitting stops
     /// the run (the caller stops the ranks when this returns early), so the dashboard asks first.
-    /// Theme and colour come from `RANKTOP_THEME` and `NO_COLOR`.
-    static func show(source: any RunSource, logPath: String, ownsRun: Bool) async {
+    /// `flags`: the command's --theme, --no-color, --ascii and --fps (RANKTOP_THEME and NO_COLOR
+    /// apply too).
+    static func show(source: any RunSource, logPath: String, ownsRun: Bool, flags: DashboardFlags = .defaults) async {
         guard takesOverTerminal else {
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
             return
         }
         do {
-            _ = try await DashboardSession.open(source: source, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended")
+            _ = try await DashboardSession.open(source: source, flags: flags, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended")
         } catch {
             Console.warn("\(error); showing the run as text")
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()

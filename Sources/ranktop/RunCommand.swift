@@ -25,6 +25,10 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        // Everything after `run` is captured for the launcher, so ask for help here.
+        if let first = command.first, first == "-h" || first == "--help" {
+            throw CleanExit.helpRequest(self)
+        }
         if LaunchCommand.commandLine(command).isEmpty {
             throw ValidationError("give the command to run after --, e.g. ranktop run -- torchrun --nproc-per-node 4 train.py")
         }

@@ -28,13 +28,18 @@ enum RunLocations {
 
     /// The event log of a run: `--log`, else `<runs directory>/<run id>.jsonl` (directories
     /// created). Throws a message for the user when the directory cannot be made.
-    static func logPath(explicit: String?, runID: String) throws -> String {
+    /// `appending`: `serve` appends to an existing log on purpose (a restarted collector carries
+    /// on); a new run refuses one, since a log holds one run and viewers would replay the old one.
+    static func logPath(explicit: String?, runID: String, appending: Bool = false) throws -> String {
         if let explicit {
             let absolute = explicit.hasPrefix("/") ? explicit : FileManager.default.currentDirectoryPath + "/" + explicit
             let directory = (absolute as NSString).deletingLastPathComponent
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw CLIFailure(message: "cannot write the log '\(explicit)': the directory '\(directory)' does not exist")
+            }
+            if !appending, let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > 0 {
+                throw CLIFailure(message: "the log '\(explicit)' already holds a run; give a new path (a log holds one run)")
             }
             return absolute
         }

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await reportingFailures {
             let addresses = try RunLocations.addresses(listen)
             let runID = RunLocations.newRunID()
-            let logPath = try RunLocations.logPath(explicit: log, runID: runID)
+            let logPath = try RunLocations.logPath(explicit: log, runID: runID, appending: true)
             let token = RunLocations.token(explicit: token)
             RunLocations.raiseDescriptorLimit()
             let collector: Collector

@@ -193,14 +193,14 @@ struct CollectorViewerTests {
 @Suite("Emitter to viewer")
 struct EmitterToViewerTests {
     /// The writer used to go back to sleep after a batch without asking to be woken, so events
-    /// waited for the next heartbeat. The bound is far above the real latency (well under 10 ms)
-    /// and far below the heartbeat interval.
+    /// waited for the next heartbeat. The bound is far above the real latency (well under 10 ms,
+    /// but seconds when the whole suite loads both cores) and far below the heartbeat interval.
     @Test func test_eventsEmittedWhileTheWriterIsBusyStillArriveLongBeforeTheNextHeartbeat() async throws {
         let harness = try await CollectorHarness.start()
         let emitter = try Emitter(
             address: harness.address, rank: 0,
             hello: Hello(run: "r-test", world: 1, localRank: 0, localWorld: 1, node: "n", pid: 42, runtime: "test"),
-            options: EmitterOptions(heartbeatInterval: 10)
+            options: EmitterOptions(heartbeatInterval: 60)
         )
         let viewer = Task.detached { () -> Double in
             var worst = 0.0
@@ -217,7 +217,7 @@ struct EmitterToViewerTests {
             usleep(2_000)
         }
         let worst = await viewer.value
-        #expect(worst < 3, "an event took \(worst) s from emit to the viewer")
+        #expect(worst < 20, "an event took \(worst) s from emit to the viewer")
         emitter.close()
         await harness.stop()
     }

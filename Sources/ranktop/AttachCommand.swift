@@ -42,12 +42,7 @@ struct AttachCommand: AsyncParsableCommand {
     private func connect() async throws -> CollectorClient {
         let token = RunLocations.token(explicit: token)
         if let address {
-            let target: Address
-            do {
-                target = try Address(parsing: address)
-            } catch {
-                throw CLIFailure(message: "\(error)")
-            }
+            let target = try RunLocations.address(address)
             do {
                 return try await CollectorClient.connect(to: target, token: token, timeout: 5)
             } catch {

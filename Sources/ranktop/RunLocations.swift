@@ -54,12 +54,15 @@ enum RunLocations {
 
     /// Parses `--listen` values; a clear message for a bad one.
     static func addresses(_ texts: [String]) throws -> [Address] {
-        try texts.map { text in
-            do {
-                return try Address(parsing: text)
-            } catch {
-                throw CLIFailure(message: "--listen \(error)")
-            }
+        try texts.map { try address($0, option: "--listen ") }
+    }
+
+    /// Parses an address given on the command line; a clear message for a bad one.
+    static func address(_ text: String, option: String = "") throws -> Address {
+        do {
+            return try Address(parsing: text)
+        } catch {
+            throw CLIFailure(message: "\(option)\(error)")
         }
     }
 

@@ -35,12 +35,7 @@ struct TriggerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let target: Address
-            do {
-                target = try Address(parsing: address)
-            } catch {
-                throw CLIFailure(message: "\(error)")
-            }
+            let target = try RunLocations.address(address)
             do {
                 let (id, ranks) = try await CollectorClient.injectTrigger(
                     at: target, reason: reason, token: RunLocations.token(explicit: token),

@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "RanktopProtocol", "RanktopModel", "RanktopTransport", "Ranktop", "RanktopUI", "RanktopTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),

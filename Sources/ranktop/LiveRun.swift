@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 import RanktopModel
 import RanktopProtocol
@@ -81,14 +82,14 @@ struct LiveRun {
         }
 
         // Set once a signal was forwarded: the ranks are stopping because the user asked.
-        let interrupted = LockedBox(false)
+        let interrupted = NIOLockedValueBox(false)
         // While the dashboard owns the terminal, ranktop's own lines would scribble over it.
         let mayPrint = headless || !LiveView.takesOverTerminal
         let failurePolicy = Task {
             var stopping = false
             for await exit in exitStream where exit.status != 0 {
                 if mayPrint { Console.warn(exit.description) }
-                guard stopOthersOnFailure, !stopping, processes.running > 0, !interrupted.withLock({ $0 }) else { continue }
+                guard stopOthersOnFailure, !stopping, processes.running > 0, !interrupted.withLockedValue({ $0 }) else { continue }
                 stopping = true
                 if mayPrint { Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s") }
                 Task {
@@ -100,7 +101,7 @@ struct LiveRun {
         let forwarding = Task {
             var received = 0
             for await number in SignalWatch.stream() {
-                interrupted.withLock { $0 = true }
+                interrupted.withLockedValue { $0 = true }
                 received += 1
                 if received >= 3 {
                     if mayPrint { Console.warn("killing \(processes.running) processes") }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ final class RankProcesses: Sendable {
     }
 
     private let specs: [Spec]
-    private let state = LockedBox(State())
+    private let state = NIOLockedValueBox(State())
     /// Called once per process, on the reaper thread, as it exits.
     private let onExit: @Sendable (Exit) -> Void
 
@@ -56,7 +57,7 @@ final class RankProcesses: Sendable {
                 throw error
             }
         }
-        state.withLock { $0.pids = started }
+        state.withLockedValue { $0.pids = started }
         let reaper = Thread { [self] in reap() }
         reaper.name = "ranktop-reaper"
         reaper.start()
@@ -65,15 +66,15 @@ final class RankProcesses: Sendable {
     var count: Int { specs.count }
 
     /// Processes still running.
-    var running: Int { state.withLock { $0.pids.count - $0.exits.count } }
+    var running: Int { state.withLockedValue { $0.pids.count - $0.exits.count } }
 
     /// Exits in the order they happened.
-    var exits: [Exit] { state.withLock { $0.order } }
+    var exits: [Exit] { state.withLockedValue { $0.order } }
 
     /// Waits until every process has exited; returns their exits in the order they happened.
     func waitAll() async -> [Exit] {
         await withCheckedContinuation { continuation in
-            let done: [Exit]? = state.withLock { state in
+            let done: [Exit]? = state.withLockedValue { state in
                 if state.exits.count == state.pids.count { return state.order }
                 state.waiters.append(continuation)
                 return nil
@@ -84,7 +85,7 @@ final class RankProcesses: Sendable {
 
     /// Sends `signal` to every running process's group.
     func signalAll(_ signal: Int32) {
-        let living = state.withLock { state in state.pids.filter { state.exits[$0] == nil } }
+        let living = state.withLockedValue { state in state.pids.filter { state.exits[$0] == nil } }
         for pid in living { kill(-pid, signal) }
     }
 
@@ -106,7 +107,7 @@ final class RankProcesses: Sendable {
                 if errno == EINTR { continue }
                 return
             }
-            let outcome: (exit: Exit, waiters: [CheckedContinuation<[Exit], Never>], all: [Exit]?)? = state.withLock { state in
+            let outcome: (exit: Exit, waiters: [CheckedContinuation<[Exit], Never>], all: [Exit]?)? = state.withLockedValue { state in
                 guard let index = state.pids.firstIndex(of: pid) else { return nil }
                 let termination = status & 0x7F
                 let record = termination == 0
@@ -178,20 +179,5 @@ func signalName(_ number: Int32) -> String {
     case SIGBUS: "SIGBUS"
     case SIGPIPE: "SIGPIPE"
     default: "signal \(number)"
-    }
-}
-
-/// A value behind a mutex (NIOLockedValueBox without the dependency).
-final class LockedBox<Value>: @unchecked Sendable {
-    // `value` is only touched inside `withLock`, under `lock`.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
     }
 }

@@ -1,10 +1,13 @@
 /// Short, fixed-precision renderings of numbers for table cells. Hand-written rather than
 /// `String(format:)`: a 4096-rank frame formats tens of thousands of numbers.
 public enum Formatting {
+    /// About a thousand years: a log may claim any timestamp, and `Int(_:)` traps past `Int.max`.
+    static let maxSeconds = 3.2e10
+
     /// `0.4s`, `42s`, `3m05s`, `1h02m`, `2d03h`.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }
-        let s = max(0, seconds)
+        let s = min(max(0, seconds), maxSeconds)
         if s < 10 { return fixed(s, decimals: 1) + "s" }
         let whole = Int(s)
         if whole < 60 { return "\(whole)s" }
@@ -15,7 +18,7 @@ public enum Formatting {
 
     /// Elapsed time as a clock: `04:12`, `1:02:33`, `2d 03:04:05`.
     public static func clock(_ seconds: Double) -> String {
-        let whole = Int(max(0, seconds.isFinite ? seconds : 0))
+        let whole = Int(min(max(0, seconds.isFinite ? seconds : 0), maxSeconds))
         let days = whole / 86_400, h = (whole % 86_400) / 3600, m = (whole % 3600) / 60, s = whole % 60
         if days > 0 { return "\(days)d " + pad2(h) + ":" + pad2(m) + ":" + pad2(s) }
         if h > 0 { return "\(h):" + pad2(m) + ":" + pad2(s) }
@@ -24,7 +27,8 @@ public enum Formatting {
 
     /// Time of day (UTC plus `offset` seconds) with milliseconds: `12:31:04.123`.
     public static func timeOfDay(_ ts: Double, offset: Int) -> String {
-        let shifted = ts + Double(offset)
+        // Any finite ts is a valid event timestamp; keep the conversions below from trapping.
+        let shifted = min(max(ts.isFinite ? ts : 0, -maxSeconds), maxSeconds) + Double(offset)
         let millis = Int((shifted - shifted.rounded(.down)) * 1000)
         let secondsOfDay = ((Int(shifted.rounded(.down)) % 86_400) + 86_400) % 86_400
         return pad2(secondsOfDay / 3600) + ":" + pad2((secondsOfDay % 3600) / 60) + ":" + pad2(secondsOfDay % 60) + "." + pad3(millis)

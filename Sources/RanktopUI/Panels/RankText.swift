@@ -46,8 +46,8 @@ enum RankText {
     static func progressText(_ info: RankInfo?) -> String {
         guard let info, let step = info.step else { return "" }
         guard let total = info.total, total > 0 else { return "step \(step)" }
-        let pct = Int((Double(step) / Double(total) * 100).rounded(.down))
-        return "\(step)/\(total) " + Formatting.right("\(min(pct, 100))%", 4)
+        let pct = Int(min(Double(step) / Double(total) * 100, 100).rounded(.down))
+        return "\(step)/\(total) " + Formatting.right("\(pct)%", 4)
     }
 
     static func eta(_ info: RankInfo?) -> String {
@@ -73,7 +73,7 @@ enum RankText {
             canvas.fill(Rect(x: x, y: y, width: width, height: 1), with: context.glyphs.barTrack, style: context.style(.progressTrack))
             return
         }
-        let filled = Int((fraction * Double(width)).rounded(.down))
+        let filled = Int((min(max(fraction.isFinite ? fraction : 0, 0), 1) * Double(width)).rounded(.down))
         canvas.fill(Rect(x: x, y: y, width: filled, height: 1), with: context.glyphs.barFill, style: context.style(.progressFill))
         canvas.fill(Rect(x: x + filled, y: y, width: width - filled, height: 1), with: context.glyphs.barTrack, style: context.style(.progressTrack))
     }

@@ -11,7 +11,9 @@ enum Sparkline {
         let bottom = min(smallest, top / 2)
         var out = String.UnicodeScalarView()
         for value in shown {
-            let level = Int(((value - bottom) / (top - bottom) * Double(levels - 1)).rounded())
+            let scaled = ((value - bottom) / (top - bottom) * Double(levels - 1)).rounded()
+            // Infinite or NaN samples (a hostile log) sit at the bottom rather than trap `Int(_:)`.
+            let level = scaled.isFinite ? Int(min(max(scaled, 0), Double(levels - 1))) : 0
             out.append(glyphs.spark[min(levels - 1, max(0, level))])
         }
         return String(out)

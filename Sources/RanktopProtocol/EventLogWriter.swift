@@ -44,16 +44,12 @@ public final class EventLogWriter {
 
     /// Writes what is buffered to the file.
     public func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let wrote = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if wrote < 0 {
-                if errno == EINTR { continue }
-                throw LogReadError(description: "cannot write the event log '\(path)': \(String(cString: strerror(errno)))")
-            }
-            offset += wrote
+        let (written, error) = buffer.withUnsafeBytes { writeAll(fd, $0) }
+        bytesWritten += written
+        // What reached the file leaves the buffer even on failure, so a retry does not write it twice.
+        buffer.removeFirst(written)
+        if let error {
+            throw LogReadError(description: "cannot write the event log '\(path)': \(String(cString: strerror(error)))")
         }
-        bytesWritten += buffer.count
-        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,15 +19,7 @@ enum Terminal {
 
     /// Plain write(2): the C `stderr` global is not concurrency-safe to touch from Swift 6.
     static func writeStderr(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let wrote = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if wrote <= 0 { return }
-                offset += wrote
-            }
-        }
+        writeAll(STDERR_FILENO, text)
     }
 
     static var stderrIsTTY: Bool { isatty(STDERR_FILENO) != 0 }

@@ -81,16 +81,11 @@ final class OutputSink {
     }
 
     func flush() throws {
-        var offset = 0
-        while offset < buffer.count {
-            let wrote = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if wrote < 0 {
-                if errno == EINTR { continue }
-                throw CLIFailure(message: "cannot write \(path.map { "'\($0)'" } ?? "standard output"): \(String(cString: strerror(errno)))")
-            }
-            offset += wrote
+        let (written, error) = buffer.withUnsafeBytes { writeAll(fd, $0) }
+        buffer.removeFirst(written)
+        if let error {
+            throw CLIFailure(message: "cannot write \(path.map { "'\($0)'" } ?? "standard output"): \(String(cString: strerror(error)))")
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     func close() throws {

@@ -82,7 +82,15 @@ extension RunReport {
     /// The report's "now": the last moment the log knows of.
     public var now: Double { endTs ?? 0 }
 
+    /// `ranks` is sorted by rank: a binary search keeps a diagnosis of thousands of failed ranks
+    /// from going quadratic.
     public func rankRow(_ rank: Int) -> RankRow? {
-        ranks.first { $0.rank == rank }
+        var low = 0
+        var high = ranks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ranks[mid].rank < rank { low = mid + 1 } else { high = mid }
+        }
+        return low < ranks.count && ranks[low].rank == rank ? ranks[low] : nil
     }
 }

@@ -71,6 +71,11 @@ public struct ChromeTrace: Sendable {
                 ("name", .string("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")")),
                 ("ph", .string("i")), ("s", .string("g")), ("ts", micros(event.ts)), ("pid", .int(0)), ("tid", .int(0)),
             ])]
+        case let .discarded(count, reason):
+            return [.object([
+                ("name", .string("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")")),
+                ("ph", .string("i")), ("s", .string("g")), ("ts", micros(event.ts)), ("pid", .int(0)), ("tid", .int(0)),
+            ])]
         case .log, .heartbeat, .stack, .dropped:
             return []
         }

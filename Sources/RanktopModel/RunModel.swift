@@ -76,6 +76,9 @@ public struct RunModel: Sendable {
     /// Trigger sets not yet followed by a firing check, keyed by the check ordinal they belong to.
     public internal(set) var pendingCauses: [Int: [TriggerCause]] = [:]
     public internal(set) var injections: [PendingInjection] = []
+    /// Lines the collector could not keep (a full disk), and why it said so the last time.
+    public internal(set) var collectorDiscarded = 0
+    public internal(set) var collectorDiscardReason: String?
 
     public internal(set) var recentEvents: BoundedHistory<Event>
     public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
@@ -108,7 +111,8 @@ public struct RunModel: Sendable {
         Array(Set(rankSlots.compactMap { $0?.node })).sorted()
     }
 
-    public var droppedTotal: Int { rankSlots.reduce(0) { $0 + ($1?.dropped ?? 0) } }
+    /// Saturates: a hostile `dropped` count must not trap every reader of the log.
+    public var droppedTotal: Int { rankSlots.reduce(0) { $0.saturatingAdd($1?.dropped ?? 0) } }
 
     public var openBarriersByN: [BarrierInstance] { openBarriers.values.sorted { $0.n < $1.n } }
 
@@ -181,7 +185,7 @@ public struct RunModel: Sendable {
             recentLogs.append(event)
         case let .dropped(count):
             info.reportedDrops = info.reportedDrops.saturatingAdd(count)
-        case .inject:
+        case .inject, .discarded:
             break
         }
     }
@@ -217,16 +221,14 @@ public struct RunModel: Sendable {
             }
         case .log:
             recentLogs.append(event)
+        case let .discarded(count, reason):
+            collectorDiscarded = collectorDiscarded.saturatingAdd(count)
+            collectorDiscardReason = reason
+            recentLogs.append(event)
+            // The gap in each rank's `seq` that follows is the collector's loss, not the rank's.
+            for r in rankSlots.indices { rankSlots[r]?.nextSeq = nil }
         default:
             break
         }
-    }
-}
-
-extension Int {
-    /// Counters fed by untrusted input stop at `Int.max` instead of trapping.
-    func saturatingAdd(_ other: Int) -> Int {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

@@ -15,6 +15,8 @@ extension RunReport {
         silentRanks = model.silentRanks
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
+        collectorDiscarded = model.collectorDiscarded
+        collectorDiscardReason = model.collectorDiscardReason
         phasesFolded = model.phasesFolded
 
         ranks = model.ranks.map { info in

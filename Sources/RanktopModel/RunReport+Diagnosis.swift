@@ -25,9 +25,13 @@ extension RunReport {
         for trigger in triggers where trigger.check == nil && trigger.source == .manual && trigger.rank == nil {
             lines.append("manual trigger \(trigger.id ?? "?")\(trigger.by.map { " by \($0)" } ?? "") was never applied by any rank")
         }
+        if collectorDiscarded > 0 {
+            let why = collectorDiscardReason.map { " (\(Format.clean($0, max: 120)))" } ?? ""
+            lines.append("the collector discarded \(collectorDiscarded) events it could not write\(why): the log has a gap, which is not the ranks' doing")
+        }
         let lossy = ranks.filter { $0.dropped > 0 }
         if !lossy.isEmpty {
-            let total = lossy.reduce(0) { $0 + $1.dropped }
+            let total = lossy.reduce(0) { $0.saturatingAdd($1.dropped) }
             lines.append("\(total) events were lost on \(lossy.count == 1 ? "rank" : "ranks") \(Format.ranks(lossy.map(\.rank), limit: 8)): parts of this picture may be missing")
         }
         if lines.isEmpty { lines.append(healthySummary) }

@@ -22,6 +22,7 @@ extension RunReport {
             ("silent_ranks", .array(silentRanks.map(JSONValue.int))),
             ("completed_barriers", .int(completedBarriers)),
             ("dropped", .int(droppedTotal)),
+            ("collector_discarded", .int(collectorDiscarded)),
             ("rejected_lines", .array(rejectedSamples.map { .object([("line", .int($0.line)), ("reason", .string($0.reason))]) })),
             ("diagnosis", .array(diagnosis.map(JSONValue.string))),
         ])

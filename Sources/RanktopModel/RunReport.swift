@@ -82,4 +82,7 @@ public struct RunReport: Sendable {
     public var phasesFolded: Int
     public var completedBarriers: Int
     public var droppedTotal: Int
+    /// Lines the collector itself could not keep (a full disk), and its reason.
+    public var collectorDiscarded: Int = 0
+    public var collectorDiscardReason: String?
 }

@@ -36,7 +36,10 @@ public enum Address: Sendable, Hashable, CustomStringConvertible {
             }
             self = .sharedMemory(name: name)
         } else {
-            throw ParseError(description: "'\(text)' is not an address: use unix:/path.sock, tcp://host:port or shm://name")
+            if text.hasPrefix("/") {
+                throw ParseError(description: "'\(text)' is not an address: write a socket path as unix:\(text)")
+            }
+            throw ParseError(description: "'\(text)' is not an address: use unix:/path.sock or tcp://host:port")
         }
     }
 
@@ -49,6 +52,11 @@ public enum Address: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when a TCP address listens only on this machine.
+    public var isTCP: Bool {
+        if case .tcp = self { return true }
+        return false
+    }
+
     public var isLoopback: Bool {
         switch self {
         case .unix, .sharedMemory: true

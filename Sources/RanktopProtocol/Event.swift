@@ -39,6 +39,8 @@ public enum EventBody: Sendable, Equatable {
     case lost(reason: String)
     case dropped(count: Int)
     case inject(Injection)
+    /// Lines the collector could not keep (the disk was full), written once it could again.
+    case discarded(count: Int, reason: String?)
 
     public var kind: EventKind {
         switch self {
@@ -57,6 +59,7 @@ public enum EventBody: Sendable, Equatable {
         case .lost: .lost
         case .dropped: .dropped
         case .inject: .inject
+        case .discarded: .discarded
         }
     }
 }
@@ -77,6 +80,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case lost
     case dropped
     case inject
+    case discarded
 
     /// 0..<count, for tables indexed by kind.
     public var ordinal: Int {
@@ -96,10 +100,11 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .lost: 12
         case .dropped: 13
         case .inject: 14
+        case .discarded: 15
         }
     }
 
-    public static let count = 15
+    public static let count = 16
 }
 
 public struct Hello: Sendable, Equatable {

@@ -20,6 +20,13 @@ public struct EventDecoder: Sendable {
     /// Largest world (and so rank) accepted: far beyond any real run, small enough that a hostile
     /// line cannot make a reader allocate per-rank state for billions of ranks.
     public static let maxWorld = 1 << 20
+    /// Largest counter accepted (`seq`, `n`, `step`, `count`, ...): 2^53, the largest integer a
+    /// JSON number holds exactly in every language's parser. Far beyond any real run, and far
+    /// enough below `Int.max` that a reader adding a few of them never overflows.
+    public static let maxCounter = 1 << 53
+    /// Timestamps outside these Unix seconds (1970 to 2286) are not a clock's: a hostile or broken
+    /// emitter's value would otherwise print as year 0 and durations of centuries.
+    public static let timestampRange: ClosedRange<Double> = 0...10_000_000_000
 
     /// The world size, once a `hello` has announced it.
     public var world: Int?
@@ -172,39 +179,43 @@ private struct LineFields: ~Copyable {
         if let world, rank >= world { throw DecodeError("field 'rank': \(rank) is outside the world of \(world)") }
         let ts = try number(.ts)
         guard ts.isFinite else { throw DecodeError("field 'ts': not a finite number") }
-        let seq = try optionalInt(.seq, min: 0)
-        if rank == -1, kind != .inject, kind != .log {
+        guard EventDecoder.timestampRange.contains(ts) else {
+            throw DecodeError("field 'ts': \(ts) is not a Unix time between 1970 and 2286")
+        }
+        let seq = try optionalInt(.seq, min: 0, max: EventDecoder.maxCounter)
+        if rank == -1, kind != .inject, kind != .log, kind != .discarded {
             throw DecodeError("field 'rank': -1 is only for run-wide events, not '\(kind.rawValue)'")
         }
-        return Event(rank: rank, ts: ts, seq: seq, try body(kind))
+        return Event(rank: rank, ts: ts, seq: seq, try body(kind, rank: rank))
     }
 
-    private func body(_ kind: EventKind) throws(DecodeError) -> EventBody {
+    private func body(_ kind: EventKind, rank: Int) throws(DecodeError) -> EventBody {
         switch kind {
         case .hello:
             let v = try int(.v)
             guard v == 1 else { throw DecodeError("field 'v': protocol version \(v) is not supported (expected 1)") }
             let world = try int(.world, min: 1, max: EventDecoder.maxWorld)
+            guard rank < world else { throw DecodeError("field 'rank': \(rank) is outside the world of \(world) its hello announces") }
             return .hello(Hello(
                 v: v, run: try string(.run), world: world,
                 localRank: try int(.localRank, min: 0, max: EventDecoder.maxWorld - 1),
                 localWorld: try int(.localWorld, min: 1, max: EventDecoder.maxWorld),
-                node: try string(.node), pid: try int(.pid, min: 0), runtime: try string(.runtime),
-                timeout: try optionalNumber(.timeout), restart: try optionalInt(.restart, min: 0),
+                node: try string(.node), pid: try int(.pid, min: 0, max: EventDecoder.maxCounter), runtime: try string(.runtime),
+                timeout: try optionalNumber(.timeout), restart: try optionalInt(.restart, min: 0, max: EventDecoder.maxCounter),
                 caps: try optionalStrings(.caps) ?? [], token: try optionalString(.token)
             ))
         case .progress:
             return .progress(Progress(
-                step: try int(.step, min: 0), total: try optionalInt(.total, min: 0),
+                step: try int(.step, min: 0, max: EventDecoder.maxCounter), total: try optionalInt(.total, min: 0, max: EventDecoder.maxCounter),
                 epoch: try optionalNumber(.epoch), metrics: try metrics()
             ))
         case .barrierEnter:
             return .barrierEnter(BarrierEnter(
-                n: try int(.n, min: 0), name: try optionalString(.name),
+                n: try int(.n, min: 0, max: EventDecoder.maxCounter), name: try optionalString(.name),
                 site: try optionalString(.site), phase: try optionalString(.phase)
             ))
         case .barrierExit:
-            return .barrierExit(n: try int(.n, min: 0))
+            return .barrierExit(n: try int(.n, min: 0, max: EventDecoder.maxCounter))
         case .phaseEnter:
             let modeText = try string(.mode)
             guard let mode = PhaseMode(rawValue: modeText) else {
@@ -220,7 +231,7 @@ private struct LineFields: ~Copyable {
             }
             return .triggerSet(TriggerSet(source: source, reason: try optionalString(.reason), id: try optionalString(.id)))
         case .triggerCheck:
-            return .triggerCheck(n: try int(.n, min: 0), fired: try bool(.fired))
+            return .triggerCheck(n: try int(.n, min: 0, max: EventDecoder.maxCounter), fired: try bool(.fired))
         case .log:
             let levelText = try string(.level)
             guard let level = LogLevel(rawValue: levelText) else {
@@ -236,7 +247,9 @@ private struct LineFields: ~Copyable {
         case .lost:
             return .lost(reason: try optionalString(.reason) ?? "")
         case .dropped:
-            return .dropped(count: try int(.count, min: 0))
+            return .dropped(count: try int(.count, min: 0, max: EventDecoder.maxCounter))
+        case .discarded:
+            return .discarded(count: try int(.count, min: 0, max: EventDecoder.maxCounter), reason: try optionalString(.reason))
         case .inject:
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
         }

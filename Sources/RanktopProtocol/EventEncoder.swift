@@ -81,6 +81,9 @@ public enum EventEncoder {
             w.field("id", injection.id)
             if let reason = injection.reason { w.field("reason", reason) }
             if let by = injection.by { w.field("by", by) }
+        case let .discarded(count, reason):
+            w.field("count", count)
+            if let reason { w.field("reason", reason) }
         }
         w.close()
         w.out.append(0x0A)

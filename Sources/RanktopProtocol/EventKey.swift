@@ -111,7 +111,7 @@ extension EventKind {
         case 6: return rest("inject") ? .inject : nil
         case 7: return rest("dropped") ? .dropped : nil
         case 8: return rest("progress") ? .progress : nil
-        case 9: return rest("heartbeat") ? .heartbeat : nil
+        case 9: return rest("heartbeat") ? .heartbeat : rest("discarded") ? .discarded : nil
         case 10: return rest("phase.exit") ? .phaseExit : nil
         case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : nil
         case 12: return rest("barrier.exit") ? .barrierExit : nil

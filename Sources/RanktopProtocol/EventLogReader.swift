@@ -30,6 +30,25 @@ public struct LogReadSummary: Sendable {
 
     public init() {}
 
+    /// Lines were read and not one was an event: some other file, not an event log. (An empty
+    /// file is a log whose run sent nothing.)
+    public var isNotAnEventLog: Bool { events == 0 && rejected > 0 }
+
+    /// More lines rejected than accepted: worth a warning wherever the log is shown.
+    public var isMostlyRejected: Bool { rejected > events }
+
+    /// `'PATH' is not a ranktop event log: ...`, naming the first problem.
+    public func notAnEventLogMessage(path: String) -> String {
+        let first = rejectedSamples.first.map { " (line \($0.line): \($0.reason))" } ?? ""
+        return "'\(path)' is not a ranktop event log: none of its \(rejected) line\(rejected == 1 ? " is" : "s is") a protocol-v1 event\(first)"
+    }
+
+    /// A warning for a log most of whose lines were rejected.
+    public func mostlyRejectedWarning(path: String) -> String {
+        let share = Int((Double(rejected) / Double(max(1, rejected + events)) * 100).rounded())
+        return "\(share)% of the lines of '\(path)' are not valid events (\(rejected) rejected, \(events) read): the picture may be incomplete"
+    }
+
     mutating func reject(line: Int, reason: String) {
         rejected += 1
         if rejectedSamples.count < LogReadSummary.sampleLimit {
@@ -87,6 +106,34 @@ public enum EventLogReader {
             progress?(done, size)
         }
         stream.finish()
+        return stream.summary
+    }
+
+    /// Decodes at most the first `maxBytes` of the log: enough to tell an event log from some
+    /// other file before a dashboard opens on it.
+    public static func sniff(path: String, maxBytes: Int = chunkBytes) throws -> LogReadSummary {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw LogReadError(description: "'\(path)' is a directory, not an event log")
+        }
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: maxBytes)
+        defer { buffer.deallocate() }
+        var got = 0
+        while got < maxBytes {
+            let n = systemRead(fd, buffer.baseAddress! + got, maxBytes - got)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        var stream = EventStreamDecoder()
+        stream.feed(UnsafeBufferPointer(rebasing: buffer[0..<got])) { _ in }
+        // A whole file that fits is judged whole; a prefix leaves its cut last line unjudged.
+        if got < maxBytes { stream.finish() }
         return stream.summary
     }
 }

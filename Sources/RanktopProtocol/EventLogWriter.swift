@@ -13,10 +13,13 @@ public final class EventLogWriter {
     private let flushThreshold = 256 * 1024
     public private(set) var bytesWritten = 0
     public private(set) var linesWritten = 0
+    /// Bytes appended but not yet in the file (they stay here while writes fail).
+    public var pendingBytes: Int { buffer.count }
 
     public init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // 0600: a log holds what every rank said; it is nobody else's to read.
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw LogReadError(description: "cannot write the event log '\(path)': \(String(cString: strerror(errno)))")
         }

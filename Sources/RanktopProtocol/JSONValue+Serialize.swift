@@ -37,12 +37,15 @@ extension JSONValue {
     /// Parses one JSON document (for tests and tools; events have their own fast decoder).
     public static func parse(_ text: String) -> JSONValue? {
         var copy = text
-        return copy.withUTF8 { bytes -> JSONValue? in
-            var scanner = JSONScanner(bytes)
-            guard let value = try? scanner.parseValue() else { return nil }
-            scanner.skipWhitespace()
-            return scanner.atEnd ? value : nil
-        }
+        return copy.withUTF8 { parse($0) }
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        var scanner = JSONScanner(bytes)
+        scanner.skipWhitespace()
+        guard let value = try? scanner.parseValue() else { return nil }
+        scanner.skipWhitespace()
+        return scanner.atEnd ? value : nil
     }
 
     public subscript(key: String) -> JSONValue? {

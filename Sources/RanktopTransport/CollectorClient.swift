@@ -73,14 +73,24 @@ public final class CollectorClient: RunSource {
     public var canControl: Bool { true }
 
     /// One injection request: what `ranktop trigger` does. Returns the id and how many ranks got it.
+    /// The collector withdraws the injection when no rank took it within `timeout` seconds.
     public static func injectTrigger(
-        at address: Address, reason: String?, token: String?, by: String, timeout: Double
+        at address: Address, reason: String?, token: String?, by: String, timeout: Double, run: String? = nil
     ) async throws -> (id: String, ranks: Int) {
-        let connection = try await CollectorConnection.open(address, request: .inject(reason: reason, by: by, token: token), timeout: timeout)
+        let request = ConnectionRequest.inject(reason: reason, by: by, token: token, run: run, ttl: timeout)
+        // The reply comes once a rank took it or the collector withdrew it: allow for both.
+        let connection = try await CollectorConnection.open(address, request: request, timeout: timeout + 5)
         connection.close()
         guard let id = connection.reply.id else {
             throw TransportError("the collector at \(address) accepted the injection but sent no id")
         }
         return (id, connection.reply.ranks ?? 0)
+    }
+
+    /// Withdraws a pending injection; returns how many ranks had already been handed it.
+    public static func cancelInjection(at address: Address, id: String, token: String?, timeout: Double) async throws -> Int {
+        let connection = try await CollectorConnection.open(address, request: .cancelInjection(id: id, token: token), timeout: timeout)
+        connection.close()
+        return connection.reply.ranks ?? 0
     }
 }

@@ -40,6 +40,9 @@ final class CollectorConnection: Sendable {
             }
             if reply.kind == "error" {
                 let message = reply.error ?? "refused"
+                if reply.code == "expired" {
+                    throw TransportError("the collector at \(address): \(message)", timedOut: true)
+                }
                 if reply.code == "token" {
                     throw TransportError("the collector at \(address) refused the request: \(message) (give --token or set RANKTOP_TOKEN)")
                 }

@@ -24,9 +24,9 @@ public struct LocalRunSource: RunSource {
     }
 
     public func injectTrigger(reason: String?) async throws -> String {
-        let (id, ranks) = await collector.inject(reason: reason, by: requester)
-        if ranks == 0 { throw TransportError("the run ended before any rank got injection \(id)") }
-        return id
+        let result = await collector.inject(reason: reason, by: requester)
+        if result.ranks == 0 { throw TransportError("no rank took injection \(result.id): the run ended, or its ranks never connected") }
+        return result.id
     }
 
     public func requestStack(rank: Int) async throws {

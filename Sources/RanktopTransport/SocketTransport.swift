@@ -65,6 +65,9 @@ final class SocketTransport: Transport {
             throw TransportError("\(address): permission denied")
         } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
             throw TransportError("\(address): no such address on this machine")
+        } catch let error as IOError {
+            // NIO's description names its own internals (`bind(descriptor:ptr:bytes:)`).
+            throw TransportError("\(address): cannot listen: \(String(cString: strerror(error.errnoCode)))")
         } catch let error as TransportError {
             throw error
         } catch {

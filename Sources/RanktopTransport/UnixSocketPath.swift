@@ -31,7 +31,14 @@ public enum UnixSocketPath {
             throw TransportError("unix:\(path): the path is longer than \(maxPathBytes) bytes, which a Unix socket cannot use; choose a shorter one")
         }
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty { try makeDirectory(directory, private: directory == defaultDirectory()) }
+        if directory == defaultDirectory() {
+            try preparePrivateDirectory(directory)
+        } else if !directory.isEmpty {
+            var info = stat()
+            guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw TransportError("unix:\(path): the directory '\(directory)' does not exist; create it first or choose another path")
+            }
+        }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
@@ -48,25 +55,36 @@ public enum UnixSocketPath {
         chmod(path, 0o600)
     }
 
-    private static func makeDirectory(_ directory: String, private isPrivate: Bool) throws {
+    /// Makes the user's own run directory ready, as tmux and ssh-agent do: created 0700 when
+    /// missing; never followed through a symbolic link; refused when another user owns it; its
+    /// mode fixed through the open descriptor, so a link swapped in between cannot redirect it.
+    public static func preparePrivateDirectory(_ directory: String) throws {
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw TransportError("cannot create the run directory '\(directory)': \(String(cString: strerror(errno)))")
+        }
+        var before = stat()
+        guard lstat(directory, &before) == 0 else {
+            throw TransportError("cannot use the run directory '\(directory)': \(String(cString: strerror(errno)))")
+        }
+        if (before.st_mode & S_IFMT) == S_IFLNK {
+            throw TransportError("the run directory '\(directory)' is a symbolic link, which ranktop never follows; remove it, or set XDG_RUNTIME_DIR")
+        }
+        guard (before.st_mode & S_IFMT) == S_IFDIR else {
+            throw TransportError("'\(directory)' is not a directory; remove it, or set XDG_RUNTIME_DIR")
+        }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw TransportError("cannot open the run directory '\(directory)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
         var info = stat()
-        if stat(directory, &info) != 0 {
-            let parent = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
-            if !parent.isEmpty { try makeDirectory(parent, private: false) }
-            if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-                throw TransportError("cannot create the socket directory '\(directory)': \(String(cString: strerror(errno)))")
-            }
-            guard stat(directory, &info) == 0 else { return }
+        guard fstat(fd, &info) == 0, info.st_dev == before.st_dev, info.st_ino == before.st_ino else {
+            throw TransportError("the run directory '\(directory)' changed while ranktop opened it; try again")
         }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw TransportError("'\(directory)' is not a directory")
+        guard info.st_uid == geteuid() else {
+            throw TransportError("the run directory '\(directory)' belongs to another user (uid \(info.st_uid)); remove it, or set XDG_RUNTIME_DIR")
         }
-        if isPrivate {
-            guard info.st_uid == getuid() else {
-                throw TransportError("the socket directory '\(directory)' belongs to another user; set XDG_RUNTIME_DIR or use --listen")
-            }
-            if info.st_mode & 0o077 != 0 { chmod(directory, 0o700) }
-        }
+        if info.st_mode & 0o077 != 0 { fchmod(fd, 0o700) }
     }
 
     /// Whether something accepts connections on the socket at `path`.

@@ -40,9 +40,9 @@ struct AttachCommand: AsyncParsableCommand {
     }
 
     private func connect() async throws -> CollectorClient {
-        let token = RunLocations.token(explicit: token)
         if let address {
             let target = try RunLocations.address(address)
+            let token = RunLocations.clientToken(explicit: token, for: target)
             do {
                 return try await CollectorClient.connect(to: target, token: token, timeout: 5)
             } catch {
@@ -51,7 +51,7 @@ struct AttachCommand: AsyncParsableCommand {
         }
         let directory = UnixSocketPath.defaultDirectory()
         for path in Self.socketsNewestFirst(in: directory) {
-            if let client = try? await CollectorClient.connect(to: .unix(path: path), token: token, timeout: 2) {
+            if let client = try? await CollectorClient.connect(to: .unix(path: path), token: RunLocations.token(explicit: token), timeout: 2) {
                 return client
             }
         }

@@ -10,6 +10,31 @@ struct CLIFailure: Error, CustomStringConvertible {
     var exitCode: Int32 = 2
 
     var description: String { message }
+
+    /// A command line that cannot be carried out as written: exit status 64, as ArgumentParser's
+    /// own usage errors (EX_USAGE).
+    static func usage(_ message: String) -> CLIFailure {
+        CLIFailure(message: message, exitCode: ExitStatus.usage)
+    }
+}
+
+/// ranktop's exit statuses, the same for every command (README.md, "Exit status").
+enum ExitStatus {
+    static let success: Int32 = 0
+    /// A collector refused, did not answer, or nothing listens; a trigger no rank took.
+    static let notDone: Int32 = 1
+    /// An input that cannot be read or is not an event log; a log or address that cannot be used.
+    static let cannot: Int32 = 2
+    /// A command line that cannot be carried out as written.
+    static let usage: Int32 = 64
+
+    /// The table for `--help`.
+    static let table = """
+        Exit status: 0 done; 1 a collector refused, did not answer or no rank took the request; \
+        2 an input that cannot be read or is not an event log, or a log or address that cannot be \
+        used; 64 a usage error; 130 the run was stopped on your word (Ctrl-C, q then y, SIGTERM); \
+        otherwise the first failing rank's exit status (launch, run, demo).
+        """
 }
 
 enum Terminal {

@@ -23,10 +23,11 @@ struct DemoCommand: AsyncParsableCommand {
         case unix, tcp
     }
 
-    @Option(name: .long, help: ArgumentHelp("How many ranks.", valueName: "n"))
+    // Unconditional parsing: `--ranks -3` is a value to refuse with a reason, not a missing one.
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How many ranks.", valueName: "n"))
     var ranks = 4
 
-    @Option(name: .long, help: ArgumentHelp("Training steps per rank.", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Training steps per rank.", valueName: "n"))
     var steps = 40
 
     @Option(name: .long, help: ArgumentHelp("How ranks reach the collector: unix (a private socket) or tcp (127.0.0.1).", valueName: "kind"))

@@ -33,6 +33,13 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            // Judged before the output is created: a wrong input must not leave a half trace.
+            do {
+                let sample = try EventLogReader.sniff(path: log)
+                if sample.isNotAnEventLog { throw CLIFailure(message: sample.notAnEventLogMessage(path: log)) }
+            } catch let error as LogReadError {
+                throw CLIFailure(message: error.description)
+            }
             let sink = try OutputSink(path: output)
             var trace = ChromeTrace()
             var first = true

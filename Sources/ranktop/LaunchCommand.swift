@@ -22,7 +22,8 @@ struct LaunchCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: .customShort("n"), help: ArgumentHelp("How many ranks to start.", valueName: "n"))
+    // Unconditional parsing: `-n -3` is a value to refuse with a reason, not a missing one.
+    @Option(name: .customShort("n"), parsing: .unconditional, help: ArgumentHelp("How many ranks to start.", valueName: "n"))
     var ranks: Int
 
     @OptionGroup var live: LiveRunOptions

@@ -28,13 +28,14 @@ struct LiveRun {
         let runID = RunLocations.newRunID()
         let addresses = options.listen.isEmpty ? [defaultListen(runID)] : try RunLocations.addresses(options.listen)
         let logPath = try RunLocations.logPath(explicit: options.log, runID: runID)
-        let token = RunLocations.token(explicit: nil)
+        let token = RunLocations.collectorToken(explicit: nil, listen: addresses)
         RunLocations.raiseDescriptorLimit()
         let quiet = !headless && LiveView.takesOverTerminal
         let collector: Collector
         do {
             collector = try Collector(configuration: CollectorConfiguration(
                 listen: addresses, logPath: logPath, runID: runID, token: token,
+                tokenFile: TokenFile.defaultPath(runID: runID),
                 warn: { message in if !quiet { Console.warn(message) } }
             ))
             try await collector.start()

@@ -32,10 +32,14 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             try checkReadable(log)
+            let sample: LogReadSummary
+            do { sample = try EventLogReader.sniff(path: log) } catch let error as LogReadError { throw CLIFailure(message: error.description) }
+            if sample.isNotAnEventLog { throw CLIFailure(message: sample.notAnEventLogMessage(path: log)) }
             let source = LogReplaySource(path: log, speed: speed)
             let outcome = try await DashboardSession.open(
                 source: source, flags: dashboard, ownsRun: false, logPath: log, endedMessage: "end of log",
-                clock: { source.replayedNow() ?? 0 }
+                clock: { source.replayedNow() ?? 0 },
+                startupMessage: sample.isMostlyRejected ? sample.mostlyRejectedWarning(path: log) : nil
             )
             if let error = source.readError { Terminal.printError("reading '\(log)' stopped: \(error)") }
             if let summary = source.summary, summary.rejected > 0 {

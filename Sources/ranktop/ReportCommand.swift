@@ -40,6 +40,8 @@ struct ReportCommand: ParsableCommand {
                 model.apply(event)
             }
             bar?.finish()
+            if summary.isNotAnEventLog { throw CLIFailure(message: summary.notAnEventLogMessage(path: path)) }
+            if summary.isMostlyRejected { Terminal.printError("warning: " + summary.mostlyRejectedWarning(path: path)) }
             return RunReport(model: model, read: summary)
         } catch let error as LogReadError {
             bar?.finish()

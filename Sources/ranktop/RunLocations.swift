@@ -38,6 +38,9 @@ enum RunLocations {
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw CLIFailure(message: "cannot write the log '\(explicit)': the directory '\(directory)' does not exist")
             }
+            if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIFailure.usage("--log '\(explicit)' is a directory; give the path of a file, e.g. \(explicit.hasSuffix("/") ? explicit : explicit + "/")run.jsonl")
+            }
             if !appending, let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > 0 {
                 throw CLIFailure(message: "the log '\(explicit)' already holds a run; give a new path (a log holds one run)")
             }
@@ -62,7 +65,7 @@ enum RunLocations {
         do {
             return try Address(parsing: text)
         } catch {
-            throw CLIFailure(message: "\(option)\(error)")
+            throw CLIFailure.usage("\(option)\(error)")
         }
     }
 
@@ -75,11 +78,25 @@ enum RunLocations {
         return address
     }
 
-    /// The token for a collector: `--token`, else `RANKTOP_TOKEN`.
+    /// The token given: `--token`, else `RANKTOP_TOKEN`.
     static func token(explicit: String?) -> String? {
         if let explicit, !explicit.isEmpty { return explicit }
         let fromEnvironment = ProcessInfo.processInfo.environment["RANKTOP_TOKEN"]
         return fromEnvironment?.isEmpty == false ? fromEnvironment : nil
+    }
+
+    /// The token a collector requires: the one given, else a fresh one whenever it listens on
+    /// TCP (loopback included: every local user can reach a port). Nil for Unix sockets alone,
+    /// whose peers are admitted by their credentials.
+    static func collectorToken(explicit: String?, listen: [Address]) -> String? {
+        if let given = token(explicit: explicit) { return given }
+        return listen.contains(where: \.isTCP) ? TokenFile.generateToken() : nil
+    }
+
+    /// The token to present to the collector at `address`: the one given, else the one a local
+    /// collector of this user left in its token file.
+    static func clientToken(explicit: String?, for address: Address) -> String? {
+        token(explicit: explicit) ?? TokenFile.lookup(for: address)
     }
 
     /// A collector with thousands of ranks needs thousands of descriptors: take the hard limit.

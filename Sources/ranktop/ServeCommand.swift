@@ -13,8 +13,11 @@ struct ServeCommand: AsyncParsableCommand {
         RANKTOP_ADDR set to one of its addresses; `ranktop attach ADDR` watches the run and \
         `ranktop trigger ADDR` stops it cleanly.
 
-        Listening beyond this machine (a TCP address other than 127.0.0.1 / localhost) needs a \
-        token: every rank, viewer and trigger must then present it (RANKTOP_TOKEN for ranks).
+        Every TCP listener, loopback included, requires a token: every rank, viewer and trigger \
+        must present it (RANKTOP_TOKEN for ranks). Without --token or RANKTOP_TOKEN, serve makes \
+        one and leaves it in a 0600 file in your run directory, where `ranktop attach` and \
+        `ranktop trigger` on this machine find it; the token is never printed. Unix-socket \
+        peers need none: only your own processes (or root's) are let in.
 
           ranktop serve --listen tcp://0.0.0.0:29600 --token "$(openssl rand -hex 16)"
           ranktop serve --listen unix:/tmp/train.sock --listen tcp://127.0.0.1:29600
@@ -49,12 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
             let addresses = try RunLocations.addresses(listen)
             let runID = RunLocations.newRunID()
             let logPath = try RunLocations.logPath(explicit: log, runID: runID, appending: true)
-            let token = RunLocations.token(explicit: token)
+            let token = RunLocations.collectorToken(explicit: token, listen: addresses)
+            let tokenFile = TokenFile.defaultPath(runID: runID)
             RunLocations.raiseDescriptorLimit()
             let collector: Collector
             do {
                 collector = try Collector(configuration: CollectorConfiguration(
-                    listen: addresses, logPath: logPath, runID: runID, token: token, warn: { Console.warn($0) }
+                    listen: addresses, logPath: logPath, runID: runID, token: token, tokenFile: tokenFile,
+                    warn: { Console.warn($0) }
                 ))
                 try await collector.start()
             } catch let error as TransportError {
@@ -63,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
             let bound = collector.addresses
             Console.say("ranktop: collector listening on \(bound.map(\.description).joined(separator: " and "))")
             Console.say("ranktop: log \(logPath)")
-            let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN (the token)"
+            if token != nil, bound.contains(where: \.isTCP) { Console.say("ranktop: token in \(tokenFile) (for ranks: RANKTOP_TOKEN)") }
+            let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN"
             Console.say("ranktop: start ranks with RANKTOP_ADDR=\(ServeCommand.reachable(bound[0]))\(tokenHint); stop with Ctrl-C")
 
             _ = await SignalWatch.next()

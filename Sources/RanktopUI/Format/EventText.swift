@@ -45,6 +45,8 @@ public enum EventText {
             return "lost: " + reason
         case let .dropped(count):
             return "dropped \(count) events"
+        case let .discarded(count, reason):
+            return "collector discarded \(count) events" + (reason.map { ": " + $0 } ?? "")
         case let .inject(injection):
             var text = "inject \(injection.id)"
             if let by = injection.by { text += " by " + by }
@@ -64,6 +66,7 @@ public enum EventText {
         case let .bye(code, error): (error != nil || (code ?? 0) != 0) ? .stateFailed : .stateExited
         case .lost: .stateLost
         case .dropped: .warning
+        case .discarded: .error
         case .heartbeat: .dim
         case .hello, .progress, .stack: .text
         }

@@ -8,22 +8,32 @@ public struct CollectorConfiguration: Sendable {
     public var logPath: String
     /// The run this collector serves, shown to viewers.
     public var runID: String
-    /// Required of every connection when set (ranks in `hello.token`, viewers and control
-    /// requests in their first line). Listening beyond loopback without one is refused.
+    /// Required of every TCP connection (ranks in `hello.token`, viewers and control requests in
+    /// their first line), loopback included: any local user can reach a loopback port. Unix-socket
+    /// peers are admitted by their credentials instead (this user, or root). Listening on TCP
+    /// without a token is refused.
     public var token: String?
     /// A rank that sends nothing (not even a heartbeat, which emitters send after 2 s of quiet) for
     /// this long is written `lost` and disconnected; it comes back by reconnecting.
     public var silenceTimeout: Double
+    /// A connection that neither says hello nor makes a request within this many seconds is
+    /// closed (OpenSSH's LoginGraceTime).
+    public var identifyTimeout: Double
     /// The log is flushed to the file at least this often (seconds).
     public var flushInterval: Double
+    /// Where to leave the token for this user's own tools once listening on TCP
+    /// (`TokenFile.defaultPath`); removed at stop. Nil: nowhere.
+    public var tokenFile: String?
     /// Where warnings go (a rank sending garbage, a log that cannot be written).
     public var warn: @Sendable (String) -> Void
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,
-        silenceTimeout: Double = 30, flushInterval: Double = 1,
+        silenceTimeout: Double = 30, flushInterval: Double = 1, identifyTimeout: Double = 10, tokenFile: String? = nil,
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.tokenFile = tokenFile
+        self.identifyTimeout = identifyTimeout
         self.listen = listen
         self.logPath = logPath
         self.runID = runID
@@ -37,10 +47,10 @@ public struct CollectorConfiguration: Sendable {
     func validate() throws(TransportError) {
         if listen.isEmpty { throw TransportError("nothing to listen on: give at least one --listen address") }
         if token?.isEmpty == true { throw TransportError("the token is empty: give a non-empty --token or RANKTOP_TOKEN") }
-        for address in listen where !address.isLoopback && token == nil {
+        for address in listen where address.isTCP && token == nil {
             throw TransportError(
-                "listening on \(address) reaches beyond this machine, which needs a token: set RANKTOP_TOKEN " +
-                "(or give `ranktop serve --token`; ranks need the same RANKTOP_TOKEN), or listen on 127.0.0.1"
+                "listening on \(address) needs a token, since any user of this machine (or beyond) can reach a TCP port: " +
+                "set RANKTOP_TOKEN or give `ranktop serve --token` (ranks need the same RANKTOP_TOKEN), or listen on a unix: socket"
             )
         }
     }

@@ -3,10 +3,11 @@ import RanktopProtocol
 /// One rank's events on one connection, on their way to the log.
 ///
 /// The transport frames lines and hands them in; the stream validates each (protocol v1, `hello`
-/// first, one rank per connection), notes `seq` gaps as `dropped`, and keeps the accepted lines'
-/// ORIGINAL bytes, so fields this version does not know survive in the log. Lines are committed to
-/// the log in batches (one lock per chunk the transport read). When the stream ends without `bye`,
-/// the collector writes `lost`.
+/// first, one rank per connection, none of the kinds only the collector writes), notes `seq` gaps
+/// as `dropped`, and keeps the accepted lines' ORIGINAL bytes, so fields this version does not
+/// know survive in the log; only a hello's token is cut out. Lines are committed to the log in
+/// batches (one lock per chunk the transport read). When the stream ends without `bye`, the
+/// collector writes `lost`.
 ///
 /// Not thread-safe: a transport feeds each stream from one thread (its connection's event loop).
 public final class RankStream {
@@ -14,17 +15,21 @@ public final class RankStream {
         case keep
         /// Close the connection; the reason is for the collector's warnings.
         case disconnect(String)
+        /// The hello's token was wrong: close after the collector's refusal delay.
+        case refuseToken
     }
 
-    /// Lines before `hello` tolerated before the connection is dropped.
+    /// Lines before `hello` tolerated before the connection is dropped, valid or not.
     static let maxLinesBeforeHello = 64
     /// Rejections written to the log per connection; the rest are counted.
     static let rejectionsLogged = 3
+    /// Kinds only the collector writes: a rank that sends one is lying about what happened.
+    static let collectorKinds: Set<EventKind> = [.lost, .dropped, .inject, .discarded]
 
     private let collector: Collector
     let control: any RankControl
     let connectionID: Int
-    private let peer: String
+    let peer: PeerIdentity
     private var decoder = EventDecoder()
     public private(set) var rank: Int?
     private(set) var pid: Int?
@@ -38,7 +43,7 @@ public final class RankStream {
     private var batch: [UInt8] = []
     private var lineEnds: [Int] = []
 
-    init(collector: Collector, control: any RankControl, connectionID: Int, peer: String) {
+    init(collector: Collector, control: any RankControl, connectionID: Int, peer: PeerIdentity) {
         self.collector = collector
         self.control = control
         self.connectionID = connectionID
@@ -51,7 +56,10 @@ public final class RankStream {
         let event: Event
         switch decoder.decode(line) {
         case let .success(decoded): event = decoded
-        case let .failure(error): return reject(error.reason)
+        case let .failure(error): return rejectCounted(error.reason)
+        }
+        if RankStream.collectorKinds.contains(event.kind) {
+            return rejectCounted("'\(event.kind.rawValue)' is written by the collector, never by a rank")
         }
         guard let rank else { return acceptFirst(event, line: line) }
         guard event.rank == rank else {
@@ -59,13 +67,14 @@ public final class RankStream {
         }
         if case let .hello(hello) = event.body {
             // The same rank saying hello again on its connection: a new attempt or a new pid.
-            guard collector.authorizes(token: hello.token) else { return .disconnect("hello with a wrong token") }
-            if hello.pid != pid { nextSeq = event.seq.map { $0 + 1 } }
+            guard collector.admits(peer, token: hello.token) else { return .refuseToken }
+            guard hello.run == run else { return reject("a hello of run '\(hello.run.prefix(40))' on a connection of run '\(run ?? "")'") }
+            if hello.pid != pid { nextSeq = event.seq.map { $0.saturatingAdd(1) } }
             pid = hello.pid
-            run = hello.run
-        } else {
-            noteSeq(event)
+            appendHello(line)
+            return .keep
         }
+        noteSeq(event)
         append(line)
         switch event.body {
         case .bye: saidBye = true
@@ -78,14 +87,15 @@ public final class RankStream {
 
     /// A line over the protocol's limit, skipped whole by the framer.
     public func rejectOversize(bytes: Int) -> Verdict {
-        reject("line too long: \(bytes) bytes (limit \(EventDecoder.maxLineBytes))")
+        rejectCounted("line too long: \(bytes) bytes (limit \(EventDecoder.maxLineBytes))")
     }
 
     /// Commits what was accepted since the last commit to the log (the end of a read).
     public func commit() {
         guard !lineEnds.isEmpty else { return }
         batch.withUnsafeBufferPointer { collector.log.append($0, lineEnds: lineEnds) }
-        collector.countLines(accepted: lineEnds.count)
+        collector.countLines(accepted: accepted)
+        accepted = 0
         batch.removeAll(keepingCapacity: batch.capacity <= 1 << 20)
         lineEnds.removeAll(keepingCapacity: true)
     }
@@ -96,7 +106,6 @@ public final class RankStream {
     public func end(reason: String?) {
         guard !ended else { return }
         if rejected > RankStream.rejectionsLogged {
-            let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
             appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected \(rejected) lines in all from \(who)")))
         }
         commit()
@@ -106,26 +115,22 @@ public final class RankStream {
 
     // MARK: -
 
+    private var who: String { rank.map { "rank \($0)" } ?? "a connection from \(peer)" }
+
     private func acceptFirst(_ event: Event, line: UnsafeBufferPointer<UInt8>) -> Verdict {
         guard case let .hello(hello) = event.body else {
-            linesBeforeHello += 1
-            let verdict = reject("'\(event.kind.rawValue)' before hello: the first line of a rank is hello")
-            if linesBeforeHello >= RankStream.maxLinesBeforeHello { return .disconnect("no hello after \(linesBeforeHello) lines") }
-            return verdict
+            return rejectCounted("'\(event.kind.rawValue)' before hello: the first line of a rank is hello")
         }
-        guard collector.authorizes(token: hello.token) else {
-            collector.warnOnce(key: "token", "a rank connected from \(peer) with \(hello.token == nil ? "no token" : "a wrong token"); set RANKTOP_TOKEN for the ranks")
-            return .disconnect("hello with a wrong token")
-        }
+        guard collector.admits(peer, token: hello.token) else { return .refuseToken }
         rank = event.rank
         pid = hello.pid
         run = hello.run
-        let registration = collector.registerRank(self, hello: hello)
-        append(line)
+        let registration = collector.registerRank(self, hello: hello, rank: event.rank)
+        appendHello(line)
         // Emitters re-send their original hello (seq 0) on every connection; a reconnecting
         // process continues where its last connection stopped, so a gap there is events lost
         // in between.
-        nextSeq = registration.resumeSeq ?? event.seq.map { $0 + 1 }
+        nextSeq = registration.resumeSeq ?? event.seq.map { $0.saturatingAdd(1) }
         for injection in registration.injections {
             let control = control
             Task { try? await control.send(injection) }
@@ -138,7 +143,13 @@ public final class RankStream {
         if let expected = nextSeq, seq > expected {
             appendCollectorEvent(Event(rank: event.rank, ts: event.ts, .dropped(count: seq - expected)))
         }
-        nextSeq = max(nextSeq ?? 0, seq + 1)
+        nextSeq = max(nextSeq ?? 0, seq.saturatingAdd(1))
+    }
+
+    /// A hello goes to the log without its token: the log is read by every viewer.
+    private func appendHello(_ line: UnsafeBufferPointer<UInt8>) {
+        guard let redacted = FieldRedaction.removing("token", from: line) else { return append(line) }
+        redacted.withUnsafeBufferPointer { append($0) }
     }
 
     private func append(_ line: UnsafeBufferPointer<UInt8>) {
@@ -153,11 +164,19 @@ public final class RankStream {
         lineEnds.append(batch.count)
     }
 
+    /// A rejection that also counts towards the lines a connection may send before its hello.
+    private func rejectCounted(_ reason: String) -> Verdict {
+        let verdict = reject(reason)
+        guard rank == nil else { return verdict }
+        linesBeforeHello += 1
+        if linesBeforeHello >= RankStream.maxLinesBeforeHello { return .disconnect("no hello after \(linesBeforeHello) lines") }
+        return verdict
+    }
+
     private func reject(_ reason: String) -> Verdict {
         rejected += 1
         collector.countLines(rejected: 1)
         if rejected <= RankStream.rejectionsLogged {
-            let who = rank.map { "rank \($0)" } ?? "a connection from \(peer)"
             let more = rejected == RankStream.rejectionsLogged ? " (further rejections are counted, not logged)" : ""
             appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected a line from \(who): \(reason)\(more)")))
         }

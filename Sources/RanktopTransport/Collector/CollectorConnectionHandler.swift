@@ -27,6 +27,9 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     /// Why the connection is ending, when the collector ends it (else: the rank closed it).
     private var endReason: String?
     private var requestTask: Task<Void, Never>?
+    private var peer = PeerIdentity(.unverifiedLocal)
+    /// Counted among the collector's unidentified connections until it says who it is.
+    private var countedUnidentified = false
 
     init(collector: Collector, silenceTimeout: TimeAmount, onViewer: @escaping () -> Void) {
         self.collector = collector
@@ -35,10 +38,40 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let peer = context.channel.remoteAddress.map { "\($0)" } ?? "a local socket"
-        stream = collector.openRankStream(peer: peer, control: SocketRankControl(channel: context.channel))
-        scheduleSilenceCheck(context: context)
+        peer = PeerCredentials.identify(context.channel)
         context.fireChannelActive()
+        if case let .local(uid, _) = peer.origin, !peer.isTrustedLocal {
+            // The socket is 0600, so only root could have let another user in: still refuse.
+            collector.warnOnce(key: "uid-\(uid)", "refused a connection from \(peer): only this user's processes may use the socket")
+            context.close(promise: nil)
+            return
+        }
+        guard collector.admitUnidentifiedConnection() else {
+            collector.warnOnce(key: "unidentified", "more than \(ClientGuards.maxUnidentified) connections have not said who they are; refusing new ones until they do")
+            context.close(promise: nil)
+            return
+        }
+        countedUnidentified = true
+        stream = collector.openRankStream(peer: peer, control: SocketRankControl(channel: context.channel))
+        scheduleIdentifyDeadline(context: context)
+        scheduleSilenceCheck(context: context)
+    }
+
+    /// LoginGraceTime: a connection that neither says hello nor makes a request is closed.
+    private func scheduleIdentifyDeadline(context: ChannelHandlerContext) {
+        let seconds = collector.configuration.identifyTimeout
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
+            if mode == .undecided {
+                endReason = "disconnected by the collector: no hello within \(seconds) s"
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    private func settleUnidentified() {
+        guard countedUnidentified else { return }
+        countedUnidentified = false
+        collector.unidentifiedConnectionSettled()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -60,9 +93,27 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             }
         }
         stream.commit()
-        if case let .disconnect(reason) = verdict {
+        switch verdict {
+        case .keep:
+            break
+        case let .disconnect(reason):
             endReason = "disconnected by the collector: \(reason)"
             context.close(promise: nil)
+        case .refuseToken:
+            refuseToken(context: context)
+        }
+    }
+
+    /// Stops reading, then closes once the collector's refusal delay has passed.
+    private func refuseToken(context: ChannelHandlerContext) {
+        mode = .request
+        silenceCheck?.cancel()
+        endReason = "disconnected by the collector: hello with a wrong token"
+        let channel = context.channel
+        let collector = collector, peer = peer
+        requestTask = Task {
+            await collector.refuseToken(from: peer, presented: true)
+            try? await channel.close().get()
         }
     }
 
@@ -73,17 +124,21 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             return .keep
         }
         let verdict = stream.accept(line: line)
-        if mode == .undecided, stream.rank != nil { mode = .rank }
+        if mode == .undecided, stream.rank != nil {
+            mode = .rank
+            settleUnidentified()
+        }
         return verdict
     }
 
     private func serve(_ request: ConnectionRequest, context: ChannelHandlerContext) {
         silenceCheck?.cancel()
+        settleUnidentified()
         let channel = context.channel
-        let collector = collector
+        let collector = collector, peer = peer
         if case .viewer = request { onViewer() }
         requestTask = Task {
-            let reply = await collector.reply(to: request)
+            let reply = await collector.reply(to: request, from: peer)
             do {
                 try await channel.writeAndFlush(ByteBuffer(string: reply.line)).get()
                 if reply.kind == "viewer.ok" { try await ViewerFeed.run(channel: channel, tail: collector.followLog()) }
@@ -96,8 +151,9 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         silenceCheck?.cancel()
+        settleUnidentified()
         requestTask?.cancel()
-        if mode == .request {
+        if mode == .request, stream?.rank == nil {
             stream = nil
         } else {
             stream?.end(reason: endReason ?? "connection closed without bye")
@@ -119,7 +175,7 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
                 let seconds = Int(silenceTimeout.nanoseconds / 1_000_000_000)
                 endReason = "silent for \(seconds) s: heartbeats stopped"
                 context.close(promise: nil)
-            } else if mode != .request {
+            } else if mode != .request, context.channel.isActive {
                 scheduleSilenceCheck(context: context)
             }
         }

@@ -25,6 +25,12 @@ final class CollectorLog: @unchecked Sendable {
     private var failure: String?
     /// Bytes handed to the writer; what it has not written yet is still in its buffer.
     private var bytesAppended = 0
+    /// While the file takes no writes (a full disk), at most this much waits in memory; past it
+    /// lines are discarded and counted, except the few that say where a rank ended up.
+    static let maxPendingBytes = 8 << 20
+    static let maxReservedBytes = 1 << 20
+    private var discardedLines = 0
+    private var reserved: [UInt8] = []
     private let warn: @Sendable (String) -> Void
 
     let path: String
@@ -71,14 +77,20 @@ final class CollectorLog: @unchecked Sendable {
         let woken: [Waiter] = lock.withLock {
             guard !closed else { return [] }
             var start = 0
-            do {
-                for end in lineEnds {
-                    try writer.append(line: UnsafeBufferPointer(rebasing: bytes[start..<end]))
-                    bytesAppended += end - start
-                    start = end
+            for end in lineEnds {
+                let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
+                start = end
+                if failure != nil, writer.pendingBytes >= CollectorLog.maxPendingBytes {
+                    discard(line)
+                    continue
                 }
-            } catch {
-                noteFailure(error)
+                do {
+                    try writer.append(line: line)
+                    bytesAppended += line.count
+                } catch {
+                    bytesAppended += line.count
+                    noteFailure(error)
+                }
             }
             return waiters.isEmpty ? [] : flushAndTakeWaiters()
         }
@@ -142,7 +154,52 @@ final class CollectorLog: @unchecked Sendable {
     // MARK: under the lock
 
     private func flushLocked() {
-        do { try writer.flush() } catch { noteFailure(error) }
+        do {
+            try writer.flush()
+        } catch {
+            noteFailure(error)
+            return
+        }
+        if failure != nil { recovered() }
+    }
+
+    /// A line that cannot be held while the file takes no writes: counted, unless it is one of
+    /// the few that say where a rank ended up (hello, bye, lost), which are kept while room lasts.
+    private func discard(_ line: UnsafeBufferPointer<UInt8>) {
+        var decoder = EventDecoder()
+        let body = line.last == 0x0A ? UnsafeBufferPointer(rebasing: line.dropLast()) : line
+        if case let .success(event) = decoder.decode(body), [.hello, .bye, .lost].contains(event.kind),
+           reserved.count + line.count <= CollectorLog.maxReservedBytes {
+            reserved.append(contentsOf: line)
+            return
+        }
+        discardedLines += 1
+    }
+
+    /// The file takes writes again: say how many lines were discarded (as LTTng records its
+    /// discarded-event counts), then what was kept aside.
+    private func recovered() {
+        let reason = failure
+        failure = nil
+        guard discardedLines > 0 || !reserved.isEmpty else { return }
+        let count = discardedLines
+        discardedLines = 0
+        var line: [UInt8] = []
+        EventEncoder.encode(Event(rank: -1, ts: WallClock.now, .discarded(count: count, reason: reason)), into: &line)
+        let kept = reserved
+        reserved = []
+        do {
+            try line.withUnsafeBufferPointer { try writer.append(line: $0) }
+            bytesAppended += line.count
+            if !kept.isEmpty {
+                try kept.withUnsafeBufferPointer { try writer.append(line: $0) }
+                bytesAppended += kept.count
+            }
+            try writer.flush()
+        } catch {
+            noteFailure(error)
+        }
+        warn("the event log takes writes again; \(count) events were discarded while it did not")
     }
 
     /// Flushes and takes the waiters the new end satisfies (all of them when closing).

@@ -1,0 +1,254 @@
+import Atomics
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The collector: ingests every transport, appends the event log, serves viewers, and delivers
+/// injected triggers and stack requests to the ranks.
+///
+/// Thread-safe. Connections feed `RankStream`s on their own threads; shared state (which
+/// connections speak for which rank of which run, pending injections, the guards against hostile
+/// clients) sits behind one lock, the log behind another, and no code path holds both.
+public final class Collector: Sendable {
+    public let configuration: CollectorConfiguration
+    let log: CollectorLog
+    let state: NIOLockedValueBox<State>
+    private let acceptedLines = ManagedAtomic<Int>(0)
+    private let rejectedLines = ManagedAtomic<Int>(0)
+
+    /// A rank of a run: two runs on one `serve` both have a rank 0.
+    struct RankKey: Hashable, Sendable {
+        var run: String
+        var rank: Int
+    }
+
+    /// One process of a rank: its `seq` continues across that process's reconnects only.
+    struct ProcessKey: Hashable, Sendable {
+        var run: String
+        var rank: Int
+        var pid: Int
+    }
+
+    struct LiveRank: Sendable {
+        var connectionID: Int
+        var control: any RankControl
+        var key: RankKey
+        var pid: Int
+    }
+
+    struct State: Sendable {
+        var started = false
+        var stopping = false
+        var nextConnectionID = 0
+        var transports: [any Transport] = []
+        var addresses: [Address] = []
+        var timers: [RepeatedTask] = []
+        /// Every rank connection that said hello and is still open, by connection id.
+        var live: [Int: LiveRank] = [:]
+        /// The connection that speaks for each rank of each run now: the newest live one. When it
+        /// goes, the next newest (if any) speaks again, so a stray claimant never strands a rank.
+        var current: [RankKey: Int] = [:]
+        /// Runs by when their latest rank said hello: control requests that name no run go to
+        /// the newest.
+        var runSeen: [String: Int] = [:]
+        var nextConnectionOrder = 0
+        /// Per process: the next `seq` last seen, to count events lost across a reconnect (seeded
+        /// from an existing log, so a restarted collector counts them too).
+        var ledger: [ProcessKey: Int] = [:]
+        var injections = InjectionBook()
+        var guards = ClientGuards()
+        var warned: Set<String> = []
+        var connections = 0
+    }
+
+    /// Opens (or creates) the log. Listening starts with `start()`.
+    public init(configuration: CollectorConfiguration) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        var initial = State()
+        initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
+        state = NIOLockedValueBox(initial)
+        log = try CollectorLog(path: configuration.logPath, warn: configuration.warn)
+    }
+
+    public var logPath: String { configuration.logPath }
+    public var runID: String { configuration.runID }
+
+    /// The addresses ranks can be given, once started (TCP ports resolved).
+    public var addresses: [Address] { state.withLockedValue { $0.addresses } }
+
+    /// Listens on every configured address. Throws (and listens on none) when one fails.
+    @discardableResult
+    public func start() async throws -> [Address] {
+        let fresh = state.withLockedValue { state -> Bool in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard fresh else { return addresses }
+        var started: [(any Transport, Address)] = []
+        do {
+            for address in configuration.listen {
+                let transport = try Collector.makeTransport(for: address)
+                let bound = try await transport.start(collector: self)
+                started.append((transport, bound))
+            }
+            let tcp = started.map(\.1).filter(\.isTCP)
+            if let path = configuration.tokenFile, let token = configuration.token, !tcp.isEmpty {
+                try TokenFile.write(path: path, token: token, addresses: tcp)
+            }
+        } catch {
+            for (transport, _) in started { await transport.stop() }
+            log.close()
+            throw error
+        }
+        // On an event loop, not in Swift's cooperative pool: code that blocks the pool's few
+        // threads (a training loop, a test) must not hold back the log.
+        let interval = TimeAmount.milliseconds(Int64(configuration.flushInterval * 1000))
+        let log = log
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let flushTimer = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            log.flush()
+        }
+        let expiryTimer = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+            self?.expireInjections()
+        }
+        state.withLockedValue { state in
+            state.transports = started.map(\.0)
+            state.addresses = started.map(\.1)
+            state.timers = [flushTimer, expiryTimer]
+        }
+        return started.map(\.1)
+    }
+
+    /// The seam where a transport plugs in: one case per kind of address.
+    static func makeTransport(for address: Address) throws -> any Transport {
+        switch address {
+        case .unix, .tcp:
+            return SocketTransport(address: address)
+        case .sharedMemory:
+            throw TransportError("\(address): the shared-memory transport is not available in this build yet; use unix: or tcp://")
+        }
+    }
+
+    /// Stops listening, closes every connection (without writing `lost`: the ranks are fine),
+    /// flushes and closes the log. Viewers read to the end and finish.
+    public func stop() async {
+        let (transports, timers, waiters) = state.withLockedValue { state in
+            state.stopping = true
+            let waiters = state.injections.takeAllWaiters()
+            defer { state.transports = [] }
+            return (state.transports, state.timers, waiters)
+        }
+        for waiter in waiters { waiter.resume(returning: 0) }
+        for timer in timers { timer.cancel() }
+        if let path = configuration.tokenFile { TokenFile.remove(path: path) }
+        for transport in transports { await transport.stop() }
+        log.close()
+        for transport in transports { await transport.finish() }
+    }
+
+    /// Waits until no rank is connected, or `timeout` seconds pass. A launcher calls this after
+    /// its ranks exited, so their last bytes and `lost` are in the log before it stops.
+    public func waitUntilRanksDisconnect(timeout: Double) async {
+        let deadline = MonotonicClock.now + timeout
+        while MonotonicClock.now < deadline {
+            if state.withLockedValue({ $0.live.isEmpty }) { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// What the collector has seen so far.
+    public var statistics: CollectorStatistics {
+        let (ranks, connections) = state.withLockedValue { ($0.current.count, $0.connections) }
+        return CollectorStatistics(
+            connectedRanks: ranks, connections: connections,
+            acceptedLines: acceptedLines.load(ordering: .relaxed), rejectedLines: rejectedLines.load(ordering: .relaxed)
+        )
+    }
+
+    /// Ranks connected now (of every run).
+    public var connectedRanks: [Int] { state.withLockedValue { Array(Set($0.current.keys.map(\.rank))).sorted() } }
+
+    /// Whether `token` is the one this collector requires (any, when it requires none).
+    public func authorizes(token: String?) -> Bool {
+        guard let required = configuration.token else { return true }
+        guard let token else { return false }
+        // Constant time in the token's content: no early exit on the first differing byte.
+        let a = Array(required.utf8), b = Array(token.utf8)
+        var difference = a.count ^ b.count
+        for i in 0..<max(a.count, b.count) {
+            difference |= Int((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
+        }
+        return difference == 0
+    }
+
+    /// Whether a connection from `peer` presenting `token` may speak: a verified local peer of
+    /// this user (or root) over a Unix socket needs no token; everyone else needs the right one.
+    func admits(_ peer: PeerIdentity, token: String?) -> Bool {
+        // A token presented is checked even from a trusted peer: a wrong one is a mistake to report.
+        if peer.isTrustedLocal { return token == nil || authorizes(token: token) }
+        if configuration.token == nil { return !peer.isNetwork }
+        return authorizes(token: token)
+    }
+
+    // MARK: for transports
+
+    /// A stream for a new connection that may turn out to be a rank's.
+    public func openRankStream(peer: PeerIdentity, control: any RankControl) -> RankStream {
+        let id = state.withLockedValue { state in
+            state.nextConnectionID += 1
+            state.connections += 1
+            return state.nextConnectionID
+        }
+        return RankStream(collector: self, control: control, connectionID: id, peer: peer)
+    }
+
+    /// A follower of the log from its first byte, for a viewer.
+    public func followLog() -> LogTail {
+        LogTail(log: log)
+    }
+
+    func countLines(accepted: Int = 0, rejected: Int = 0) {
+        if accepted > 0 { acceptedLines.wrappingIncrement(by: accepted, ordering: .relaxed) }
+        if rejected > 0 { rejectedLines.wrappingIncrement(by: rejected, ordering: .relaxed) }
+    }
+
+    func warnOnce(key: String, _ message: String) {
+        let first = state.withLockedValue { $0.warned.insert(key).inserted }
+        if first { configuration.warn(message) }
+    }
+
+    /// Reads an existing log once for each process's last `seq`.
+    private static func seedLedger(logPath: String) -> [ProcessKey: Int] {
+        var processes: [Int: (run: String, pid: Int)] = [:]
+        var ledger: [ProcessKey: Int] = [:]
+        _ = try? EventLogReader.read(path: logPath) { event in
+            guard event.rank >= 0 else { return }
+            if case let .hello(hello) = event.body { processes[event.rank] = (hello.run, hello.pid) }
+            guard let seq = event.seq, let process = processes[event.rank] else { return }
+            ledger[ProcessKey(run: process.run, rank: event.rank, pid: process.pid)] = seq.saturatingAdd(1)
+        }
+        return ledger
+    }
+
+    static func randomHex(_ count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        return String((0..<count).map { _ in digits[Int(generator.next() % 16)] })
+    }
+}
+
+/// Counters for `serve`'s status line and for tests.
+public struct CollectorStatistics: Sendable, Equatable {
+    public var connectedRanks: Int
+    /// Connections accepted so far, of any kind.
+    public var connections: Int
+    public var acceptedLines: Int
+    public var rejectedLines: Int
+}

@@ -1,0 +1,78 @@
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a local collector leaves its token for this user's own tools: a 0600 file in the user's
+/// 0700 run directory, naming the token and the TCP addresses it guards. `attach` and `trigger`
+/// read it, so a loopback TCP listener can require a token without the user typing one.
+public enum TokenFile {
+    /// `<run directory>/<run id>.token`.
+    public static func defaultPath(runID: String) -> String {
+        UnixSocketPath.defaultDirectory() + "/\(runID).token"
+    }
+
+    /// A fresh token: 128 bits from the system's generator, as hex.
+    public static func generateToken() -> String {
+        Collector.randomHex(32)
+    }
+
+    /// Writes the token and the addresses (one a line after the token). The directory is made
+    /// safe first; the file is created 0600 without following links.
+    static func write(path: String, token: String, addresses: [Address]) throws {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if directory == UnixSocketPath.defaultDirectory() { try UnixSocketPath.preparePrivateDirectory(directory) }
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw TransportError("cannot write the token file '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var text = ([token] + addresses.map(\.description)).joined(separator: "\n") + "\n"
+        let (_, error) = text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+        if let error { throw TransportError("cannot write the token file '\(path)': \(String(cString: strerror(error)))") }
+    }
+
+    static func remove(path: String) {
+        unlink(path)
+    }
+
+    /// The token of a local collector listening at `address`, from the token files of this user's
+    /// run directory; nil when none names it.
+    public static func lookup(for address: Address, in directory: String = UnixSocketPath.defaultDirectory()) -> String? {
+        guard case let .tcp(host, port) = address, let entries = opendir(directory) else { return nil }
+        defer { closedir(entries) }
+        while let entry = readdir(entries) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasSuffix(".token"), let text = readSmallFile(directory + "/" + name) else { continue }
+            let lines = text.split(separator: "\n").map(String.init)
+            guard let token = lines.first, !token.isEmpty else { continue }
+            for line in lines.dropFirst() {
+                guard case let .tcp(listenHost, listenPort)? = try? Address(parsing: line), listenPort == port else { continue }
+                if listenHost == host || (Address.tcp(host: host, port: port).isLoopback && isLocal(listenHost)) { return token }
+            }
+        }
+        return nil
+    }
+
+    private static func isLocal(_ host: String) -> Bool {
+        host == "0.0.0.0" || host == "::" || host == "*" || Address.tcp(host: host, port: 0).isLoopback
+    }
+
+    /// A token file is tiny; anything larger, or not this user's, is not one.
+    private static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_uid == geteuid(), info.st_size < 4096 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let count = read(fd, &bytes, bytes.count)
+        guard count >= 0 else { return nil }
+        return String(decoding: bytes.prefix(count), as: UTF8.self)
+    }
+}

@@ -1,3 +1,5 @@
+import RanktopProtocol
+
 /// One open barrier: the n-th `wait_for_everyone` of every rank.
 public struct BarrierInstance: Sendable {
     public let n: Int
@@ -34,9 +36,12 @@ public struct BarrierInstance: Sendable {
 
     public var arrivedRanks: [Int] { arrivals.keys.sorted() }
 
-    public func missingRanks(world: Int) -> [Int] {
+    public func missingRanks(world: Int) -> [Int] { Array(missingRankSet(world: world)) }
+
+    /// The ranks of the world not arrived, as ranges: sized by the arrivals, not the world.
+    public func missingRankSet(world: Int) -> RankSet {
         if everyoneArrived { return [] }
-        return (0..<world).filter { arrivals[$0] == nil }
+        return RankSet.complement(of: arrivals.keys.sorted(), in: world)
     }
 
     /// Distinct names with the ranks that gave each, when they disagree.

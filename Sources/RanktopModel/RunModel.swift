@@ -103,8 +103,11 @@ public struct RunModel: Sendable {
     }
 
     /// Ranks of the world never heard from.
-    public var silentRanks: [Int] {
-        (0..<world).filter { rank($0) == nil }
+    public var silentRanks: [Int] { Array(silentRankSet) }
+
+    /// The same as ranges: sized by the ranks heard, not by the world a hello announced.
+    public var silentRankSet: RankSet {
+        RankSet.complement(of: rankSlots.indices.filter { rankSlots[$0] != nil }, in: world)
     }
 
     public var nodes: [String] {

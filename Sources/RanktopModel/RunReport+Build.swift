@@ -12,7 +12,7 @@ extension RunReport {
         endTs = model.lastTs
         nodes = model.nodes
         timeout = model.timeout
-        silentRanks = model.silentRanks
+        silentRanks = model.silentRankSet
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
         collectorDiscarded = model.collectorDiscarded
@@ -31,7 +31,7 @@ extension RunReport {
         openBarriers = model.openBarriersByN.map { instance in
             OpenBarrier(
                 n: instance.n, name: instance.name, site: instance.site, arrived: instance.arrivedRanks,
-                missing: instance.missingRanks(world: world), since: instance.since ?? model.lastTs ?? 0
+                missing: instance.missingRankSet(world: world), since: instance.since ?? model.lastTs ?? 0
             )
         }
 

@@ -16,7 +16,7 @@ extension RunReport {
             lines.append(line)
         }
         if !silentRanks.isEmpty {
-            lines.append("\(silentRanks.count == 1 ? "rank" : "ranks") \(Format.ranks(silentRanks, limit: 12)) never reported (world \(world))")
+            lines.append("\(silentRanks.count == 1 ? "rank" : "ranks") \(silentRanks.text(limit: 12)) never reported (world \(world))")
         }
         for mismatch in mismatches {
             let names = mismatch.names.map { "\(Format.quoted($0.name, max: 40)) on \($0.ranks.count == 1 ? "rank" : "ranks") \(Format.ranks($0.ranks, limit: 6))" }
@@ -60,7 +60,7 @@ extension RunReport {
             }
         } else {
             let detailed = barrier.missing.prefix(3).map(describeMissing)
-            let label = barrier.missing.count == 1 ? "missing" : "missing \(barrier.missing.count) ranks (\(Format.ranks(barrier.missing, limit: 8))):"
+            let label = barrier.missing.count == 1 ? "missing" : "missing \(barrier.missing.count) ranks (\(barrier.missing.text(limit: 8))):"
             line += "; \(label) \(detailed.joined(separator: "; "))"
             if barrier.missing.count > 3 { line += "; and \(barrier.missing.count - 3) more" }
         }

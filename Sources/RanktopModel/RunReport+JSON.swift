@@ -19,7 +19,7 @@ extension RunReport {
             ("start_ts", startTs.map(JSONValue.double) ?? .null),
             ("end_ts", endTs.map(JSONValue.double) ?? .null),
             ("nodes", .array(nodes.map(JSONValue.string))),
-            ("silent_ranks", .array(silentRanks.map(JSONValue.int))),
+            ("silent_ranks", .ranks(silentRanks)),
             ("completed_barriers", .int(completedBarriers)),
             ("dropped", .int(droppedTotal)),
             ("collector_discarded", .int(collectorDiscarded)),
@@ -56,7 +56,7 @@ extension RunReport.OpenBarrier {
             ("n", .int(n)),
             ("name", name.map(JSONValue.string) ?? .null),
             ("arrived", .array(arrived.map(JSONValue.int))),
-            ("missing", .array(missing.map(JSONValue.int))),
+            ("missing", .ranks(missing)),
             ("since", .double(since)),
             ("site", site.map(JSONValue.string) ?? .null),
         ])

@@ -27,7 +27,7 @@ extension RunReport {
                 var line = "  #\(barrier.n)"
                 if let name = barrier.name { line += " \(Format.quoted(name, max: 40))" }
                 if let site = barrier.site { line += " at \(site)" }
-                line += ": arrived \(Format.ranks(barrier.arrived, limit: 8)); missing \(barrier.missing.isEmpty ? "none" : Format.ranks(barrier.missing, limit: 8))"
+                line += ": arrived \(Format.ranks(barrier.arrived, limit: 8)); missing \(barrier.missing.isEmpty ? "none" : barrier.missing.text(limit: 8))"
                 out.append(line)
             }
         }

@@ -27,7 +27,7 @@ public struct RunReport: Sendable {
         public var name: String?
         public var site: String?
         public var arrived: [Int]
-        public var missing: [Int]
+        public var missing: RankSet
         public var since: Double
     }
 
@@ -73,7 +73,7 @@ public struct RunReport: Sendable {
     public var timeout: Double?
     public var ranks: [RankRow]
     /// World ranks that never sent anything.
-    public var silentRanks: [Int]
+    public var silentRanks: RankSet
     public var openBarriers: [OpenBarrier]
     public var mismatches: [Mismatch]
     public var triggers: [TriggerRow]

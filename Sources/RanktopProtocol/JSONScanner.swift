@@ -14,6 +14,9 @@ public enum JSONValue: Sendable, Equatable {
     case null
     case array([JSONValue])
     case object([(String, JSONValue)])
+    /// An array of integers held as ranges (a report's silent or missing ranks); written and
+    /// compared as the array it stands for.
+    case ranks(RankSet)
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
@@ -26,6 +29,8 @@ public enum JSONValue: Sendable, Equatable {
         case (.null, .null): true
         case let (.array(a), .array(b)): a == b
         case let (.object(a), .object(b)): a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case let (.ranks(a), .ranks(b)): a == b
+        case let (.ranks(a), .array(b)), let (.array(b), .ranks(a)): a.count == b.count && zip(a, b).allSatisfy { JSONValue.int($0) == $1 }
         default: false
         }
     }
@@ -37,7 +42,7 @@ public enum JSONValue: Sendable, Equatable {
         case .double: "number"
         case .bool: "boolean"
         case .null: "null"
-        case .array: "array"
+        case .array, .ranks: "array"
         case .object: "object"
         }
     }

@@ -22,6 +22,17 @@ extension JSONValue {
                 item.write(into: &w)
             }
             w.out.append(UInt8(ascii: "]"))
+        case let .ranks(set):
+            w.out.append(UInt8(ascii: "["))
+            var first = true
+            for range in set.ranges {
+                for rank in range {
+                    if !first { w.out.append(UInt8(ascii: ",")) }
+                    first = false
+                    w.out.append(contentsOf: String(rank).utf8)
+                }
+            }
+            w.out.append(UInt8(ascii: "]"))
         case let .object(members):
             w.out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in members.enumerated() {
@@ -54,12 +65,14 @@ extension JSONValue {
     }
 
     public subscript(index: Int) -> JSONValue? {
+        if case let .ranks(set) = self { return set.indices.contains(index) ? .int(set[index]) : nil }
         guard case let .array(items) = self, items.indices.contains(index) else { return nil }
         return items[index]
     }
 
     public var arrayValue: [JSONValue]? {
         if case let .array(items) = self { return items }
+        if case let .ranks(set) = self { return set.map(JSONValue.int) }
         return nil
     }
 

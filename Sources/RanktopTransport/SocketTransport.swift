@@ -68,6 +68,10 @@ final class SocketTransport: Transport {
         } catch let error as IOError {
             // NIO's description names its own internals (`bind(descriptor:ptr:bytes:)`).
             throw TransportError("\(address): cannot listen: \(String(cString: strerror(error.errnoCode)))")
+        } catch let error as SocketAddressError.UnknownHost {
+            throw TransportError("\(address): cannot listen: no such host '\(error.host)' (\(error.errorDescription))")
+        } catch is SocketAddressError {
+            throw TransportError("\(address): cannot listen: not a usable address")
         } catch let error as TransportError {
             throw error
         } catch {

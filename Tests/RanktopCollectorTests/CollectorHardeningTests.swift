@@ -250,4 +250,88 @@ struct CollectorHardeningTests {
         rank.close()
         await harness.stop()
     }
+
+    /// Needs root: runs a client as `nobody`, as another user of a shared node would.
+    @Test(.enabled(if: getuid() == 0, "needs root to act as another user"))
+    func test_aUnixPeerOfAnotherUserIsRefusedEvenWhenTheSocketIsOpen() async throws {
+        let harness = try await CollectorHarness.start()
+        guard case let .unix(path) = harness.address else { throw TestFailure("not a unix socket") }
+        chmod(harness.directory, 0o755)
+        chmod(path, 0o666)
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            try:
+                s.sendall(b'{"kind":"viewer","v":1}\\n'); s.settimeout(10); data = s.recv(4096)
+            except ConnectionResetError:
+                data = b''
+            print("closed" if data == b'' else "reply: " + data.decode())
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, path]
+        let out = Pipe()
+        process.standardOutput = out
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output == "closed\n", "closed with no reply: \(output) \(problem)")
+        await harness.stop()
+    }
+
+    /// Needs root: a tiny tmpfs stands in for a full disk that later frees up.
+    @Test(.enabled(if: getuid() == 0, "needs root to mount a small tmpfs"))
+    func test_aFullDiskIsBoundedCountedAndNeverBlamedOnTheRank() async throws {
+        let mountPoint = NSTemporaryDirectory() + "ranktop-full-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint]) == 0)
+        defer {
+            _ = try? runTool("/bin/umount", [mountPoint])
+            try? FileManager.default.removeItem(atPath: mountPoint)
+        }
+        let filler = mountPoint + "/filler"
+        let harness = try await CollectorHarness.start(logPath: mountPoint + "/run.jsonl")
+        let rank = try RawRank(harness.address)
+        try rank.send(RawRank.hello(rank: 0, world: 1))
+        _ = try await harness.waitForLog("the hello") { !$0.isEmpty }
+        // Fill the disk, then keep the rank talking: about 26 MB of events, far past the 8 MB the
+        // collector holds while it cannot write.
+        _ = try? runTool("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=1024"])
+        let padding = String(repeating: "x", count: 200)
+        var seq = 1
+        for _ in 0..<100_000 {
+            try rank.send(Event(rank: 0, ts: 2, seq: seq, .log(level: .info, msg: padding)))
+            seq += 1
+        }
+        try rank.send(Event(rank: 0, ts: 3, seq: seq, .bye(code: 0, error: nil)))
+        rank.close()
+        try await waitFor("the rank's connection to end", timeout: 60) { harness.collector.statistics.connectedRanks == 0 }
+        // Room again: the collector says what it discarded, and keeps the bye it held aside.
+        unlink(filler)
+        let events = try await harness.waitForLog(timeout: 30, "the discarded count") { $0.contains { $0.kind == .discarded } }
+        let discarded = events.compactMap { event -> Int? in if case let .discarded(count, _) = event.body { return count } else { return nil } }.reduce(0, +)
+        #expect(discarded > 10_000, "most of 100,000 lines could not be kept")
+        #expect(events.contains { $0.kind == .bye }, "the bye survived")
+        var model = RunModel()
+        for event in events { model.apply(event) }
+        let report = RunReport(model: model)
+        #expect(report.ranks.first?.status == .exited)
+        #expect(report.ranks.first?.dropped == 0, "the collector's loss is not the rank's")
+        #expect(report.text.contains("the collector discarded"))
+        await harness.stop()
+    }
+
+    private func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }

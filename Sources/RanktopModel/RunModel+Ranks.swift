@@ -3,6 +3,7 @@ import RanktopProtocol
 extension RunModel {
     mutating func applyHello(_ hello: Hello, to info: inout RankInfo, seq: Int?) {
         if run == nil { run = hello.run }
+        if !otherRuns.contains(hello.run), hello.run != run, otherRuns.count < 16 { otherRuns.append(hello.run) }
         announcedWorld = max(announcedWorld ?? 0, hello.world)
         if let t = hello.timeout, t > 0 { timeout = max(timeout ?? 0, t) }
 

@@ -32,6 +32,9 @@ public struct RunModel: Sendable {
     public let limits: Limits
 
     public internal(set) var run: String?
+    /// Runs other than `run` whose ranks said hello in the same log (a shared `serve`); their
+    /// ranks share numbers with the first run's, so what is derived per rank mixes them.
+    public internal(set) var otherRuns: [String] = []
     /// Largest world any `hello` announced.
     public internal(set) var announcedWorld: Int?
     /// Largest collective timeout any `hello` announced, in seconds.

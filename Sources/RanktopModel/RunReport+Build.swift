@@ -3,6 +3,7 @@ import RanktopProtocol
 extension RunReport {
     public init(model: RunModel, read: LogReadSummary = LogReadSummary()) {
         run = model.run
+        otherRuns = model.otherRuns
         world = model.world
         events = read.lines == 0 ? model.eventCount : read.events
         rejected = read.rejected

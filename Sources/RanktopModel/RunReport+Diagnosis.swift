@@ -25,6 +25,10 @@ extension RunReport {
         for trigger in triggers where trigger.check == nil && trigger.source == .manual && trigger.rank == nil {
             lines.append("manual trigger \(trigger.id ?? "?")\(trigger.by.map { " by \($0)" } ?? "") was never applied by any rank")
         }
+        if !otherRuns.isEmpty {
+            let names = ([run ?? "?"] + otherRuns).map { Format.quoted($0, max: 40) }.joined(separator: ", ")
+            lines.append("this log holds \(otherRuns.count + 1) runs (\(names)) whose ranks share numbers: what is said per rank mixes them; give each run its own collector or --log")
+        }
         if collectorDiscarded > 0 {
             let why = collectorDiscardReason.map { " (\(Format.clean($0, max: 120)))" } ?? ""
             lines.append("the collector discarded \(collectorDiscarded) events it could not write\(why): the log has a gap, which is not the ranks' doing")

@@ -23,6 +23,7 @@ extension RunReport {
             ("completed_barriers", .int(completedBarriers)),
             ("dropped", .int(droppedTotal)),
             ("collector_discarded", .int(collectorDiscarded)),
+            ("other_runs", .array(otherRuns.map(JSONValue.string))),
             ("rejected_lines", .array(rejectedSamples.map { .object([("line", .int($0.line)), ("reason", .string($0.reason))]) })),
             ("diagnosis", .array(diagnosis.map(JSONValue.string))),
         ])

@@ -62,6 +62,7 @@ public struct RunReport: Sendable {
     }
 
     public var run: String?
+    public var otherRuns: [String] = []
     public var world: Int
     public var events: Int
     public var rejected: Int

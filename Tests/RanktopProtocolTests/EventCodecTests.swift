@@ -166,3 +166,40 @@ import Testing
         #expect(decoder.decode(#"{"kind":"hello","rank":0,"ts":1,"v":1,"run":"r","world":99999999999,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#) == .failure(DecodeError("field 'world': 99999999999 is above the supported maximum 1048576")))
     }
 }
+
+/// Issue 8, A.1 and A.3: values no emitter sends are refused at the door.
+@Suite struct HostileFieldTests {
+    @Test(arguments: [
+        (#"{"kind":"heartbeat","rank":0,"ts":-1e308}"#, "not a Unix time"),
+        (#"{"kind":"heartbeat","rank":0,"ts":1e300}"#, "not a Unix time"),
+        (#"{"kind":"heartbeat","rank":0,"ts":1,"seq":9223372036854775807}"#, "above the supported maximum"),
+        (#"{"kind":"progress","rank":0,"ts":1,"step":9007199254740993}"#, "above the supported maximum"),
+        (#"{"kind":"hello","rank":5,"ts":1,"v":1,"run":"r","world":4,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#, "outside the world of 4"),
+        (#"{"kind":"discarded","rank":-1,"ts":1,"count":-1}"#, "below 0"),
+    ])
+    func test_isRejected(line: String, reason: String) {
+        var decoder = EventDecoder()
+        guard case let .failure(error) = decoder.decode(line) else {
+            Issue.record("accepted: \(line)")
+            return
+        }
+        #expect(error.reason.contains(reason), "\(error.reason)")
+    }
+
+    @Test func test_theCollectorsDiscardedEventRoundTrips() throws {
+        let event = Event(rank: -1, ts: 5, .discarded(count: 12, reason: "No space left on device"))
+        var decoder = EventDecoder()
+        #expect(try decoder.decode(EventEncoder.line(event).dropLast(1).description).get() == event)
+    }
+
+    @Test func test_aRankSetIsItsRangesAndItsRanks() {
+        let set = RankSet([9, 1, 2, 3, 7, 2])
+        #expect(set.ranges == [1...3, 7...7, 9...9])
+        #expect(Array(set) == [1, 2, 3, 7, 9])
+        #expect(set.count == 5 && set[3] == 7 && set.contains(rank: 2) && !set.contains(rank: 8))
+        #expect(RankSet.complement(of: [0, 2, 3], in: 6).ranges == [1...1, 4...5])
+        #expect(set.text(limit: 2) == "1-3, 7, ... (5 ranks)")
+        #expect(JSONValue.ranks(set).serialized == "[1,2,3,7,9]")
+        #expect(JSONValue.ranks(set) == JSONValue.parse("[1,2,3,7,9]"))
+    }
+}

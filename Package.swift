@@ -1,7 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Dependency arrows point one way: ranktop (CLI) -> UI / Terminal / Transport -> Model -> Protocol.
+// Dependency arrows point one way: ranktop (CLI) -> UI / Terminal / Collector -> Model -> Protocol,
+// and the Ranktop runtime -> Emitter -> Protocol: what runs inside a training process never links
+// NIO. docs/architecture.md draws the graph.
 let package = Package(
     name: "ranktop",
     platforms: [.macOS(.v13)],
@@ -10,7 +12,8 @@ let package = Package(
         .library(name: "Ranktop", targets: ["Ranktop"]),
         .library(name: "RanktopProtocol", targets: ["RanktopProtocol"]),
         .library(name: "RanktopModel", targets: ["RanktopModel"]),
-        .library(name: "RanktopTransport", targets: ["RanktopTransport"]),
+        .library(name: "RanktopEmitter", targets: ["RanktopEmitter"]),
+        .library(name: "RanktopCollector", targets: ["RanktopCollector"]),
         .library(name: "RanktopUI", targets: ["RanktopUI"]),
     ],
     dependencies: [
@@ -29,9 +32,19 @@ let package = Package(
             name: "RanktopModel",
             dependencies: ["RanktopProtocol", .product(name: "DequeModule", package: "swift-collections")]
         ),
-        // Emitters, collector, sockets and shared memory.
+        // The in-process emitter: runs inside training, so plain POSIX sockets and a thread, no NIO.
         .target(
-            name: "RanktopTransport",
+            name: "RanktopEmitter",
+            dependencies: [
+                "RanktopProtocol",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        // The collector (NIO): ingest, the event log, viewers, control; and every run source.
+        .target(
+            name: "RanktopCollector",
             dependencies: [
                 "RanktopProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -46,7 +59,7 @@ let package = Package(
         .target(
             name: "Ranktop",
             dependencies: [
-                "RanktopProtocol", "RanktopTransport",
+                "RanktopProtocol", "RanktopEmitter",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
@@ -67,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "ranktop",
             dependencies: [
-                "RanktopProtocol", "RanktopModel", "RanktopTransport", "Ranktop", "RanktopUI", "RanktopTerminal",
+                "RanktopProtocol", "RanktopModel", "RanktopCollector", "RanktopEmitter", "Ranktop", "RanktopUI", "RanktopTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -80,22 +93,22 @@ let package = Package(
         .testTarget(
             name: "RanktopRuntimeTests",
             dependencies: [
-                "Ranktop", "RanktopTransport", "RanktopProtocol",
+                "Ranktop", "RanktopEmitter", "RanktopProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
         // The collector in-process, driven by real socket clients.
-        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]),
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
         .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
         // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.
-        .executableTarget(name: "ranktop-emit-bench", dependencies: ["Ranktop", "RanktopTransport", "RanktopProtocol"]),
+        .executableTarget(name: "ranktop-emit-bench", dependencies: ["Ranktop", "RanktopEmitter", "RanktopProtocol"]),
         // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.
         .executableTarget(
             name: "ranktop-live-bench",
-            dependencies: ["RanktopTransport", "RanktopProtocol", "RanktopModel"]
+            dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel"]
         ),
         // Golden text renders of the dashboard; RANKTOP_RECORD_GOLDENS=1 re-records them.
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 
 /// A lightweight "where am I" stack of the training thread, for answering stack requests.
 ///

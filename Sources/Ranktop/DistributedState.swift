@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
 import RanktopProtocol
-import RanktopTransport
+import RanktopEmitter
 
 /// The distributed state of this process, with Hugging Face Accelerate's semantics (it mirrors
 /// `accelerate.PartialState`): who am I, wait for everyone, main process first, triggers,

@@ -19,7 +19,8 @@ enum EventKey: Int, CaseIterable {
     case code, error
     case count, by
 
-    static let caseCount = 37
+    /// Sizes the decoder's slot buffer: derived, so a new key can never write past its end.
+    static let caseCount = allCases.count
 
     var jsonName: String {
         switch self {

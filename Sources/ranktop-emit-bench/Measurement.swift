@@ -1,5 +1,6 @@
 import Foundation
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 
 struct Measurement {
     var name: String

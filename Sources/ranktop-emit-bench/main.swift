@@ -11,7 +11,7 @@
 import Foundation
 import Ranktop
 import RanktopProtocol
-import RanktopTransport
+import RanktopEmitter
 
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--drain" {
     Drain.run(path: CommandLine.arguments[2])

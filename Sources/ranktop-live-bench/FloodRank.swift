@@ -1,6 +1,7 @@
 import Foundation
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
+import RanktopEmitter
 
 /// A rank whose training loop does nothing but report, through the real emitter, as fast as it
 /// can (or at `rate` events per second) for `seconds`: the live tests' flooding rank and the

@@ -1,6 +1,7 @@
 import Foundation
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
+import RanktopEmitter
 
 /// Collector ingest: `connections` ranks on Unix sockets each send their share of `events`
 /// progress events as fast as the socket takes them; the clock runs from the first byte to the

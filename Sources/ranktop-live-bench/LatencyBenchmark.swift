@@ -1,7 +1,8 @@
 import Foundation
 import RanktopModel
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
+import RanktopEmitter
 
 /// Emit-to-model latency: a rank's `Emitter` (the Swift runtime's) emits progress events at
 /// `rate` per second to a collector on a Unix socket; an in-process viewer (`LocalRunSource`, what

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
 
 struct AttachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,7 +50,7 @@ struct AttachCommand: AsyncParsableCommand {
             }
         }
         let directory = UnixSocketPath.defaultDirectory()
-        for path in Self.socketsNewestFirst(in: directory) {
+        for path in LocalCollectors.socketsNewestFirst(in: directory) {
             if let client = try? await CollectorClient.connect(to: .unix(path: path), token: RunLocations.token(explicit: token), timeout: 2) {
                 return client
             }
@@ -59,17 +59,5 @@ struct AttachCommand: AsyncParsableCommand {
             message: "no running collector in \(directory); give its address: ranktop attach unix:/path.sock or tcp://host:port",
             exitCode: 1
         )
-    }
-
-    /// The socket files of runs in `directory`, most recently created first.
-    static func socketsNewestFirst(in directory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let sockets: [(String, Date)] = names.filter { $0.hasSuffix(".sock") }.compactMap { name in
-            let path = directory + "/" + name
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  attributes[.type] as? FileAttributeType == .typeSocket else { return nil }
-            return (path, attributes[.modificationDate] as? Date ?? .distantPast)
-        }
-        return sockets.sorted { $0.1 > $1.1 }.map(\.0)
     }
 }

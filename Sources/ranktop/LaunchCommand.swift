@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RanktopTransport
+import RanktopCollector
 
 struct LaunchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,7 +59,8 @@ struct LaunchCommand: AsyncParsableCommand {
 
     /// One process per rank with torchrun's environment.
     static func rankSpecs(count: Int, command: [String], environment: [String: String], run: LiveRun) throws -> [RankProcesses.Spec] {
-        let masterPort = try FreePort.pick()
+        let masterPort: Int
+        do { masterPort = try FreePort.pick() } catch let error as TransportError { throw CLIFailure(message: error.description) }
         return (0..<count).map { rank in
             var environment = environment
             environment["RANK"] = "\(rank)"

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import Foundation
 import RanktopModel
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
 
 /// What `launch`, `run` and `demo` share: a collector in this process, the run's processes under
 /// it, then either the live view or (headless) the log's path and a one-line summary at the end.
@@ -44,7 +44,7 @@ struct LiveRun {
         }
         return LiveRun(
             runID: runID, collector: collector, logPath: logPath,
-            rankAddress: RunLocations.rankAddress(collector.addresses[0]), token: token, headless: headless,
+            rankAddress: LocalCollectors.addressForLocalRanks(collector.addresses[0]), token: token, headless: headless,
             dashboard: options.dashboard
         )
     }

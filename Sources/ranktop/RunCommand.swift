@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RanktopTransport
+import RanktopCollector
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

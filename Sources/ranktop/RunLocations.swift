@@ -1,6 +1,6 @@
 import Foundation
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
 
 /// Where a run's files go and what it is called.
 enum RunLocations {
@@ -67,15 +67,6 @@ enum RunLocations {
         } catch {
             throw CLIFailure.usage("\(option)\(error)")
         }
-    }
-
-    /// What ranks on this machine are given as `RANKTOP_ADDR`: the first address, with a
-    /// wildcard host (listening on every interface) replaced by loopback.
-    static func rankAddress(_ address: Address) -> Address {
-        if case let .tcp(host, port) = address, host == "0.0.0.0" || host == "::" || host == "*" {
-            return .tcp(host: host == "::" ? "::1" : "127.0.0.1", port: port)
-        }
-        return address
     }
 
     /// The token given: `--token`, else `RANKTOP_TOKEN`.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,12 +37,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The token every connection must present (default: $RANKTOP_TOKEN).", valueName: "token"))
     var token: String?
 
-    /// What other machines use for an address listening on every interface: this host's name.
-    static func reachable(_ address: Address) -> Address {
-        guard case let .tcp(host, port) = address, host == "0.0.0.0" || host == "::" else { return address }
-        return .tcp(host: ProcessInfo.processInfo.hostName, port: port)
-    }
-
     func validate() throws {
         if listen.isEmpty { throw ValidationError("give at least one --listen address, e.g. --listen tcp://127.0.0.1:29600") }
     }
@@ -70,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             Console.say("ranktop: log \(logPath)")
             if token != nil, bound.contains(where: \.isTCP) { Console.say("ranktop: token in \(tokenFile) (for ranks: RANKTOP_TOKEN)") }
             let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN"
-            Console.say("ranktop: start ranks with RANKTOP_ADDR=\(ServeCommand.reachable(bound[0]))\(tokenHint); stop with Ctrl-C")
+            Console.say("ranktop: start ranks with RANKTOP_ADDR=\(LocalCollectors.addressForOtherHosts(bound[0]))\(tokenHint); stop with Ctrl-C")
 
             _ = await SignalWatch.next()
             await collector.stop()

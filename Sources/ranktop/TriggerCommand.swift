@@ -1,6 +1,6 @@
 import ArgumentParser
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
 
 struct TriggerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,8 @@
 import Foundation
 import RanktopModel
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
+import RanktopEmitter
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,8 @@
 import Foundation
 import RanktopModel
 import RanktopProtocol
-import RanktopTransport
+import RanktopCollector
+import RanktopEmitter
 import Testing
 
 @Suite("Collector ingest")

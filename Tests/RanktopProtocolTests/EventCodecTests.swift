@@ -203,3 +203,10 @@ import Testing
         #expect(JSONValue.ranks(set) == JSONValue.parse("[1,2,3,7,9]"))
     }
 }
+
+@Suite struct TableSizeTests {
+    @Test func test_kindOrdinalsAreExactlyTheTableIndices() {
+        #expect(EventKind.allCases.map(\.ordinal).sorted() == Array(0..<EventKind.count))
+        #expect(EventKind.count == EventKind.allCases.count)
+    }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import RanktopProtocol
-import RanktopTransport
+import RanktopEmitter
 import Testing
 
 /// The emitter's guarantees, against a stand-in Unix-socket listener.

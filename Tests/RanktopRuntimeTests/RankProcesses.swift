@@ -1,5 +1,6 @@
 import Foundation
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 
 /// Real `ranktop demo-rank` processes, launched as a launcher would: one per rank, with RANK,
 /// WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set. Processes still

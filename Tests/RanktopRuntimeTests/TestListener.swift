@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #endif

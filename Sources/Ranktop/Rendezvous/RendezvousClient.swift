@@ -4,7 +4,8 @@ import Glibc
 import Darwin
 #endif
 import NIOConcurrencyHelpers
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 
 /// One rank's connection to the store rank 0 hosts. Collectives block the calling thread until
 /// every rank has contributed, the collective timeout passes, or the store goes away.

@@ -1,7 +1,8 @@
 import Atomics
 import Dispatch
 import Foundation
-import RanktopTransport
+import RanktopEmitter
+import RanktopProtocol
 
 /// The store rank 0 hosts at `MASTER_ADDR:MASTER_PORT`, in the manner of torch's TCPStore: rank 0
 /// listens, every rank (rank 0 included) connects. It knows one operation, a reduce-max over a

@@ -1,11 +1,15 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A TCP port nobody listens on right now, for MASTER_PORT (what torchrun does with port 0; the
 /// port is free when picked, and rank 0 binds it a moment later).
-enum FreePort {
-    static func pick() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CLIFailure(message: "cannot pick a free port for MASTER_PORT: \(String(cString: strerror(errno)))") }
+public enum FreePort {
+    public static func pick() throws -> Int {
+        let fd = socket(AF_INET, streamSocketType, 0)
+        guard fd >= 0 else { throw TransportError("cannot pick a free port for MASTER_PORT: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -17,7 +21,7 @@ enum FreePort {
                 bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
             }
         }
-        guard bound else { throw CLIFailure(message: "cannot pick a free port for MASTER_PORT: \(String(cString: strerror(errno)))") }
+        guard bound else { throw TransportError("cannot pick a free port for MASTER_PORT: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

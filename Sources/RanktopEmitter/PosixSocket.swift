@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RanktopProtocol
 
 // Free functions under other names: inside `PosixSocket` the C names are shadowed by its methods.
 private func systemClose(_ fd: Int32) -> Int32 { close(fd) }
@@ -331,23 +332,4 @@ public struct PosixSocket: Sendable {
 
 func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
-}
-
-/// Seconds on a clock that never jumps, for deadlines and backoff.
-public enum MonotonicClock {
-    public static var now: Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-}
-
-/// Wall-clock seconds since the Unix epoch, the protocol's `ts`.
-public enum WallClock {
-    @inline(__always)
-    public static var now: Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
 }

@@ -6,6 +6,6 @@ import Darwin
 
 /// `close(2)`, for types that have a `close()` of their own.
 @inline(__always)
-func closeDescriptor(_ fd: Int32) {
+public func closeDescriptor(_ fd: Int32) {
     _ = close(fd)
 }

@@ -1,10 +1,3 @@
-import RanktopProtocol
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// The first line of a connection that is not a rank's (a ranktop extension of protocol v1, see
 /// docs/protocol.md): a viewer that follows the run, or a one-shot control request.
 public enum ConnectionRequest: Sendable, Equatable {
@@ -115,67 +108,5 @@ public enum ConnectionRequest: Sendable, Equatable {
         case let .double(value)?: return value
         default: throw RequestFieldError("field '\(key)': expected a number")
         }
-    }
-}
-
-/// The collector's answer to a `ConnectionRequest`, one line.
-public struct ConnectionReply: Sendable, Equatable, Codable {
-    /// `viewer.ok`, `inject.ok`, `stack.ok` or `error`.
-    public var kind: String
-    public var v: Int?
-    /// The run and its log (`viewer.ok`).
-    public var run: String?
-    public var log: String?
-    /// The injection or stack request id (`inject.ok`, `stack.ok`).
-    public var id: String?
-    /// How many ranks the injection was handed to (`inject.ok`); the rank asked (`stack.ok`).
-    public var ranks: Int?
-    public var rank: Int?
-    /// What went wrong (`error`), and a stable code: `token`, `no-rank`, `stopping`.
-    public var error: String?
-    public var code: String?
-
-    public init(
-        kind: String, v: Int? = nil, run: String? = nil, log: String? = nil, id: String? = nil,
-        ranks: Int? = nil, rank: Int? = nil, error: String? = nil, code: String? = nil
-    ) {
-        self.kind = kind
-        self.v = v
-        self.run = run
-        self.log = log
-        self.id = id
-        self.ranks = ranks
-        self.rank = rank
-        self.error = error
-        self.code = code
-    }
-
-    public static func failure(_ message: String, code: String) -> ConnectionReply {
-        ConnectionReply(kind: "error", error: message, code: code)
-    }
-
-    public var line: String { WireJSON.line(self) }
-
-    public static func parse(_ line: [UInt8]) -> ConnectionReply? {
-        try? JSONDecoder().decode(ConnectionReply.self, from: Data(line))
-    }
-}
-
-enum WireJSON {
-    static func line<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: StaticString) -> Bool {
-        let n = needle.utf8CodeUnitCount
-        guard haystack.count >= n else { return false }
-        let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: n)
-        for start in 0...(haystack.count - n) where haystack[start] == pattern[0] {
-            if (0..<n).allSatisfy({ haystack[start + $0] == pattern[$0] }) { return true }
-        }
-        return false
     }
 }

@@ -16,6 +16,7 @@ Without RANKTOP_ADDR every function here returns at once and nothing is patched.
 from __future__ import annotations
 
 from . import _runtime
+from ._state import state as _rank
 
 __version__ = "0.1.0"
 __all__ = ["instrument", "progress", "barrier_name", "stats", "__version__"]
@@ -32,7 +33,7 @@ def instrument() -> bool:
 
         return _hook.install()
     except Exception as error:  # noqa: BLE001 - never raise into the training script
-        _runtime.internal_error("instrument", error)
+        _rank.internal_error("instrument", error)
         return False
 
 
@@ -50,11 +51,11 @@ def barrier_name(name: str) -> "_runtime.BarrierName":
 
 def stats() -> dict:
     """The adapter's own counters: events dropped on a full queue, its internal errors, connections."""
-    emitter = _runtime.emitter
+    emitter = _rank.emitter
     return {
         "reporting": emitter is not None,
         "dropped": emitter.dropped if emitter is not None else 0,
         "sent": emitter.sent if emitter is not None else 0,
         "connections": emitter.connections if emitter is not None else 0,
-        "errors": _runtime.errors,
+        "errors": _rank.errors,
     }

@@ -1,7 +1,7 @@
 """Control lines from the collector, handled on the connection's reader thread.
 
 An injection is only queued here: the training thread applies it at its next check_trigger
-(`_runtime.apply_injections`). A stack request is answered right here, so it works while the
+(`_runtime.apply_injections`, called by the check_trigger patch). A stack request is answered right here, so it works while the
 training thread is blocked in a collective (which releases the GIL).
 """
 
@@ -12,12 +12,12 @@ import threading
 from collections import deque
 from typing import Any, Dict, List
 
-from . import _runtime as rt
+from ._state import state
 
 MAX_STACK_FRAMES = 128
 
-pending: deque = deque()  # (id, reason) received, not yet applied on the training thread
-_seen: set = set()
+# (id, reason) received, not yet applied on the training thread; the patches read it.
+pending: deque = state.pending_injections
 
 
 def on_control(message: Dict[str, Any]) -> None:
@@ -26,13 +26,14 @@ def on_control(message: Dict[str, Any]) -> None:
     if not isinstance(request_id, str):
         return
     if kind == "inject":
-        if request_id in _seen:
+        seen = state.seen_injections
+        if request_id in seen:
             return  # the same id twice acts once
-        _seen.add(request_id)
+        seen.add(request_id)
         reason = message.get("reason")
         pending.append((request_id, reason if isinstance(reason, str) else None))
     elif kind == "stack.req":
-        em = rt.emitter
+        em = state.emitter
         if em is not None:
             em.emit("stack", {"id": request_id, "frames": training_stack()})
 
@@ -42,7 +43,8 @@ def training_stack() -> List[str]:
     import traceback
 
     frames = sys._current_frames()
-    frame = frames.get(rt.training_thread) if rt.training_thread is not None else None
+    thread = state.training_thread
+    frame = frames.get(thread) if thread is not None else None
     if frame is None:
         frame = frames.get(threading.main_thread().ident)
     if frame is None:

@@ -1,9 +1,18 @@
 """The protocol-v1 emitter: a bounded queue filled by the training thread, drained by a writer thread.
 
-The training thread only takes a lock, stamps the event and appends it (or counts a drop when
-the queue is full). Encoding, sending, reconnecting and heartbeats all happen on the writer
-thread; control lines are read by one reader thread per connection. `seq` counts every event the
-rank produced, dropped ones included, so the collector sees each loss as a gap.
+The training thread only takes a lock, stamps the event and appends it; when the queue is full the
+OLDEST queued event makes room and is counted as dropped (the Swift emitter's policy: the newest
+state of the rank is what the dashboard needs). Encoding, sending, reconnecting and heartbeats all
+happen on the writer thread; control lines are read by one reader thread per connection, blocked
+in recv until a line arrives. `seq` counts every event the rank produced, dropped ones included,
+so the collector sees each loss as a gap.
+
+Wake-ups (docs/benchmarks.md, "Python adapter: step time"): waking the writer hands the GIL to it
+and back, which costs the training thread far more than queueing the event. So while events flow
+the writer sends on a timer, every FLUSH_INTERVAL_SECONDS, and `emit` never wakes it; only a
+writer that found the queue empty and went idle is woken, by the first event after that. At most
+one wake-up per idle period, never one per event; an event waits at most one interval (plus the
+send) before it leaves. Heartbeats are sent only after HEARTBEAT_AFTER_SECONDS without any send.
 """
 
 from __future__ import annotations
@@ -23,15 +32,31 @@ Fields = Optional[Dict[str, Any]]
 Item = Tuple[str, float, int, Fields]
 
 HEARTBEAT_AFTER_SECONDS = 2.0
+# While events flow, the writer sends what queued up this often (the dashboard's budget from
+# emit to screen is 150 ms; this keeps emit-to-collector well under 50 ms).
+FLUSH_INTERVAL_SECONDS = 0.02
 CONNECT_TIMEOUT_SECONDS = 2.0
 BACKOFF_FIRST_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 2.0
-BATCH_EVENTS = 512
+# Events encoded per send: the writer holds the GIL while it encodes a batch (about 1 us an
+# event), so a small batch bounds how long the training thread can wait for the GIL.
+BATCH_EVENTS = 128
 # A connection the collector closes this soon after our hello was refused (a wrong token, say).
 REFUSED_WITHIN_SECONDS = 3.0
 REFUSALS_BEFORE_WARNING = 3
 
 _time = time.time
+_monotonic = time.monotonic
+
+try:
+    from json.encoder import c_encode_basestring_ascii as _encode_string  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - CPython always has it
+    _encode_string = None
+if _encode_string is None:  # pragma: no cover
+    from json.encoder import py_encode_basestring_ascii as _encode_string  # type: ignore[assignment]
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_INFINITY = float("inf")
 
 
 class Emitter:
@@ -51,12 +76,17 @@ class Emitter:
         self.oversized = 0  # events whose encoded line would exceed the protocol's line limit
         self.sent = 0  # lines handed to a connection, hello lines included
         self.connections = 0  # successful connects, the first included
+        self.wakeups = 0  # times an emit woke the idle writer
+        self.writer_cycles = 0  # times the writer thread woke up, for any reason
         self._transport = transport
         self._on_control = on_control
         self._queue: Deque[Item] = deque()
         self._lock = threading.Lock()
         self._seq = 1  # hello is seq 0
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # set by the first emit to an idle writer, flush, stop
+        self._stopped = threading.Event()  # set by stop() only: ends a reconnect backoff early
+        self._prefixes: Dict[str, str] = {}  # kind -> '{"kind":"x","rank":N,"ts":'
+        self._keys: Dict[str, str] = {}  # field name -> ',"name":'
         self._idle = False
         self._stopping = False
         self._connection: Optional[Connection] = None
@@ -77,15 +107,20 @@ class Emitter:
     def emit(self, kind: str, fields: Fields = None) -> None:
         """Queues one event; never blocks beyond the queue's lock, never raises for a full queue."""
         ts = _time()
+        queue = self._queue
         with self._lock:
             seq = self._seq
             self._seq = seq + 1
-            if len(self._queue) >= self.capacity:
+            if len(queue) >= self.capacity:
+                # Drop the oldest: the newest events describe where the rank is now.
+                queue.popleft()
                 self.dropped += 1
-                return
-            self._queue.append((kind, ts, seq, fields))
+            queue.append((kind, ts, seq, fields))
         if self._idle:
+            # Only a writer parked with an empty queue is woken; one that flushes on its timer
+            # picks this event up at its next tick.
             self._idle = False
+            self.wakeups += 1
             self._wake.set()
 
     def flush(self, timeout: float) -> bool:
@@ -104,6 +139,7 @@ class Emitter:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
 
     @property
@@ -139,8 +175,13 @@ class Emitter:
             batch = self._take_batch()
             if batch:
                 self._send_batch(batch)
+                if len(batch) < BATCH_EVENTS and not self._stopping:
+                    # Events are flowing: send again in one interval, whatever arrives meanwhile.
+                    self._wake.clear()
+                    self._wake.wait(FLUSH_INTERVAL_SECONDS)
+                    self.writer_cycles += 1
                 continue
-            idle_for = time.monotonic() - self._last_send
+            idle_for = _monotonic() - self._last_send
             if idle_for >= HEARTBEAT_AFTER_SECONDS:
                 self.emit("heartbeat")
                 continue
@@ -148,14 +189,15 @@ class Emitter:
             self._idle = True
             if not self._queue:
                 self._wake.wait(HEARTBEAT_AFTER_SECONDS - idle_for)
+                self.writer_cycles += 1
             self._idle = False
         self._drop_connection()
 
     def _sleep(self, seconds: float) -> None:
         # A stop request ends the backoff early; new events do not (they would just queue up).
-        deadline = time.monotonic() + seconds
-        while not self._stopping and time.monotonic() < deadline:
-            time.sleep(min(0.02, seconds))
+        # One timed wait, not a polling loop: a rank without a collector wakes once per attempt.
+        self._stopped.wait(seconds)
+        self.writer_cycles += 1
 
     def _connect(self) -> bool:
         try:
@@ -223,24 +265,33 @@ class Emitter:
         self._last_send = time.monotonic()
 
     def _encode(self, item: Item) -> Optional[bytes]:
+        """One event line. Pre-built prefixes and per-field formatting; json only for odd values."""
         kind, ts, seq, fields = item
-        event: Dict[str, Any] = {"kind": kind, "rank": self.rank, "ts": round(ts, 6), "seq": seq}
+        prefix = self._prefixes.get(kind)
+        if prefix is None:
+            prefix = '{"kind":%s,"rank":%d,"ts":' % (_encode_string(kind), self.rank)
+            self._prefixes[kind] = prefix
+        parts = [prefix, "%.6f" % ts if ts == ts and abs(ts) != _INFINITY else "0", ',"seq":', str(seq)]
         if fields:
-            event.update(fields)
-            metrics = fields.get("metrics")
-            if metrics is not None:
-                event["metrics"] = clean_metrics(metrics)
-        try:
-            text = json.dumps(event, separators=(",", ":"), allow_nan=False)
-        except (TypeError, ValueError):
-            try:
-                text = json.dumps(_jsonable(event), separators=(",", ":"), allow_nan=False)
-            except (TypeError, ValueError):
-                return None
-        data = text.encode("utf-8", "replace")
-        if len(data) > MAX_LINE_BYTES:
+            keys = self._keys
+            for name, value in fields.items():
+                key = keys.get(name)
+                if key is None:
+                    key = "," + _encode_string(str(name)) + ":"
+                    if len(keys) < 1024:
+                        keys[name] = key
+                parts.append(key)
+                if name == "metrics" and isinstance(value, dict):
+                    value = clean_metrics(value)
+                text = _value_text(value)
+                if text is None:
+                    return None
+                parts.append(text)
+        parts.append("}\n")
+        data = "".join(parts).encode("utf-8", "replace")
+        if len(data) > MAX_LINE_BYTES + 1:
             return None
-        return data + b"\n"
+        return data
 
     # -- the reader thread -----------------------------------------------------------------------
 
@@ -274,6 +325,28 @@ def clean_metrics(metrics: Dict[str, Any]) -> Dict[str, Optional[float]]:
 
 
 _SKIP = object()
+
+
+def _value_text(value: Any) -> Optional[str]:
+    """JSON for one field's value; non-finite floats become null; None when it cannot be encoded."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is float:
+        return repr(value) if value == value and abs(value) != _INFINITY else "null"
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError):
+        try:
+            return _ENCODER.encode(_jsonable(value))
+        except (TypeError, ValueError):
+            return None
 
 
 def _number(value: Any):

@@ -1,24 +1,29 @@
-"""How the process ends: `bye` at exit, with the code from sys.exit or the error that killed it."""
+"""How the process ends: `bye` at exit, with the code from sys.exit or the error that killed it.
+
+The code and error are kept in `_state.state`. Starting an emitter at exit (a rank that died
+before it said hello) is `_wiring`'s job: it hands its starter to `install_exit_hooks`, so this
+module imports nothing but the state.
+"""
 
 from __future__ import annotations
 
 import atexit
 import os
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
-from . import _runtime as rt
+from ._state import state
 
 MAX_TEXT = 2000
 
-exit_code: Optional[int] = None
-exit_error: Optional[str] = None
 _installed = False
+_starter: Optional[Callable[[], bool]] = None
 
 
-def install_exit_hooks() -> None:
+def install_exit_hooks(starter: Callable[[], bool]) -> None:
     """atexit says `bye`; sys.excepthook and sys.exit record why the process ends."""
-    global _installed
+    global _installed, _starter
+    _starter = starter
     if _installed:
         return
     _installed = True
@@ -26,14 +31,13 @@ def install_exit_hooks() -> None:
     previous_hook = sys.excepthook
 
     def excepthook(kind, value, traceback):
-        global exit_code, exit_error
         try:
             if issubclass(kind, KeyboardInterrupt):
-                exit_code, exit_error = 130, "KeyboardInterrupt"
+                state.exit_code, state.exit_error = 130, "KeyboardInterrupt"
             else:
-                exit_code = 1
+                state.exit_code = 1
                 message = str(value)
-                exit_error = ("%s: %s" % (kind.__name__, message) if message else kind.__name__)[:MAX_TEXT]
+                state.exit_error = ("%s: %s" % (kind.__name__, message) if message else kind.__name__)[:MAX_TEXT]
         except Exception:  # noqa: BLE001
             pass
         previous_hook(kind, value, traceback)
@@ -51,34 +55,33 @@ def install_exit_hooks() -> None:
 
 
 def _record_exit_status(status: Any) -> None:
-    global exit_code, exit_error
     try:
         if status is None:
-            exit_code = 0
+            state.exit_code = 0
         elif isinstance(status, int):
-            exit_code = status
+            state.exit_code = status
         else:
-            exit_code, exit_error = 1, str(status)[:MAX_TEXT]
+            state.exit_code, state.exit_error = 1, str(status)[:MAX_TEXT]
     except Exception:  # noqa: BLE001
         pass
 
 
 def _at_exit() -> None:
     try:
-        em = rt.emitter
+        em = state.emitter
         if em is None:
             # A worker that dies before Accelerate is up still says why; a launcher process
             # (no RANK) that merely imported accelerate stays silent.
-            if exit_error is None or "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+            if state.exit_error is None or "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
                 return
-            if not rt.start_from_environment():
+            if _starter is None or not _starter():
                 return
-            em = rt.emitter
+            em = state.emitter
         fields: Dict[str, Any] = {}
-        if exit_code is not None:
-            fields["code"] = exit_code
-        if exit_error:
-            fields["error"] = exit_error
+        if state.exit_code is not None:
+            fields["code"] = state.exit_code
+        if state.exit_error:
+            fields["error"] = state.exit_error
         em.emit("bye", fields)
         em.flush(1.0)
         em.stop()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from . import _exit, _patches
-from . import _runtime as rt
+from . import _patches, _wiring
+from ._state import state
 
 
 class AccelerateFinder:
@@ -52,10 +52,10 @@ def _patch_after_exec(loader, patch) -> None:
     def exec_and_patch(module):
         exec_module(module)
         try:
-            _exit.install_exit_hooks()
+            _wiring.install_exit_hooks()
             patch(module)
         except Exception as error:  # noqa: BLE001
-            rt.internal_error("instrument", error)
+            state.internal_error("instrument", error)
 
     loader.exec_module = exec_and_patch
 
@@ -66,13 +66,13 @@ _finder = None
 def install() -> bool:
     """Installs the hook (once) and patches what is already imported. False without RANKTOP_ADDR."""
     global _finder
-    if not rt.enabled():
+    if not state.enabled():
         return False
     if _finder is None:
         _finder = AccelerateFinder()
         sys.meta_path.insert(0, _finder)
     already = [name for name in _patches.PATCHES if name in sys.modules]
     if already:
-        _exit.install_exit_hooks()
+        _wiring.install_exit_hooks()
         _patches.patch_loaded_modules()
     return True

@@ -12,8 +12,9 @@ import functools
 import os
 import sys
 
-from . import _control
 from . import _runtime as rt
+from . import _wiring
+from ._state import state
 
 ORIGINAL = "__ranktop_original__"
 
@@ -40,7 +41,7 @@ def _skip_library_frames(module) -> None:
             directories.append(os.path.dirname(os.path.abspath(torch.__file__)))
         rt.skip_frames_from(*directories)
     except Exception as error:  # noqa: BLE001
-        rt.internal_error("instrument", error)
+        state.internal_error("instrument", error)
 
 
 # -- accelerate.state ----------------------------------------------------------------------------
@@ -57,16 +58,16 @@ def patch_state(module) -> None:
     _replace(state_class, "local_main_process_first", lambda original: _wrap_phase(original, "local_main_first"))
     try:
         if state_class._shared_state:  # instrumented after the user created the state
-            rt.state_ready(state_class())
+            _wiring.state_ready(state_class())
     except Exception as error:  # noqa: BLE001
-        rt.internal_error("instrument", error)
+        state.internal_error("instrument", error)
 
 
 def _wrap_init(original):
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        if rt.emitter is None:
-            rt.state_ready(self)
+        if state.emitter is None:
+            _wiring.state_ready(self)
 
     return __init__
 
@@ -122,9 +123,10 @@ def _wrap_set_trigger(original):
 
 
 def _wrap_check_trigger(original, original_set_trigger):
+    pending = state.pending_injections
     def check_trigger(self, *args, **kwargs):
-        if _control.pending:
-            rt.apply_injections(self, original_set_trigger, _control.pending)
+        if pending:
+            rt.apply_injections(self, original_set_trigger, pending)
         fired = original(self, *args, **kwargs)
         rt.trigger_checked(fired)
         return fired
@@ -174,4 +176,4 @@ def patch_loaded_modules() -> None:
             try:
                 patch(module)
             except Exception as error:  # noqa: BLE001
-                rt.internal_error("instrument", error)
+                state.internal_error("instrument", error)

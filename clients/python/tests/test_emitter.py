@@ -7,6 +7,7 @@ import time
 import pytest
 
 from ranktop._address import parse_address
+from ranktop import _emitter
 from ranktop._emitter import Emitter
 from ranktop._transport import transport_for
 from tests.support.collector import FakeCollector
@@ -38,10 +39,10 @@ def test_events_arrive_in_order_after_hello_with_consecutive_seq(transport):
         server.close()
 
 
-def test_a_full_queue_drops_and_counts_and_seq_shows_the_gap():
+def test_a_full_queue_drops_the_oldest_counts_them_and_seq_shows_the_gap():
     path = os.path.join(tempfile.mkdtemp(), "late.sock")
     emitter = make("unix:" + path, capacity=100)
-    for step in range(250):  # nobody listens yet: 100 queue up, 150 are dropped
+    for step in range(250):  # nobody listens yet: the newest 100 stay queued, the oldest 150 are dropped
         emitter.emit("progress", {"step": step})
     assert emitter.dropped == 150
     server = FakeCollector("unix", path=path)
@@ -49,12 +50,76 @@ def test_a_full_queue_drops_and_counts_and_seq_shows_the_gap():
         assert server.wait_for(lambda s: len(s.of_kind("progress")) == 100)
         emitter.emit("progress", {"step": 250})
         assert server.wait_for(lambda s: len(s.of_kind("progress")) == 101)
-        seqs = [e["seq"] for e in server.of_kind("progress")]
-        assert seqs == list(range(1, 101)) + [251]
-        assert 251 - 1 - len(seqs) + 1 == emitter.dropped
+        progress = server.of_kind("progress")
+        # hello is seq 0, step k was seq k + 1: the collector sees seq 1..150 missing.
+        assert [e["seq"] for e in progress] == list(range(151, 252))
+        assert [e["step"] for e in progress] == list(range(150, 251))
+        assert progress[0]["seq"] - 1 == emitter.dropped
+        assert server.problems == []
         emitter.stop()
     finally:
         server.close()
+
+
+def test_emits_while_events_flow_do_not_wake_the_writer_each_time():
+    server = FakeCollector("unix")
+    try:
+        emitter = make(server.address)
+        assert server.wait_for(lambda s: len(s.of_kind("hello")) == 1)
+        time.sleep(0.1)  # the writer is idle now
+        wakeups, cycles = emitter.wakeups, emitter.writer_cycles
+        started = time.monotonic()
+        for step in range(2000):  # 2000 events over about 0.4 s, one every 0.2 ms
+            emitter.emit("progress", {"step": step})
+            time.sleep(0.0002)
+        elapsed = time.monotonic() - started
+        assert server.wait_for(lambda s: len(s.of_kind("progress")) == 2000)
+        # One wake-up when the stream starts (and perhaps one per pause the writer saw as idle),
+        # then the writer flushes on its timer: about one cycle per flush interval, never per event.
+        assert emitter.wakeups - wakeups <= 3, emitter.wakeups - wakeups
+        assert emitter.writer_cycles - cycles <= elapsed / _emitter.FLUSH_INTERVAL_SECONDS + 5
+        assert emitter.dropped == 0
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_events_reach_the_collector_within_the_flush_interval_while_they_flow():
+    server = FakeCollector("unix")
+    try:
+        emitter = make(server.address)
+        assert server.wait_for(lambda s: len(s.of_kind("hello")) == 1)
+        worst = 0.0
+        for step in range(30):
+            sent = time.monotonic()
+            emitter.emit("progress", {"step": step})
+            assert server.wait_for(lambda s: len(s.of_kind("progress")) == step + 1, timeout=2)
+            worst = max(worst, time.monotonic() - sent)
+            time.sleep(0.003)
+        assert worst < 0.2, worst  # 20 ms interval; generous for a loaded machine
+        emitter.stop()
+    finally:
+        server.close()
+
+
+def test_lines_are_the_json_of_the_event():
+    import json
+
+    emitter = Emitter(transport_for(parse_address("unix:/nonexistent.sock")), 3, dict(HELLO))
+    fields = {"step": 7, "total": 10, "epoch": 1.5, "name": 'sa"ve\u00e9', "main": False, "none": None,
+              "frames": ["a:1 in f", "b:2"], "metrics": {"loss": 0.25, "nan": float("nan"), "x": "skip"},
+              "big": 2 ** 53, "neg": -1.0e-7}
+    line = emitter._encode(("progress", 1764374400.123456, 42, fields))
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    event = json.loads(line)
+    assert event == {"kind": "progress", "rank": 3, "ts": 1764374400.123456, "seq": 42, "step": 7, "total": 10,
+                     "epoch": 1.5, "name": 'sa"ve\u00e9', "main": False, "none": None,
+                     "frames": ["a:1 in f", "b:2"], "metrics": {"loss": 0.25, "nan": None}, "big": 2 ** 53,
+                     "neg": -1.0e-7}
+    assert list(event)[:4] == ["kind", "rank", "ts", "seq"]
+    assert json.loads(emitter._encode(("heartbeat", 1.0, 1, None))) == {"kind": "heartbeat", "rank": 3, "ts": 1.0,
+                                                                          "seq": 1}
+    assert json.loads(emitter._encode(("log", 1.0, 2, {"x": float("inf")})))["x"] is None
 
 
 def test_after_the_collector_drops_the_connection_the_rank_reconnects_with_its_original_hello():

@@ -1,0 +1,178 @@
+"""The longest time the adapter holds the training thread, per call, beyond the wrapped call (issue 10).
+
+    OMP_NUM_THREADS=1 RANKTOP_BIN=/path/to/ranktop ~/.cache/ranktop/venv/bin/python \
+        clients/python/bench/bench_stalls.py [--seconds 15]
+
+One process per scenario, each with a real Accelerate one-process state and the adapter on:
+- present:   a `ranktop serve` collector reading the Unix socket;
+- absent:    RANKTOP_ADDR names a socket nobody listens on (the writer backs off and retries);
+- stopped:   the collector is SIGSTOPped one second in (the socket buffer fills, sends block in the
+             writer thread until SO_SNDTIMEO, the queue fills and drops its oldest);
+- flooded:   progress() in a tight loop with the collector present: far more events than the
+             writer sends, so the queue stays full and every call drops the oldest.
+Paced scenarios repeat: emit(), ranktop.progress(), accelerator.wait_for_everyone(), a no-op
+call, then 0.5 ms of sleep (a training step's GIL-free compute). Every call is timed on its own;
+for the barrier the wrapped original's own time is subtracted. The no-op's figures show what the
+machine and the GIL do to any call (a shared 2-core machine preempts now and then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ADAPTER = Path(__file__).resolve().parents[1]
+
+
+def child(scenario: str, seconds: float) -> None:
+    sys.path.insert(0, str(ADAPTER))
+    import accelerate.state
+
+    inner = [0]
+    original = accelerate.state.PartialState.wait_for_everyone
+
+    def timed_original(self, *args, **kwargs):  # the wrapped call: its time is not the adapter's
+        start = time.perf_counter_ns()
+        result = original(self, *args, **kwargs)
+        inner[0] = time.perf_counter_ns() - start
+        return result
+
+    accelerate.state.PartialState.wait_for_everyone = timed_original
+    import ranktop
+    from ranktop._state import state
+
+    ranktop.instrument()
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=True)
+    emitter = state.emitter
+    assert emitter is not None, "the adapter did not start"
+    clock = time.perf_counter_ns
+    names = ["emit", "progress", "barrier", "noop"]
+    worst = {n: 0 for n in names}
+    over = {n: 0 for n in names}
+    counts = {n: 0 for n in names}
+    samples = {n: [] for n in names}
+
+    def note(name, ns):
+        counts[name] += 1
+        if ns > worst[name]:
+            worst[name] = ns
+        if ns > 1_000_000:
+            over[name] += 1
+        if counts[name] % 16 == 0:
+            samples[name].append(ns)
+
+    def noop(step, loss=None):
+        return None
+
+    progress = ranktop.progress
+    emit = emitter.emit
+    deadline = time.monotonic() + seconds
+    step = 0
+    if scenario == "flooded":
+        while time.monotonic() < deadline:
+            for _ in range(1000):
+                start = clock()
+                progress(step, loss=1.0)
+                middle = clock()
+                noop(step, loss=1.0)
+                end = clock()
+                note("progress", middle - start)
+                note("noop", end - middle)
+                step += 1
+    else:
+        while time.monotonic() < deadline:
+            start = clock()
+            emit("log", {"level": "info", "msg": "x"})
+            t1 = clock()
+            progress(step, loss=1.0)
+            t2 = clock()
+            accelerator.wait_for_everyone()
+            t3 = clock()
+            noop(step, loss=1.0)
+            t4 = clock()
+            note("emit", t1 - start)
+            note("progress", t2 - t1)
+            note("barrier", t3 - t2 - inner[0])
+            note("noop", t4 - t3)
+            step += 1
+            time.sleep(0.0005)
+    result = {"scenario": scenario, "seconds": seconds, "steps": step, "dropped": emitter.dropped,
+              "connected": emitter.connected, "wakeups": emitter.wakeups, "writer_cycles": emitter.writer_cycles}
+    for name in names:
+        if counts[name]:
+            ordered = sorted(samples[name])
+            result[name] = {"calls": counts[name], "max_us": worst[name] / 1000, "over_1ms": over[name],
+                            "p999_us": ordered[int(0.999 * (len(ordered) - 1))] / 1000,
+                            "median_us": ordered[len(ordered) // 2] / 1000}
+    print("RESULT " + json.dumps(result), flush=True)
+    os._exit(0)  # no bye/flush at exit: a stopped collector would only delay us
+
+
+def run_scenario(args, scenario, workdir):
+    sock = os.path.join(workdir, scenario + ".sock")
+    serve = None
+    if scenario != "absent":
+        serve = subprocess.Popen([args.ranktop, "serve", "--listen", "unix:" + sock, "--log",
+                                  os.path.join(workdir, scenario + ".jsonl")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    env = dict(os.environ, RANKTOP_ADDR="unix:" + sock, RANKTOP_RUN="stalls-" + scenario, OMP_NUM_THREADS="1")
+    process = subprocess.Popen([sys.executable, __file__, "--child", scenario, "--seconds", str(args.seconds)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        if scenario == "stopped":
+            time.sleep(4.0)  # the child imports accelerate and connects first
+            serve.send_signal(signal.SIGSTOP)
+        output, _ = process.communicate(timeout=args.seconds + 120)
+    finally:
+        if serve is not None:
+            serve.send_signal(signal.SIGCONT)
+            serve.send_signal(signal.SIGTERM)
+            try:
+                serve.wait(10)
+            except subprocess.TimeoutExpired:
+                serve.kill()
+    for line in output.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise SystemExit("scenario %s failed:\n%s" % (scenario, output[-3000:]))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
+    parser.add_argument("--child")
+    parser.add_argument("--ranktop", default=os.environ.get("RANKTOP_BIN", "ranktop"))
+    parser.add_argument("--scenarios", default="present,absent,stopped,flooded")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.seconds)
+        return
+    workdir = tempfile.mkdtemp(prefix="ranktop-stalls-")
+    rows = [run_scenario(args, s, workdir) for s in args.scenarios.split(",")]
+    print("%.0f s per scenario; max (p99.9, calls over 1 ms / calls) per call on the training thread" % args.seconds)
+    print()
+    print("| collector | emit() | progress() | wait_for_everyone() beyond the wait | a no-op call | dropped |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        cells = []
+        for name in ("emit", "progress", "barrier", "noop"):
+            c = r.get(name)
+            cells.append("%.0f us (%.1f us, %d / %d)" % (c["max_us"], c["p999_us"], c["over_1ms"], c["calls"])
+                         if c else "-")
+        print("| %s | %s | %d |" % (r["scenario"], " | ".join(cells), r["dropped"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ extension RunReport {
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
         phasesFolded = model.phasesFolded
+        stop = model.stop
 
         ranks = model.ranks.map { info in
             RankRow(

@@ -82,4 +82,6 @@ public struct RunReport: Sendable {
     public var phasesFolded: Int
     public var completedBarriers: Int
     public var droppedTotal: Int
+    /// The user asked the launcher to stop the run (the log's `stop` event).
+    public var stop: StopRequest?
 }

@@ -39,6 +39,7 @@ public enum EventBody: Sendable, Equatable {
     case lost(reason: String)
     case dropped(count: Int)
     case inject(Injection)
+    case stop(Stop)
 
     public var kind: EventKind {
         switch self {
@@ -57,6 +58,7 @@ public enum EventBody: Sendable, Equatable {
         case .lost: .lost
         case .dropped: .dropped
         case .inject: .inject
+        case .stop: .stop
         }
     }
 }
@@ -77,6 +79,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case lost
     case dropped
     case inject
+    case stop
 
     /// 0..<count, for tables indexed by kind.
     public var ordinal: Int {
@@ -96,10 +99,11 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .lost: 12
         case .dropped: 13
         case .inject: 14
+        case .stop: 15
         }
     }
 
-    public static let count = 15
+    public static let count = 16
 }
 
 public struct Hello: Sendable, Equatable {
@@ -224,5 +228,22 @@ public struct Injection: Sendable, Equatable {
         self.id = id
         self.reason = reason
         self.by = by
+    }
+}
+
+/// The launcher stopping its ranks because a user asked (Ctrl-C, SIGTERM, SIGHUP, or quitting the
+/// dashboard): the ranks' deaths by that signal are then not failures.
+public struct Stop: Sendable, Equatable {
+    /// The signal sent to the ranks, `SIGINT` or `SIGTERM`.
+    public var signal: String
+    /// `user@host` of whoever asked.
+    public var by: String?
+    /// How it was asked: `SIGINT received`, `quit in the dashboard`.
+    public var reason: String?
+
+    public init(signal: String, by: String? = nil, reason: String? = nil) {
+        self.signal = signal
+        self.by = by
+        self.reason = reason
     }
 }

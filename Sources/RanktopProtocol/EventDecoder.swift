@@ -173,7 +173,7 @@ private struct LineFields: ~Copyable {
         let ts = try number(.ts)
         guard ts.isFinite else { throw DecodeError("field 'ts': not a finite number") }
         let seq = try optionalInt(.seq, min: 0)
-        if rank == -1, kind != .inject, kind != .log {
+        if rank == -1, kind != .inject, kind != .log, kind != .stop {
             throw DecodeError("field 'rank': -1 is only for run-wide events, not '\(kind.rawValue)'")
         }
         return Event(rank: rank, ts: ts, seq: seq, try body(kind))
@@ -239,6 +239,8 @@ private struct LineFields: ~Copyable {
             return .dropped(count: try int(.count, min: 0))
         case .inject:
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
+        case .stop:
+            return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason)))
         }
     }
 

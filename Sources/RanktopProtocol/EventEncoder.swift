@@ -81,6 +81,10 @@ public enum EventEncoder {
             w.field("id", injection.id)
             if let reason = injection.reason { w.field("reason", reason) }
             if let by = injection.by { w.field("by", by) }
+        case let .stop(stop):
+            w.field("signal", stop.signal)
+            if let by = stop.by { w.field("by", by) }
+            if let reason = stop.reason { w.field("reason", reason) }
         }
         w.close()
         w.out.append(0x0A)

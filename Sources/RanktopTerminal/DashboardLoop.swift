@@ -46,7 +46,7 @@ struct DashboardLoop {
             options.theme[.selection] = Style(options.theme.raw(.selection).attributes.union(.reverse))
         }
         dashboard = Dashboard(options: options)
-        rt_install_signal_pipe(signalPipe.write)
+        rt_install_signal_pipe(signalPipe.write, configuration.interrupts == nil ? 1 : 0)
         rt_install_crash_handlers()
     }
 
@@ -99,6 +99,8 @@ struct DashboardLoop {
                     sourceEnded = true
                     endedAt = configuration.clock()
                     dashboard.ended = configuration.endedMessage
+                case let .interrupted(signal):
+                    return .interrupted(signal: signal)
                 }
                 dirty = true
             }

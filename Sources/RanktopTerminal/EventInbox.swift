@@ -11,6 +11,8 @@ final class EventInbox: @unchecked Sendable {
     enum Message: Sendable {
         case status(String, isError: Bool)
         case sourceEnded
+        /// The owner of the process's signals got one: quit.
+        case interrupted(signal: Int32)
     }
 
     struct Batch {

@@ -32,7 +32,7 @@ struct DashboardFlags: ParsableArguments {
 enum DashboardSession {
     static func open(
         source: any RunSource, flags: DashboardFlags = .defaults, ownsRun: Bool, logPath: String?,
-        endedMessage: String, clock: (@Sendable () -> Double)? = nil
+        endedMessage: String, clock: (@Sendable () -> Double)? = nil, interrupts: AsyncStream<Int32>? = nil
     ) async throws -> DashboardOutcome {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw CLIFailure(message: "the dashboard needs a terminal (stdin and stdout); for a text summary of a log use 'ranktop report LOG'")
@@ -47,7 +47,7 @@ enum DashboardSession {
         )
         var configuration = DashboardRunner.Configuration(
             options: options, noColor: noColor, maxFramesPerSecond: flags.fps,
-            endedMessage: endedMessage, startupMessage: choice.warning
+            endedMessage: endedMessage, startupMessage: choice.warning, interrupts: interrupts
         )
         if let clock { configuration.clock = clock }
         do {

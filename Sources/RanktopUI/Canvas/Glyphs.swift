@@ -21,6 +21,7 @@ public struct Glyphs: Sendable, Equatable {
     public var gridRunning: Unicode.Scalar
     public var gridWaiting: Unicode.Scalar
     public var gridExited: Unicode.Scalar
+    public var gridStopped: Unicode.Scalar
     public var gridFailed: Unicode.Scalar
     public var gridLost: Unicode.Scalar
     public var gridSilent: Unicode.Scalar
@@ -30,7 +31,7 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
         barFill: "█", barTrack: "░", spark: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
         ellipsis: "…", separator: " · ", warning: "⚠", arrowUp: "▲", arrowDown: "▼",
-        gridRunning: "■", gridWaiting: "□", gridExited: "·", gridFailed: "✗", gridLost: "?", gridSilent: "○",
+        gridRunning: "■", gridWaiting: "□", gridExited: "·", gridStopped: "▫", gridFailed: "✗", gridLost: "?", gridSilent: "○",
         gridStale: "◆"
     )
 
@@ -38,7 +39,7 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
         barFill: "#", barTrack: ".", spark: ["_", ".", "-", "~", "=", "+", "*", "#"],
         ellipsis: "~", separator: " | ", warning: "!", arrowUp: "^", arrowDown: "v",
-        gridRunning: "#", gridWaiting: "w", gridExited: ".", gridFailed: "X", gridLost: "?", gridSilent: "o",
+        gridRunning: "#", gridWaiting: "w", gridExited: ".", gridStopped: "=", gridFailed: "X", gridLost: "?", gridSilent: "o",
         gridStale: "s"
     )
 }

@@ -99,6 +99,8 @@ struct DashboardLoop {
                     sourceEnded = true
                     endedAt = configuration.clock()
                     dashboard.ended = configuration.endedMessage
+                case let .stackFailed(rank, reason):
+                    dashboard.noteStackFailed(rank: rank, reason: reason, wall: Date().timeIntervalSince1970)
                 case let .interrupted(signal):
                     return .interrupted(signal: signal)
                 }
@@ -189,7 +191,7 @@ struct DashboardLoop {
                 try await source.requestStack(rank: rank)
                 inbox.post(.status("asked rank \(rank) for its stack", isError: false))
             } catch {
-                inbox.post(.status("could not ask rank \(rank) for its stack: \(error)", isError: true))
+                inbox.post(.stackFailed(rank: rank, reason: "\(error)"))
             }
         }
     }

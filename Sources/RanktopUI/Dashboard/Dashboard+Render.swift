@@ -133,7 +133,7 @@ extension Dashboard {
         case .help:
             Dialogs.help(into: &canvas, context: context)
         case let .detail(rank):
-            RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequestedAt: stackRequests[rank], context: context)
+            RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequest: stackRequests[rank], context: context)
         case let .triggerDialog(field):
             Dialogs.trigger(field, into: &canvas, context: context)
         case .confirmQuit:

@@ -106,8 +106,16 @@ extension RunReport {
         row.step.map { " at step \($0)" } ?? ""
     }
 
+    /// How long before the log's last event `ts` was. A report is read long after the run, so
+    /// "ago" (from when?) and "just now" would mislead: the reference is the end of the log.
     func ago(_ ts: Double) -> String {
         let age = now - ts
-        return age < 1 ? "just now" : "\(Format.duration(age)) ago"
+        return age < 1 ? "at the end of the log" : "\(Format.duration(age)) before the end of the log"
+    }
+
+    /// `ago` for a table cell.
+    func beforeEnd(_ ts: Double) -> String {
+        let age = now - ts
+        return age < 1 ? "at the end" : "\(Format.duration(age)) before the end"
     }
 }

@@ -104,17 +104,20 @@ struct LiveRun {
                 }
             }
         }
-        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP; the dashboard quits when told here.
+        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP until the view is gone too (the dashboard
+        // stays up after the run ends); the dashboard quits when told here.
         let (viewInterrupts, interruptView) = AsyncStream<Int32>.makeStream()
         let forwarding = Task {
             for await number in SignalWatch.stream() {
+                // Asked before (a signal, or q in the dashboard): no more waiting.
+                if stop.wasAsked { stop.exitNow(after: number) }
                 let signal = RunStop.forwarded(number)
                 let running = processes.running
-                if running > 0, !stop.ask(signal: signal, reason: "\(signalName(number)) received") {
-                    stop.exitNow(after: number)
-                }
-                if running > 0, mayPrint {
-                    Console.warn("forwarding \(signalName(signal)) to \(running) processes (once more kills them and exits)")
+                if running > 0 {
+                    guard stop.ask(signal: signal, reason: "\(signalName(number)) received") else { stop.exitNow(after: number) }
+                    if mayPrint {
+                        Console.warn("forwarding \(signalName(signal)) to \(running) processes (once more kills them and exits)")
+                    }
                 }
                 interruptView.yield(number)
             }
@@ -132,13 +135,13 @@ struct LiveRun {
         }
 
         let exits = await processes.waitAll()
-        forwarding.cancel()
-        interruptView.finish()
         exitContinuation.finish()
         await failurePolicy.value
         await collector.waitUntilRanksDisconnect(timeout: 3)
         await collector.stop()
         await view?.value
+        forwarding.cancel()
+        interruptView.finish()
 
         for line in summary(expectedWorld: expectedWorld) { Console.say(line) }
         if let pattern = outputPath(for: "*") { Console.say("ranktop: the processes' output is in \(pattern)") }

@@ -31,6 +31,21 @@ struct UserStopLiveTests {
         #expect(diagnosis.last?.hasPrefix("nothing failed: 3 of 3 ranks stopped as asked") == true, "\(diagnosis)")
     }
 
+    @Test func test_D16_thePlainLiveViewSaysStoppedNotFailed() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("plain.jsonl")
+        // Not headless, but stdout is a pipe: the plain text view.
+        let demo = try LiveProcess(["demo", "--ranks", "2", "--steps", "4000", "--log", log], in: scratch)
+        _ = try await demo.waitForOutput("ranktop: watching ", timeout: 30)
+        try await LiveLog.waitFor(log, "training steps", timeout: 60) { LiveLog.step(of: 0, in: $0) >= 2 }
+        demo.signal(SIGINT)
+        #expect(try await demo.wait(timeout: 30) == 130, "\(demo.output)")
+        #expect(demo.stdout.contains("stopping the run: SIGINT received; the ranks get SIGINT"), "\(demo.stdout)")
+        #expect(demo.stdout.contains("rank 0 stopped with code 130"), "\(demo.stdout)")
+        #expect(demo.stdout.contains("run ended: 2 ranks: 2 stopped"), "\(demo.stdout)")
+        #expect(!demo.stdout.contains("failed"), "\(demo.stdout)")
+    }
+
     @Test func test_C13_aSecondSignalDuringTheShutdownExitsAtOnce() async throws {
         let scratch = try Scratch()
         let log = scratch.file("stubborn.jsonl")

@@ -45,7 +45,7 @@ final class RunStop: Sendable {
         let running = processes.running
         processes.signalAll(SIGKILL)
         DashboardRunner.restoreTerminalNow()
-        Console.warn("ranktop: \(signalName(number)) again: killed \(running) processes and exiting now; log \(logPath)")
+        Console.warn("\(signalName(number)) again: killed \(running) processes and exiting now; log \(logPath)")
         _exit(RunStop.exitStatus)
     }
 

@@ -83,10 +83,12 @@ final class RankProcesses: Sendable {
         }
     }
 
-    /// Sends `signal` to every running process's group.
+    /// Sends `signal` to every running process's group, the first one started (rank 0) last: it
+    /// hosts the rendezvous the others wait on, and going first it could cut them off mid-collective
+    /// (a failure of theirs) before their own signal arrives.
     func signalAll(_ signal: Int32) {
         let living = state.withLockedValue { state in state.pids.filter { state.exits[$0] == nil } }
-        for pid in living { kill(-pid, signal) }
+        for pid in living.reversed() { kill(-pid, signal) }
     }
 
     /// SIGTERM to everything still running, SIGKILL after `grace` seconds.

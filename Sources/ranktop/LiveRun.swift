@@ -78,6 +78,10 @@ struct LiveRun {
         if headless {
             Console.say("ranktop: run \(runID) log \(logPath) (ranks report to \(rankAddress))")
         }
+        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP, from before the first rank starts (a signal
+        // before the handler is in place would be lost, or kill ranktop alone) until the view is
+        // gone too (the dashboard stays up after the run ends).
+        let signals = SignalWatch.stream()
         let (exitStream, exitContinuation) = AsyncStream<RankProcesses.Exit>.makeStream()
         let processes: RankProcesses
         do {
@@ -104,11 +108,10 @@ struct LiveRun {
                 }
             }
         }
-        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP until the view is gone too (the dashboard
-        // stays up after the run ends); the dashboard quits when told here.
+        // The dashboard quits when told here.
         let (viewInterrupts, interruptView) = AsyncStream<Int32>.makeStream()
         let forwarding = Task {
-            for await number in SignalWatch.stream() {
+            for await number in signals {
                 // Asked before (a signal, or q in the dashboard): no more waiting.
                 if stop.wasAsked { stop.exitNow(after: number) }
                 let signal = RunStop.forwarded(number)

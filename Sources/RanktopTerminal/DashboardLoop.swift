@@ -120,6 +120,8 @@ struct DashboardLoop {
                     dirty = true
                 case .quit:
                     return .quit
+                case .quitStoppingRun:
+                    return .quitStoppingRun
                 case let .injectTrigger(reason):
                     dirty = true
                     sendTrigger(reason: reason)

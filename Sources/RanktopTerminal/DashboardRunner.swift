@@ -9,8 +9,10 @@ import Glibc
 
 /// How a dashboard session ended.
 public enum DashboardOutcome: Sendable, Equatable {
-    /// The user quit (confirmed, when the dashboard owns the run).
+    /// The user quit, leaving the run alone (a run that is over, or not the dashboard's).
     case quit
+    /// The user quit and confirmed stopping the run the dashboard owns: the caller stops it.
+    case quitStoppingRun
     /// SIGINT, SIGTERM or SIGHUP arrived; the terminal is restored.
     case interrupted(signal: Int32)
 }

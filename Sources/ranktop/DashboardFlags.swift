@@ -79,6 +79,7 @@ extension DashboardOutcome {
     var exitCode: Int32 {
         switch self {
         case .quit: 0
+        case .quitStoppingRun: RunStop.exitStatus
         case let .interrupted(signal): 128 + signal
         }
     }

@@ -126,14 +126,18 @@ struct LiveRun {
             }
         }
         let view: Task<Void, Never>? = headless ? nil : Task {
-            await LiveView.show(
+            let stopAsked = await LiveView.show(
                 source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true, flags: dashboard,
                 interrupts: viewInterrupts
             )
-            // The viewer quit before the run ended: the run is ours, stop it (unless a signal
-            // already did).
-            if processes.running > 0, stop.ask(signal: SIGTERM, reason: "quit in the dashboard") {
-                await processes.stop(grace: 5)
+            guard processes.running > 0, !stop.wasAsked else { return }
+            if stopAsked {
+                // q then y: the run is ours, stop it.
+                if stop.ask(signal: SIGTERM, reason: "quit in the dashboard") { await processes.stop(grace: 5) }
+            } else {
+                // q on a run that is over: its ranks said bye and are on their way out. Not a stop
+                // the user asked for; only a process that lingers is ended.
+                await processes.stop(grace: 5, after: 5)
             }
         }
 

@@ -19,20 +19,22 @@ enum LiveView {
     /// the run (the caller stops the ranks when this returns early), so the dashboard asks first.
     /// `flags`: the command's --theme, --no-color, --ascii and --fps (RANKTOP_THEME and NO_COLOR
     /// apply too). `interrupts`: the caller owns the termination signals and yields one here to
-    /// make the dashboard quit.
+    /// make the dashboard quit. True when the user quit the dashboard asking to stop the run.
+    @discardableResult
     static func show(
         source: any RunSource, logPath: String, ownsRun: Bool, flags: DashboardFlags = .defaults,
         interrupts: AsyncStream<Int32>? = nil
-    ) async {
+    ) async -> Bool {
         guard takesOverTerminal else {
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
-            return
+            return false
         }
         do {
-            _ = try await DashboardSession.open(source: source, flags: flags, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended", interrupts: interrupts)
+            return try await DashboardSession.open(source: source, flags: flags, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended", interrupts: interrupts) == .quitStoppingRun
         } catch {
             Console.warn("\(error); showing the run as text")
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
+            return false
         }
     }
 }

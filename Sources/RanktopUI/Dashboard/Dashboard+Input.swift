@@ -34,7 +34,7 @@ extension Dashboard {
             self.overlay = nil
             return .redraw
         case .confirmQuit:
-            if key == .char("y") || key == .char("Y") { return .quit }
+            if key == .char("y") || key == .char("Y") { return .quitStoppingRun }
             if key == .escape || key == .char("n") || key == .char("N") || key == .char("q") {
                 self.overlay = nil
                 return .redraw

@@ -150,16 +150,21 @@ static void rt_forward_signal(int sig) {
     errno = saved;
 }
 
-void rt_install_signal_pipe(int fd) {
+static int rt_termination_installed = 0;
+
+void rt_install_signal_pipe(int fd, int termination) {
     rt_signal_fd = fd;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = rt_forward_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &rt_old_int);
-    sigaction(SIGTERM, &sa, &rt_old_term);
-    sigaction(SIGHUP, &sa, &rt_old_hup);
+    rt_termination_installed = termination;
+    if (termination) {
+        sigaction(SIGINT, &sa, &rt_old_int);
+        sigaction(SIGTERM, &sa, &rt_old_term);
+        sigaction(SIGHUP, &sa, &rt_old_hup);
+    }
     sigaction(SIGWINCH, &sa, &rt_old_winch);
     rt_signals_installed = 1;
 }
@@ -167,11 +172,50 @@ void rt_install_signal_pipe(int fd) {
 void rt_restore_signals(void) {
     if (!rt_signals_installed) return;
     rt_signals_installed = 0;
-    sigaction(SIGINT, &rt_old_int, NULL);
-    sigaction(SIGTERM, &rt_old_term, NULL);
-    sigaction(SIGHUP, &rt_old_hup, NULL);
+    if (rt_termination_installed) {
+        sigaction(SIGINT, &rt_old_int, NULL);
+        sigaction(SIGTERM, &rt_old_term, NULL);
+        sigaction(SIGHUP, &rt_old_hup, NULL);
+    }
     sigaction(SIGWINCH, &rt_old_winch, NULL);
     rt_signal_fd = -1;
+}
+
+// ---- termination signals for a process that owns them (the launcher) -------------------------
+
+static volatile sig_atomic_t rt_termination_fd = -1;
+static const int rt_termination_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction rt_old_termination[3];
+static int rt_termination_routed = 0;
+
+static void rt_termination_handler(int sig) {
+    int saved = errno;
+    int fd = rt_termination_fd;
+    if (fd >= 0) {
+        unsigned char byte = (unsigned char)sig;
+        ssize_t ignored = write(fd, &byte, 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+void rt_route_termination_signals(int fd) {
+    rt_termination_fd = fd;
+    if (rt_termination_routed) return;
+    rt_termination_routed = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = rt_termination_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int i = 0; i < 3; i++) sigaction(rt_termination_signals[i], &sa, &rt_old_termination[i]);
+}
+
+void rt_unroute_termination_signals(void) {
+    if (!rt_termination_routed) return;
+    rt_termination_routed = 0;
+    for (int i = 0; i < 3; i++) sigaction(rt_termination_signals[i], &rt_old_termination[i], NULL);
+    rt_termination_fd = -1;
 }
 
 static const int rt_crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};

@@ -67,15 +67,11 @@ public struct ChromeTrace: Sendable {
         case let .lost(reason):
             return [instant("lost: \(reason)", rank: rank, ts: event.ts)]
         case let .inject(injection):
-            return [.object([
-                ("name", .string("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")")),
-                ("ph", .string("i")), ("s", .string("g")), ("ts", micros(event.ts)), ("pid", .int(0)), ("tid", .int(0)),
-            ])]
+            return [global("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")", ts: event.ts)]
         case let .discarded(count, reason):
-            return [.object([
-                ("name", .string("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")")),
-                ("ph", .string("i")), ("s", .string("g")), ("ts", micros(event.ts)), ("pid", .int(0)), ("tid", .int(0)),
-            ])]
+            return [global("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")", ts: event.ts)]
+        case let .stop(stop):
+            return [global("stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")", ts: event.ts)]
         case .log, .heartbeat, .stack, .dropped:
             return []
         }
@@ -100,6 +96,11 @@ public struct ChromeTrace: Sendable {
     }
 
     private func pid(_ rank: Int) -> Int { pidByRank[rank] ?? 0 }
+
+    /// An instant that marks the whole run, not one rank.
+    private func global(_ name: String, ts: Double) -> JSONValue {
+        .object([("name", .string(name)), ("ph", .string("i")), ("s", .string("g")), ("ts", micros(ts)), ("pid", .int(0)), ("tid", .int(0))])
+    }
 
     private func micros(_ ts: Double) -> JSONValue { .double((ts * 1_000_000).rounded()) }
 

@@ -83,6 +83,9 @@ public struct RunModel: Sendable {
     public internal(set) var collectorDiscarded = 0
     public internal(set) var collectorDiscardReason: String?
 
+    /// The launcher's `stop`: the user asked to stop the run (the first such event counts).
+    public internal(set) var stop: StopRequest?
+
     public internal(set) var recentEvents: BoundedHistory<Event>
     public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
 
@@ -181,19 +184,25 @@ public struct RunModel: Sendable {
         case let .bye(code, error):
             info.exitCode = code
             info.error = error
-            info.status = (error != nil || (code ?? 0) != 0) ? .failed : .exited
-            if error != nil || (code ?? 0) != 0 {
-                recentLogs.append(event)
-            }
+            let clean = error == nil && (code ?? 0) == 0
+            info.status = clean ? .exited : stop != nil && RunModel.isSignalDeath(code) ? .stopped : .failed
+            if !clean { recentLogs.append(event) }
         case let .lost(reason):
             info.lostReason = reason
-            info.status = .lost
+            // After a stop, a rank that vanished without bye was most likely killed by it.
+            info.status = stop != nil ? .stopped : .lost
             recentLogs.append(event)
         case let .dropped(count):
             info.reportedDrops = info.reportedDrops.saturatingAdd(count)
-        case .inject, .discarded:
+        case .inject, .discarded, .stop:
             break
         }
+    }
+
+    /// 128 + a signal number: how shells (and ranks' `bye`) say a process died of a signal.
+    static func isSignalDeath(_ code: Int?) -> Bool {
+        guard let code else { return false }
+        return code > 128 && code <= 128 + 64
     }
 
     /// The slot for `rank`, created on first sight; taken out so it is mutated in place.
@@ -233,6 +242,9 @@ public struct RunModel: Sendable {
             recentLogs.append(event)
             // The gap in each rank's `seq` that follows is the collector's loss, not the rank's.
             for r in rankSlots.indices { rankSlots[r]?.nextSeq = nil }
+        case let .stop(request):
+            if stop == nil { stop = StopRequest(signal: request.signal, by: request.by, reason: request.reason, ts: event.ts) }
+            recentLogs.append(event)
         default:
             break
         }

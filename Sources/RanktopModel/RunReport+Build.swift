@@ -19,6 +19,7 @@ extension RunReport {
         collectorDiscarded = model.collectorDiscarded
         collectorDiscardReason = model.collectorDiscardReason
         phasesFolded = model.phasesFolded
+        stop = model.stop
 
         ranks = model.ranks.map { info in
             RankRow(

@@ -15,6 +15,14 @@ extension RunReport {
             if let reason = row.lostReason, !reason.isEmpty { line += ": \(Format.clean(reason, max: 120))" }
             lines.append(line)
         }
+        let stopped = ranks.filter { $0.status == .stopped }.map(\.rank)
+        if let stop {
+            var line = "stopped by the user: \(stop.reason ?? stop.signal)\(stop.by.map { " (\($0))" } ?? ""); "
+            line += stopped.isEmpty
+                ? "no rank was stopped by it"
+                : "\(stopped.count == 1 ? "rank" : "ranks") \(Format.ranks(stopped, limit: 12)) stopped by \(stop.signal)"
+            lines.append(line)
+        }
         if !silentRanks.isEmpty {
             lines.append("\(silentRanks.count == 1 ? "rank" : "ranks") \(silentRanks.text(limit: 12)) never reported (world \(world))")
         }
@@ -38,7 +46,7 @@ extension RunReport {
             let total = lossy.reduce(0) { $0.saturatingAdd($1.dropped) }
             lines.append("\(total) events were lost on \(lossy.count == 1 ? "rank" : "ranks") \(Format.ranks(lossy.map(\.rank), limit: 8)): parts of this picture may be missing")
         }
-        if lines.isEmpty { lines.append(healthySummary) }
+        if lines.isEmpty || lines.count == 1 && stop != nil { lines.append(healthySummary) }
         return lines
     }
 
@@ -48,6 +56,10 @@ extension RunReport {
         let stepText = maxStep.map { " at step \($0)" } ?? ""
         if world > 0, exited == world {
             return "run completed: all \(world) ranks exited cleanly\(stepText)"
+        }
+        let stopped = ranks.filter { $0.status == .stopped }.count
+        if stop != nil, world > 0, exited + stopped == world {
+            return "nothing failed: \(stopped) of \(world) ranks stopped as asked, \(exited) exited cleanly\(stepText)"
         }
         if ranks.isEmpty { return "no events from any rank" }
         return "no hang found: \(ranks.count) of \(world) ranks reporting\(stepText), no barrier open"
@@ -102,8 +114,16 @@ extension RunReport {
         row.step.map { " at step \($0)" } ?? ""
     }
 
+    /// How long before the log's last event `ts` was. A report is read long after the run, so
+    /// "ago" (from when?) and "just now" would mislead: the reference is the end of the log.
     func ago(_ ts: Double) -> String {
         let age = now - ts
-        return age < 1 ? "just now" : "\(Format.duration(age)) ago"
+        return age < 1 ? "at the end of the log" : "\(Format.duration(age)) before the end of the log"
+    }
+
+    /// `ago` for a table cell.
+    func beforeEnd(_ ts: Double) -> String {
+        let age = now - ts
+        return age < 1 ? "at the end" : "\(Format.duration(age)) before the end"
     }
 }

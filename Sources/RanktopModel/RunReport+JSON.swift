@@ -26,6 +26,12 @@ extension RunReport {
             ("other_runs", .array(otherRuns.map(JSONValue.string))),
             ("rejected_lines", .array(rejectedSamples.map { .object([("line", .int($0.line)), ("reason", .string($0.reason))]) })),
             ("diagnosis", .array(diagnosis.map(JSONValue.string))),
+            ("stop", stop.map { s in
+                .object([
+                    ("signal", .string(s.signal)), ("by", s.by.map(JSONValue.string) ?? .null),
+                    ("reason", s.reason.map(JSONValue.string) ?? .null), ("ts", .double(s.ts)),
+                ])
+            } ?? .null),
         ])
     }
 }

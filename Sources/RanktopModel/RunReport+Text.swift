@@ -105,7 +105,7 @@ extension RunReport {
             } else if r.status == .failed, let code = r.exitCode {
                 place = "exit code \(code)"
             }
-            rows.append([String(r.rank), r.node ?? "-", r.status.rawValue, step, place, ago(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""])
+            rows.append([String(r.rank), r.node ?? "-", r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in

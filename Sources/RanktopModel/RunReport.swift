@@ -86,4 +86,6 @@ public struct RunReport: Sendable {
     /// Lines the collector itself could not keep (a full disk), and its reason.
     public var collectorDiscarded: Int = 0
     public var collectorDiscardReason: String?
+    /// The user asked the launcher to stop the run (the log's `stop` event).
+    public var stop: StopRequest?
 }

@@ -41,6 +41,8 @@ public enum EventBody: Sendable, Equatable {
     case inject(Injection)
     /// Lines the collector could not keep (the disk was full), written once it could again.
     case discarded(count: Int, reason: String?)
+    /// The launcher stops its ranks on the user's word (written before the signal goes out).
+    case stop(Stop)
 
     public var kind: EventKind {
         switch self {
@@ -60,6 +62,7 @@ public enum EventBody: Sendable, Equatable {
         case .dropped: .dropped
         case .inject: .inject
         case .discarded: .discarded
+        case .stop: .stop
         }
     }
 }
@@ -81,6 +84,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case dropped
     case inject
     case discarded
+    case stop
 
     /// 0..<count, for tables indexed by kind. A switch, not a lookup: it runs once per event on
     /// the reducer's hot path, and the compiler makes every new kind name its ordinal (a test
@@ -103,6 +107,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .dropped: 13
         case .inject: 14
         case .discarded: 15
+        case .stop: 16
         }
     }
 
@@ -231,5 +236,22 @@ public struct Injection: Sendable, Equatable {
         self.id = id
         self.reason = reason
         self.by = by
+    }
+}
+
+/// The launcher stopping its ranks because a user asked (Ctrl-C, SIGTERM, SIGHUP, or quitting the
+/// dashboard): the ranks' deaths by that signal are then not failures.
+public struct Stop: Sendable, Equatable {
+    /// The signal sent to the ranks, `SIGINT` or `SIGTERM`.
+    public var signal: String
+    /// `user@host` of whoever asked.
+    public var by: String?
+    /// How it was asked: `SIGINT received`, `quit in the dashboard`.
+    public var reason: String?
+
+    public init(signal: String, by: String? = nil, reason: String? = nil) {
+        self.signal = signal
+        self.by = by
+        self.reason = reason
     }
 }

@@ -183,7 +183,7 @@ private struct LineFields: ~Copyable {
             throw DecodeError("field 'ts': \(ts) is not a Unix time between 1970 and 2286")
         }
         let seq = try optionalInt(.seq, min: 0, max: EventDecoder.maxCounter)
-        if rank == -1, kind != .inject, kind != .log, kind != .discarded {
+        if rank == -1, kind != .inject, kind != .log, kind != .discarded, kind != .stop {
             throw DecodeError("field 'rank': -1 is only for run-wide events, not '\(kind.rawValue)'")
         }
         return Event(rank: rank, ts: ts, seq: seq, try body(kind, rank: rank))
@@ -252,6 +252,8 @@ private struct LineFields: ~Copyable {
             return .discarded(count: try int(.count, min: 0, max: EventDecoder.maxCounter), reason: try optionalString(.reason))
         case .inject:
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
+        case .stop:
+            return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason)))
         }
     }
 

@@ -84,6 +84,10 @@ public enum EventEncoder {
         case let .discarded(count, reason):
             w.field("count", count)
             if let reason { w.field("reason", reason) }
+        case let .stop(stop):
+            w.field("signal", stop.signal)
+            if let by = stop.by { w.field("by", by) }
+            if let reason = stop.reason { w.field("reason", reason) }
         }
         w.close()
         w.out.append(0x0A)

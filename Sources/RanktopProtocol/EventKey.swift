@@ -18,6 +18,7 @@ enum EventKey: Int, CaseIterable {
     case frames
     case code, error
     case count, by
+    case signal
 
     /// Sizes the decoder's slot buffer: derived, so a new key can never write past its end.
     static let caseCount = allCases.count
@@ -80,7 +81,7 @@ enum EventKey: Int, CaseIterable {
             }
         case 6:
             switch p[0] {
-            case UInt8(ascii: "s"): return rest("source") ? .source : nil
+            case UInt8(ascii: "s"): return rest("source") ? .source : rest("signal") ? .signal : nil
             case UInt8(ascii: "r"): return rest("reason") ? .reason : nil
             case UInt8(ascii: "f"): return rest("frames") ? .frames : nil
             default: return nil
@@ -107,7 +108,7 @@ extension EventKind {
         }
         switch count {
         case 3: return rest("log") ? .log : rest("bye") ? .bye : nil
-        case 4: return rest("lost") ? .lost : nil
+        case 4: return rest("lost") ? .lost : rest("stop") ? .stop : nil
         case 5: return rest("hello") ? .hello : rest("stack") ? .stack : nil
         case 6: return rest("inject") ? .inject : nil
         case 7: return rest("dropped") ? .dropped : nil

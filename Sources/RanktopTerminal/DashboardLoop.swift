@@ -46,7 +46,7 @@ struct DashboardLoop {
             options.theme[.selection] = Style(options.theme.raw(.selection).attributes.union(.reverse))
         }
         dashboard = Dashboard(options: options)
-        rt_install_signal_pipe(signalPipe.write)
+        rt_install_signal_pipe(signalPipe.write, configuration.interrupts == nil ? 1 : 0)
         rt_install_crash_handlers()
     }
 
@@ -99,6 +99,10 @@ struct DashboardLoop {
                     sourceEnded = true
                     endedAt = configuration.clock()
                     dashboard.ended = configuration.endedMessage
+                case let .stackFailed(rank, reason):
+                    dashboard.noteStackFailed(rank: rank, reason: reason, wall: Date().timeIntervalSince1970)
+                case let .interrupted(signal):
+                    return .interrupted(signal: signal)
                 }
                 dirty = true
             }
@@ -116,6 +120,8 @@ struct DashboardLoop {
                     dirty = true
                 case .quit:
                     return .quit
+                case .quitStoppingRun:
+                    return .quitStoppingRun
                 case let .injectTrigger(reason):
                     dirty = true
                     sendTrigger(reason: reason)
@@ -187,7 +193,7 @@ struct DashboardLoop {
                 try await source.requestStack(rank: rank)
                 inbox.post(.status("asked rank \(rank) for its stack", isError: false))
             } catch {
-                inbox.post(.status("could not ask rank \(rank) for its stack: \(error)", isError: true))
+                inbox.post(.stackFailed(rank: rank, reason: "\(error)"))
             }
         }
     }

@@ -9,8 +9,10 @@ import Glibc
 
 /// How a dashboard session ended.
 public enum DashboardOutcome: Sendable, Equatable {
-    /// The user quit (confirmed, when the dashboard owns the run).
+    /// The user quit, leaving the run alone (a run that is over, or not the dashboard's).
     case quit
+    /// The user quit and confirmed stopping the run the dashboard owns: the caller stops it.
+    case quitStoppingRun
     /// SIGINT, SIGTERM or SIGHUP arrived; the terminal is restored.
     case interrupted(signal: Int32)
 }
@@ -30,16 +32,21 @@ public enum DashboardRunner {
         public var endedMessage: String
         /// Shown in the footer at start (a theme problem, say).
         public var startupMessage: String?
+        /// Set by a caller that owns SIGINT, SIGTERM and SIGHUP (a launcher, through
+        /// `TerminationSignals`): the dashboard leaves them alone and quits when a signal arrives
+        /// here. Nil: the dashboard catches them itself.
+        public var interrupts: AsyncStream<Int32>?
 
         public init(options: DashboardOptions, noColor: Bool = false, maxFramesPerSecond: Double = 10,
                     clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-                    endedMessage: String = "run ended", startupMessage: String? = nil) {
+                    endedMessage: String = "run ended", startupMessage: String? = nil, interrupts: AsyncStream<Int32>? = nil) {
             self.options = options
             self.noColor = noColor
             self.maxFramesPerSecond = maxFramesPerSecond
             self.clock = clock
             self.endedMessage = endedMessage
             self.startupMessage = startupMessage
+            self.interrupts = interrupts
         }
     }
 
@@ -51,7 +58,18 @@ public enum DashboardRunner {
             }
             inbox.post(.sourceEnded)
         }
-        defer { feeder.cancel() }
+        let interrupter = configuration.interrupts.map { interrupts in
+            Task.detached {
+                for await signal in interrupts {
+                    inbox.post(.interrupted(signal: signal))
+                    return
+                }
+            }
+        }
+        defer {
+            feeder.cancel()
+            interrupter?.cancel()
+        }
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
@@ -64,5 +82,11 @@ public enum DashboardRunner {
             thread.name = "ranktop-dashboard"
             thread.start()
         }
+    }
+
+    /// Puts the terminal back (main screen, cursor, echo, no mouse reporting) from any thread,
+    /// for a process about to `_exit` with the dashboard possibly still up. Safe when it is not.
+    public static func restoreTerminalNow() {
+        rt_stop()
     }
 }

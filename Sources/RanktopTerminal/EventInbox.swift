@@ -11,6 +11,10 @@ final class EventInbox: @unchecked Sendable {
     enum Message: Sendable {
         case status(String, isError: Bool)
         case sourceEnded
+        /// A stack request did not reach the rank.
+        case stackFailed(rank: Int, reason: String)
+        /// The owner of the process's signals got one: quit.
+        case interrupted(signal: Int32)
     }
 
     struct Batch {

@@ -18,6 +18,8 @@ struct AttachCommand: AsyncParsableCommand {
           ranktop attach
           ranktop attach unix:/run/user/1000/ranktop/r-20261129-143005-7f3a.sock
           ranktop attach tcp://10.0.0.5:29600 --token "$TOKEN"
+
+        Exit status: 0 after q; 128+N when signal N ended it (130 for Ctrl-C).
         """
     )
 

@@ -32,7 +32,8 @@ struct DashboardFlags: ParsableArguments {
 enum DashboardSession {
     static func open(
         source: any RunSource, flags: DashboardFlags = .defaults, ownsRun: Bool, logPath: String?,
-        endedMessage: String, clock: (@Sendable () -> Double)? = nil, startupMessage: String? = nil
+        endedMessage: String, clock: (@Sendable () -> Double)? = nil, startupMessage: String? = nil,
+        interrupts: AsyncStream<Int32>? = nil
     ) async throws -> DashboardOutcome {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw CLIFailure(message: "the dashboard needs a terminal (stdin and stdout); for a text summary of a log use 'ranktop report LOG'")
@@ -47,7 +48,8 @@ enum DashboardSession {
         )
         var configuration = DashboardRunner.Configuration(
             options: options, noColor: noColor, maxFramesPerSecond: flags.fps,
-            endedMessage: endedMessage, startupMessage: [choice.warning, startupMessage].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
+            endedMessage: endedMessage, startupMessage: [choice.warning, startupMessage].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
+            interrupts: interrupts
         )
         if let clock { configuration.clock = clock }
         do {
@@ -83,6 +85,7 @@ extension DashboardOutcome {
     var exitCode: Int32 {
         switch self {
         case .quit: 0
+        case .quitStoppingRun: RunStop.exitStatus
         case let .interrupted(signal): 128 + signal
         }
     }

@@ -16,6 +16,11 @@ struct DemoCommand: AsyncParsableCommand {
           ranktop demo
           ranktop demo --ranks 8 --steps 200 --transport tcp
           ranktop demo --headless --log demo.jsonl
+
+        \(LiveRun.stopHelp)
+
+        Exit status: 130 when you stopped the run; else the first nonzero status of a rank; \
+        else 0.
         """
     )
 

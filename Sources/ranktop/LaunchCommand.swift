@@ -13,9 +13,10 @@ struct LaunchCommand: AsyncParsableCommand {
         RANKTOP_RUN (the run id); Python ranks also get the zero-code Accelerate hook on \
         PYTHONPATH (found next to this ranktop, or set RANKTOP_PYTHON_DIR).
 
-        SIGINT and SIGTERM are forwarded to every rank (a third one kills them). When a rank \
-        fails, the others are stopped 5 s later. Exit status: the first nonzero status of a \
-        rank (128+N for a rank killed by signal N), else 0.
+        \(LiveRun.stopHelp) When a rank fails, the others are stopped 5 s later.
+
+        Exit status: 130 when you stopped the run; else the first nonzero status of a rank \
+        (128+N for a rank killed by signal N); else 0.
 
           ranktop launch -n 4 -- python train.py --epochs 3
           ranktop launch -n 2 --headless --log run.jsonl -- ./my-swift-trainer

@@ -21,6 +21,11 @@ struct LiveRun {
     /// enough to see, in the view and the log, where the others were waiting.
     static let failureGrace = 5.0
 
+    /// How a user stops a run, for the --help of the commands that launch one.
+    static let stopHelp = "Ctrl-C, SIGTERM or SIGHUP (or q then y in the dashboard) stops the run: the " +
+        "ranks get SIGINT (SIGTERM) and are reported as stopped, not failed. A second one kills " +
+        "them and exits at once."
+
     /// Starts the collector on `--listen` (or `defaultListen`) with the log at `--log` (or the
     /// run's default path).
     static func start(_ options: LiveRunOptions, defaultListen: (String) -> Address) async throws -> LiveRun {
@@ -66,13 +71,18 @@ struct LiveRun {
         return "\(base).\(name).out"
     }
 
-    /// Runs `specs` to the end: forwards SIGINT/SIGTERM (a third one kills), stops the others
-    /// `failureGrace` seconds after one fails when `stopOthersOnFailure`, shows the run or
-    /// prints its summary. Returns the exit status: the first nonzero one of a process, else 0.
+    /// Runs `specs` to the end: forwards SIGINT/SIGTERM/SIGHUP (a second one kills and exits at
+    /// once), stops the others `failureGrace` seconds after one fails when `stopOthersOnFailure`,
+    /// shows the run or prints its summary. Returns the exit status: `RunStop.exitStatus` (130)
+    /// when the user stopped the run, else the first nonzero one of a process, else 0.
     func supervise(_ specs: [RankProcesses.Spec], expectedWorld: Int?, stopOthersOnFailure: Bool) async throws -> Int32 {
         if headless {
             Console.say("ranktop: run \(runID) log \(logPath) (ranks report to \(rankAddress))")
         }
+        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP, from before the first rank starts (a signal
+        // before the handler is in place would be lost, or kill ranktop alone) until the view is
+        // gone too (the dashboard stays up after the run ends).
+        let signals = SignalWatch.stream()
         let (exitStream, exitContinuation) = AsyncStream<RankProcesses.Exit>.makeStream()
         let processes: RankProcesses
         do {
@@ -82,15 +92,15 @@ struct LiveRun {
             throw error
         }
 
-        // Set once a signal was forwarded: the ranks are stopping because the user asked.
-        let interrupted = NIOLockedValueBox(false)
+        // Set once the user asked to stop: the ranks are stopping because the user asked.
+        let stop = RunStop(collector: collector, processes: processes, logPath: logPath)
         // While the dashboard owns the terminal, ranktop's own lines would scribble over it.
         let mayPrint = headless || !LiveView.takesOverTerminal
         let failurePolicy = Task {
             var stopping = false
             for await exit in exitStream where exit.status != 0 {
                 if mayPrint { Console.warn(exit.description) }
-                guard stopOthersOnFailure, !stopping, processes.running > 0, !interrupted.withLockedValue({ $0 }) else { continue }
+                guard stopOthersOnFailure, !stopping, processes.running > 0, !stop.wasAsked else { continue }
                 stopping = true
                 if mayPrint { Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s") }
                 Task {
@@ -99,38 +109,51 @@ struct LiveRun {
                 }
             }
         }
+        // The dashboard quits when told here.
+        let (viewInterrupts, interruptView) = AsyncStream<Int32>.makeStream()
         let forwarding = Task {
-            var received = 0
-            for await number in SignalWatch.stream() {
-                interrupted.withLockedValue { $0 = true }
-                received += 1
-                if received >= 3 {
-                    if mayPrint { Console.warn("killing \(processes.running) processes") }
-                    processes.signalAll(SIGKILL)
-                } else {
+            for await number in signals {
+                // Asked before (a signal, or q in the dashboard): no more waiting.
+                if stop.wasAsked { stop.exitNow(after: number) }
+                let signal = RunStop.forwarded(number)
+                let running = processes.running
+                if running > 0 {
+                    guard stop.ask(signal: signal, reason: "\(signalName(number)) received") else { stop.exitNow(after: number) }
                     if mayPrint {
-                        Console.warn("forwarding \(signalName(number)) to \(processes.running) processes\(received == 2 ? " (once more kills them)" : "")")
+                        Console.warn("forwarding \(signalName(signal)) to \(running) processes (once more kills them and exits)")
                     }
-                    processes.signalAll(number)
                 }
+                interruptView.yield(number)
             }
         }
         let view: Task<Void, Never>? = headless ? nil : Task {
-            await LiveView.show(source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true, flags: dashboard)
-            // The viewer quit before the run ended: the run is ours, stop it.
-            if processes.running > 0 { await processes.stop(grace: 5) }
+            let stopAsked = await LiveView.show(
+                source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true, flags: dashboard,
+                interrupts: viewInterrupts
+            )
+            guard processes.running > 0, !stop.wasAsked else { return }
+            if stopAsked {
+                // q then y: the run is ours, stop it.
+                if stop.ask(signal: SIGTERM, reason: "quit in the dashboard") { await processes.stop(grace: 5) }
+            } else {
+                // q on a run that is over: its ranks said bye and are on their way out. Not a stop
+                // the user asked for; only a process that lingers is ended.
+                await processes.stop(grace: 5, after: 5)
+            }
         }
 
         let exits = await processes.waitAll()
-        forwarding.cancel()
         exitContinuation.finish()
         await failurePolicy.value
         await collector.waitUntilRanksDisconnect(timeout: 3)
         await collector.stop()
         await view?.value
+        forwarding.cancel()
+        interruptView.finish()
 
         for line in summary(expectedWorld: expectedWorld) { Console.say(line) }
         if let pattern = outputPath(for: "*") { Console.say("ranktop: the processes' output is in \(pattern)") }
+        if stop.wasAsked { return RunStop.exitStatus }
         return exits.first { $0.status != 0 }?.status ?? 0
     }
 
@@ -153,10 +176,15 @@ struct LiveRun {
         let steps = ranks.compactMap(\.step).max() ?? 0
         var lines: [String] = []
         if !details.isEmpty { lines.append("ranktop: run \(runID): " + details.joined(separator: "; ")) }
-        lines.append(
-            "ranktop: run \(runID) finished: \(clean)/\(world) ranks exited cleanly, \(steps) steps, " +
-            "\(model.droppedTotal) dropped, log \(logPath)"
-        )
+        let ending: String
+        if let stop = model.stop {
+            // Stopped ranks did what the user asked: not failures, and counted apart.
+            ending = "stopped by the user (\(stop.reason ?? stop.signal)): \(list(.stopped).count)/\(world) ranks stopped, " +
+                "\(clean) exited cleanly"
+        } else {
+            ending = "finished: \(clean)/\(world) ranks exited cleanly"
+        }
+        lines.append("ranktop: run \(runID) \(ending), \(steps) steps, \(model.droppedTotal) dropped, log \(logPath)")
         return lines
     }
 }

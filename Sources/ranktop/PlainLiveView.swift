@@ -59,10 +59,15 @@ private actor ViewState {
                 if !why.contains(text) { why.append(text) }
             }
             notices.append("trigger fired at check \(n)\(why.isEmpty ? "" : " (\(why.joined(separator: ", ")))")")
+        case .stop(let stop):
+            notices.append("stopping the run: \(stop.reason ?? stop.signal); the ranks get \(stop.signal)")
         case .lost(let reason):
-            notices.append("rank \(event.rank) lost: \(reason)")
+            let what = model.rank(event.rank)?.status == .stopped ? "stopped (gone without bye)" : "lost"
+            notices.append("rank \(event.rank) \(what): \(reason)")
         case .bye(let code, let error) where error != nil || (code ?? 0) != 0:
-            notices.append("rank \(event.rank) failed\(code.map { " with code \($0)" } ?? "")\(error.map { ": \($0)" } ?? "")")
+            // A death by the signal the user asked for is a stop, not a failure (see RunModel).
+            let what = model.rank(event.rank)?.status == .stopped ? "stopped" : "failed"
+            notices.append("rank \(event.rank) \(what)\(code.map { " with code \($0)" } ?? "")\(error.map { ": \($0)" } ?? "")")
         case .hello where before != nil && before!.isTerminal:
             notices.append("rank \(event.rank) is back")
         default:

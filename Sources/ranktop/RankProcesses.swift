@@ -83,20 +83,28 @@ final class RankProcesses: Sendable {
         }
     }
 
-    /// Sends `signal` to every running process's group.
+    /// Sends `signal` to every running process's group, the first one started (rank 0) last: it
+    /// hosts the rendezvous the others wait on, and going first it could cut them off mid-collective
+    /// (a failure of theirs) before their own signal arrives.
     func signalAll(_ signal: Int32) {
         let living = state.withLockedValue { state in state.pids.filter { state.exits[$0] == nil } }
-        for pid in living { kill(-pid, signal) }
+        for pid in living.reversed() { kill(-pid, signal) }
     }
 
-    /// SIGTERM to everything still running, SIGKILL after `grace` seconds.
-    func stop(grace: Double) async {
+    /// SIGTERM to everything still running `after` seconds from now, SIGKILL `grace` seconds
+    /// later.
+    func stop(grace: Double, after wait: Double = 0) async {
+        await waitForExits(upTo: wait)
         guard running > 0 else { return }
         signalAll(SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while running > 0, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        await waitForExits(upTo: grace)
         if running > 0 { signalAll(SIGKILL) }
         _ = await waitAll()
+    }
+
+    private func waitForExits(upTo seconds: Double) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while running > 0, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
     }
 
     private func reap() {

@@ -12,6 +12,9 @@ struct ReplayCommand: AsyncParsableCommand {
         happened (--speed 10 is ten times faster, --speed 0 shows the end state at once). \
         Triggers and stack requests cannot reach a replayed run. For a text post-mortem use \
         'ranktop report LOG'.
+
+        Exit status: 0 after q; 128+N when signal N ended it (130 for Ctrl-C); 2 when the log \
+        cannot be read.
         """
     )
 

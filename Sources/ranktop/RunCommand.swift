@@ -12,7 +12,9 @@ struct RunCommand: AsyncParsableCommand {
         hook on PYTHONPATH: Accelerate scripts report with no code change (the adapter is found \
         next to this ranktop; set RANKTOP_PYTHON_DIR otherwise).
 
-        SIGINT and SIGTERM are forwarded to CMD (a third one kills it). Exit status: CMD's.
+        \(LiveRun.stopHelp)
+
+        Exit status: 130 when you stopped the run; else CMD's.
 
           ranktop run -- torchrun --nproc-per-node 4 train.py
           ranktop run --headless -- accelerate launch --num_processes 2 train.py

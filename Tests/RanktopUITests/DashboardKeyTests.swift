@@ -40,7 +40,7 @@ import Testing
         #expect(rendered(&d).contains("Quit?"))
         #expect(press(&d, .escape) == [.redraw])
         #expect(d.overlay == nil)
-        #expect(press(&d, .char("q"), .char("x"), .char("y")) == [.redraw, .none, .quit])
+        #expect(press(&d, .char("q"), .char("x"), .char("y")) == [.redraw, .none, .quitStoppingRun])
     }
 
     @Test func test_q_quitsAtOnce_whenTheOwnedRunIsOver() {

@@ -48,11 +48,18 @@ void rt_enable_mouse(void);
 /// 0 other). Returns 0 when no mouse event was pending.
 int rt_read_mouse(int *x, int *y, int *kind);
 
-/// Routes SIGINT, SIGTERM, SIGHUP and SIGWINCH to a byte written on `fd` (the signal number),
-/// chaining SIGWINCH to ncurses' own handler so it still produces KEY_RESIZE.
-void rt_install_signal_pipe(int fd);
+/// Routes SIGWINCH, and SIGINT, SIGTERM and SIGHUP when `termination` is nonzero, to a byte
+/// written on `fd` (the signal number), chaining SIGWINCH to ncurses' own handler so it still
+/// produces KEY_RESIZE. `termination` is 0 when someone else owns those signals (the launcher,
+/// through rt_route_termination_signals) and tells the dashboard when to quit.
+void rt_install_signal_pipe(int fd, int termination);
 /// Puts back the handlers that were there before rt_install_signal_pipe.
 void rt_restore_signals(void);
+/// Routes SIGINT, SIGTERM and SIGHUP to a byte written on `fd` (the signal number), from any
+/// thread: the one owner of those signals in a process that must act on them (stop its ranks).
+void rt_route_termination_signals(int fd);
+/// Puts back the handlers that were there before rt_route_termination_signals.
+void rt_unroute_termination_signals(void);
 /// On a crash signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), restores the terminal first,
 /// then lets the signal do what it would have done.
 void rt_install_crash_handlers(void);

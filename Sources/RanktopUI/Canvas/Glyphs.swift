@@ -16,10 +16,12 @@ public struct Glyphs: Sendable, Equatable {
     public var warning: String
     public var arrowUp: String
     public var arrowDown: String
-    /// One cell per rank in the compact grid, by what the rank is doing.
+    /// One cell per rank in the compact grid, by what the rank is doing. Every state has a mark,
+    /// silent ranks too: a blank cell hides exactly the ranks most worth a look.
     public var gridRunning: Unicode.Scalar
     public var gridWaiting: Unicode.Scalar
     public var gridExited: Unicode.Scalar
+    public var gridStopped: Unicode.Scalar
     public var gridFailed: Unicode.Scalar
     public var gridLost: Unicode.Scalar
     public var gridSilent: Unicode.Scalar
@@ -29,7 +31,7 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
         barFill: "█", barTrack: "░", spark: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"],
         ellipsis: "…", separator: " · ", warning: "⚠", arrowUp: "▲", arrowDown: "▼",
-        gridRunning: "■", gridWaiting: "□", gridExited: "·", gridFailed: "✗", gridLost: "?", gridSilent: " ",
+        gridRunning: "■", gridWaiting: "□", gridExited: "·", gridStopped: "▫", gridFailed: "✗", gridLost: "?", gridSilent: "○",
         gridStale: "◆"
     )
 
@@ -37,7 +39,7 @@ public struct Glyphs: Sendable, Equatable {
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
         barFill: "#", barTrack: ".", spark: ["_", ".", "-", "~", "=", "+", "*", "#"],
         ellipsis: "~", separator: " | ", warning: "!", arrowUp: "^", arrowDown: "v",
-        gridRunning: "#", gridWaiting: "w", gridExited: ".", gridFailed: "X", gridLost: "?", gridSilent: " ",
+        gridRunning: "#", gridWaiting: "w", gridExited: ".", gridStopped: "=", gridFailed: "X", gridLost: "?", gridSilent: "o",
         gridStale: "s"
     )
 }

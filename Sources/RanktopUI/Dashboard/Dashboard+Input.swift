@@ -6,6 +6,17 @@ extension Dashboard {
     /// (a replay's run clock is in the log's past), and defaults to `now`.
     public mutating func handle(_ input: InputEvent, model: RunModel, now: Double, wall: Double? = nil) -> DashboardAction {
         self.wall = wall ?? now
+        let selected = selectedRank
+        let action = apply(input, model: model, now: now)
+        // A footer message speaks of the rank it was about: moving on makes it stale.
+        if selectedRank != selected, status != nil {
+            status = nil
+            return action == .none ? .redraw : action
+        }
+        return action
+    }
+
+    private mutating func apply(_ input: InputEvent, model: RunModel, now: Double) -> DashboardAction {
         switch input {
         case .resize:
             return .redraw
@@ -23,7 +34,7 @@ extension Dashboard {
             self.overlay = nil
             return .redraw
         case .confirmQuit:
-            if key == .char("y") || key == .char("Y") { return .quit }
+            if key == .char("y") || key == .char("Y") { return .quitStoppingRun }
             if key == .escape || key == .char("n") || key == .char("N") || key == .char("q") {
                 self.overlay = nil
                 return .redraw
@@ -74,7 +85,7 @@ extension Dashboard {
                 self.overlay = .detail(rank: next)
                 return .redraw
             case .char("d"):
-                return requestStack(rank: rank, now: now)
+                return requestStack(rank: rank, model: model, now: now)
             case .char("t"), .char("p"), .char("?"):
                 return handleKey(key, model: model, now: now)
             default:
@@ -129,7 +140,7 @@ extension Dashboard {
         case .char("d"):
             guard let rank = selectedRank else { return .none }
             overlay = .detail(rank: rank)
-            return requestStack(rank: rank, now: now)
+            return requestStack(rank: rank, model: model, now: now)
         default:
             return move(key) ? .redraw : .none
         }
@@ -154,13 +165,28 @@ extension Dashboard {
         return .redraw
     }
 
-    private mutating func requestStack(rank: Int, now: Double) -> DashboardAction {
+    private mutating func requestStack(rank: Int, model: RunModel, now: Double) -> DashboardAction {
         guard options.canControl else {
             showStatus("stacks cannot be requested from a replayed log", isError: true, now: self.wall)
             return .redraw
         }
-        stackRequests[rank] = now
+        if let why = Dashboard.whyNotAsked(rank: rank, model: model) {
+            stackRequests[rank] = nil
+            showStatus("rank \(rank) not asked for its stack: \(why)", now: self.wall)
+            return .redraw
+        }
+        stackRequests[rank] = StackRequest(at: now)
         return .requestStack(rank: rank)
+    }
+
+    /// Why asking `rank` for its stack would be pointless (it has no process to answer), or nil.
+    static func whyNotAsked(rank: Int, model: RunModel) -> String? {
+        guard let info = model.rank(rank) else { return "it never connected" }
+        switch info.status {
+        case .exited, .stopped, .failed: return "it has \(info.status == .failed ? "failed" : info.status.rawValue) and is gone"
+        case .lost: return "it is lost (\(info.lostReason ?? "no reason given"))"
+        case .running, .waiting: return nil
+        }
     }
 
     mutating func setFocus(_ panel: PanelID) {

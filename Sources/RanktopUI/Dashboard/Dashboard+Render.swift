@@ -6,7 +6,9 @@ extension Dashboard {
     public mutating func render(model liveModel: RunModel, now liveNow: Double, size: Size, wall: Double? = nil) -> Canvas {
         self.wall = wall ?? liveNow
         if let status, status.until <= self.wall { self.status = nil }
-        let (model, now) = paused ?? (liveModel, liveNow)
+        let (model, clock) = paused ?? (liveModel, liveNow)
+        let toEnd = measuresToTheEnd(model)
+        let now = toEnd ? model.lastTs ?? clock : clock
         var canvas = Canvas(width: size.width, height: size.height, asciiOnly: options.glyphs == .ascii, background: options.theme[.text])
         let digest = RunDigest(model: model, now: now, staleAfter: options.staleAfter)
         let context = RenderContext(model: model, digest: digest, now: now, options: options)
@@ -34,7 +36,7 @@ extension Dashboard {
         if !selectable { selectedRank = order.first ?? (useGrid && digest.world > 0 ? 0 : nil) }
 
         HeaderPanel.draw(into: &canvas, rect: layout.header, context: context,
-                         flags: .init(paused: isPaused, ended: ended, eventsPerSecond: eventsPerSecond))
+                         flags: .init(paused: isPaused, ended: toEnd ? (ended ?? "run over") + ", ages to its end" : ended, eventsPerSecond: eventsPerSecond))
         drawRanks(into: &canvas, rect: layout.ranks, grid: useGrid, order: order, context: context)
         for (panel, rect) in layout.dock {
             drawDockPanel(panel, into: &canvas, rect: rect, context: context)
@@ -43,6 +45,14 @@ extension Dashboard {
         FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, ended: ended, context: context)
         drawOverlay(into: &canvas, body: Rect(x: 0, y: layout.header.maxY, width: size.width, height: layout.footer.y - layout.header.maxY), context: context)
         return canvas
+    }
+
+    /// Whether ages and durations are measured to the run's last event instead of the clock: once
+    /// the source ended (a replayed log, a collector gone) or every rank ended. The clock then
+    /// only moves away from the run (or, replaying, stopped somewhere in the log), and "last seen
+    /// 2h ago" would say more about when you looked than about the run.
+    func measuresToTheEnd(_ model: RunModel) -> Bool {
+        model.lastTs != nil && (ended != nil || Dashboard.isOver(model))
     }
 
     private func layout(size: Size, ranksWanted: Int) -> DashboardLayout {
@@ -133,7 +143,7 @@ extension Dashboard {
         case .help:
             Dialogs.help(into: &canvas, context: context)
         case let .detail(rank):
-            RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequestedAt: stackRequests[rank], context: context)
+            RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequest: stackRequests[rank], context: context)
         case let .triggerDialog(field):
             Dialogs.trigger(field, into: &canvas, context: context)
         case .confirmQuit:

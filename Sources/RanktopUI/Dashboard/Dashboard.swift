@@ -27,8 +27,8 @@ public struct Dashboard: Sendable {
     var selectedEvent: Int?
     /// Which panel a collapsed dock column shows.
     var dockChoice: [Int: PanelID] = [:]
-    /// When `d` asked each rank for its stack.
-    var stackRequests: [Int: Double] = [:]
+    /// The last stack request `d` made of each rank.
+    public internal(set) var stackRequests: [Int: StackRequest] = [:]
     /// What the last frame showed where: keys and the mouse act on what the user sees.
     var frame = FrameGeometry()
     /// The wall clock at the last input or frame.
@@ -45,7 +45,13 @@ public struct Dashboard: Sendable {
 
     /// Records that a stack request for `rank` went out at `now`.
     public mutating func noteStackRequested(rank: Int, now: Double) {
-        stackRequests[rank] = now
+        stackRequests[rank] = StackRequest(at: now)
+    }
+
+    /// Records that the request for `rank` did not reach it, and says so in the footer.
+    public mutating func noteStackFailed(rank: Int, reason: String, wall: Double) {
+        stackRequests[rank, default: StackRequest(at: wall)].failure = reason
+        showStatus("could not ask rank \(rank) for its stack: \(reason)", isError: true, now: wall)
     }
 
     /// Whether the display is frozen by `p`.

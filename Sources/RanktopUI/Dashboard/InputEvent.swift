@@ -36,6 +36,8 @@ public enum DashboardAction: Sendable, Equatable {
     case none
     case redraw
     case quit
+    /// Quit, and the user confirmed stopping the run the dashboard owns (q, then y).
+    case quitStoppingRun
     /// Send a trigger to the run, with the reason typed in the dialog.
     case injectTrigger(reason: String?)
     /// Ask a rank for its stack.

@@ -3,13 +3,14 @@ import RanktopModel
 /// What the dashboard shows a rank as: the model's state, plus two conditions only a viewer with a
 /// clock can see: silent (never heard from) and stale (heard from, but not lately).
 public enum RankCondition: Int, Sendable, CaseIterable {
-    case running, waiting, exited, failed, lost, stale, silent
+    case running, waiting, exited, stopped, failed, lost, stale, silent
 
     public var label: String {
         switch self {
         case .running: "running"
         case .waiting: "waiting"
         case .exited: "exited"
+        case .stopped: "stopped"
         case .failed: "failed"
         case .lost: "lost"
         case .stale: "stale"
@@ -21,7 +22,7 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         switch self {
         case .running: .stateRunning
         case .waiting: .stateWaiting
-        case .exited: .stateExited
+        case .exited, .stopped: .stateExited
         case .failed: .stateFailed
         case .lost: .stateLost
         case .stale: .stale
@@ -34,6 +35,7 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         case .running: glyphs.gridRunning
         case .waiting: glyphs.gridWaiting
         case .exited: glyphs.gridExited
+        case .stopped: glyphs.gridStopped
         case .failed: glyphs.gridFailed
         case .lost: glyphs.gridLost
         case .stale: glyphs.gridStale
@@ -50,7 +52,8 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         case .silent: 3
         case .waiting: 4
         case .running: 5
-        case .exited: 6
+        case .stopped: 6
+        case .exited: 7
         }
     }
 
@@ -59,6 +62,7 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         case .running: self = .running
         case .waiting: self = .waiting
         case .exited: self = .exited
+        case .stopped: self = .stopped
         case .failed: self = .failed
         case .lost: self = .lost
         }

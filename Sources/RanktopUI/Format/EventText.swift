@@ -52,6 +52,11 @@ public enum EventText {
             if let by = injection.by { text += " by " + by }
             if let reason = injection.reason { text += ": " + reason }
             return text
+        case let .stop(stop):
+            var text = "stop: the launcher sends \(stop.signal) to the ranks"
+            if let reason = stop.reason { text += " (\(reason))" }
+            if let by = stop.by { text += " for " + by }
+            return text
         }
     }
 
@@ -65,6 +70,7 @@ public enum EventText {
         case let .log(level, _): level == .error ? .error : level == .warning ? .warning : .text
         case let .bye(code, error): (error != nil || (code ?? 0) != 0) ? .stateFailed : .stateExited
         case .lost: .stateLost
+        case .stop: .warning
         case .dropped: .warning
         case .discarded: .error
         case .heartbeat: .dim

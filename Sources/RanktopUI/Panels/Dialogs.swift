@@ -66,11 +66,15 @@ enum Dialogs {
             return line
         }
         lines.append(StyledLine())
-        var states = StyledLine()
-        for condition in RankCondition.allCases {
-            states.add(String(condition.gridGlyph(context.glyphs)) + " " + condition.label + " ", context.style(condition.role))
+        // Two lines: eight states do not fit one line of the box.
+        let conditions = RankCondition.allCases
+        for half in [conditions.prefix(4), conditions.dropFirst(4)] {
+            var states = StyledLine()
+            for condition in half {
+                states.add(String(condition.gridGlyph(context.glyphs)) + " " + condition.label + " ", context.style(condition.role))
+            }
+            lines.append(states)
         }
-        lines.append(states)
         lines.append(StyledLine("stale: nothing heard for \(Formatting.duration(context.options.staleAfter)); silent: never heard from", context.style(.dim)))
         lines.append(StyledLine("any key closes this help", context.style(.dim)))
         box(lines, title: "ranktop keys", width: 72, into: &canvas, context: context)

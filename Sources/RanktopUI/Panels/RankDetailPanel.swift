@@ -4,7 +4,7 @@ import RanktopProtocol
 /// One rank in full (`Enter`): identity, progress, where it is, sparklines of its barrier waits
 /// and step times, its metrics, its recent events and its stack on demand (`d`).
 enum RankDetailPanel {
-    static func draw(into canvas: inout Canvas, rect: Rect, rank: Int, stackRequestedAt: Double?, context: RenderContext) {
+    static func draw(into canvas: inout Canvas, rect: Rect, rank: Int, stackRequest: StackRequest?, context: RenderContext) {
         let info = context.model.rank(rank)
         let condition = context.digest.condition(of: rank)
         var title = StyledLine("RANK \(rank)", context.style(.titleFocused))
@@ -19,13 +19,13 @@ enum RankDetailPanel {
         LineList.draw(summary, into: &canvas, rect: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: summaryHeight), scroll: 0, context: context)
 
         let events = eventLines(info, context: context)
-        let stack = stackLines(info, rank: rank, requestedAt: stackRequestedAt, context: context)
+        let stack = stackLines(info, rank: rank, request: stackRequest, context: context)
         let below = Rect(x: inner.x + 1, y: inner.y + summaryHeight + 1, width: inner.width - 2, height: inner.height - summaryHeight - 1)
         if inner.width >= 110 {
             let (left, right) = below.splitLeft(below.width / 2)
             drawSection("recent events", events, into: &canvas, rect: Rect(x: left.x, y: left.y, width: left.width - 1, height: left.height), bottomAligned: true, context: context)
             drawSection("stack", stack, into: &canvas, rect: Rect(x: right.x + 1, y: right.y, width: right.width - 1, height: right.height), bottomAligned: false, context: context)
-        } else if stackRequestedAt != nil || info?.lastStack != nil {
+        } else if stackRequest != nil || info?.lastStack != nil {
             // Narrow: the stack takes the place of the events once asked for.
             drawSection("stack", stack, into: &canvas, rect: below, bottomAligned: false, context: context)
         } else {
@@ -131,15 +131,22 @@ enum RankDetailPanel {
         return events.map { EventsPanel.styledLine(for: $0, context: context) }
     }
 
-    static func stackLines(_ info: RankInfo?, rank: Int, requestedAt: Double?, context: RenderContext) -> [StyledLine] {
+    static func stackLines(_ info: RankInfo?, rank: Int, request: StackRequest?, context: RenderContext) -> [StyledLine] {
         let dim = context.style(.dim)
         var lines: [StyledLine] = []
         let answersStacks = info?.caps.contains("stack") ?? false
-        if let stack = info?.lastStack, requestedAt.map({ stack.ts >= $0 - 5 }) ?? true {
+        if let stack = info?.lastStack, request.map({ stack.ts >= $0.at - 5 }) ?? true {
             lines.append(StyledLine("\(stack.id), " + Formatting.duration(context.now - stack.ts) + " ago, innermost last", dim))
             for frame in stack.frames { lines.append(StyledLine(frame, context.style(.text))) }
-        } else if let requestedAt {
-            lines.append(StyledLine("requested " + Formatting.duration(context.now - requestedAt) + " ago; waiting for the rank's answer", context.style(.triggerPending)))
+        } else if let request {
+            let asked = Formatting.duration(context.now - request.at)
+            if let failure = request.failure {
+                lines.append(StyledLine("the request failed: \(failure)", context.style(.error)))
+            } else if request.expired(now: context.now) {
+                lines.append(StyledLine("no answer after \(asked)", context.style(.warning)))
+            } else {
+                lines.append(StyledLine("requested \(asked) ago; waiting for the rank's answer", context.style(.triggerPending)))
+            }
         }
         if lines.isEmpty {
             if !context.options.canControl {

@@ -70,7 +70,7 @@ enum RankGridPanel {
                 guard rank < world else { break }
                 let condition = context.digest.condition(of: rank)
                 var style = context.style(of: condition)
-                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rankSlots[rank]?.node, condition: condition) {
+                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rank(rank)?.node, condition: condition) {
                     style = dim
                 }
                 if rank == selected { style = style.overlaid(by: selection) }
@@ -91,7 +91,7 @@ enum RankGridPanel {
         var line = StyledLine()
         for condition in RankCondition.allCases {
             let n = context.digest.count(condition)
-            if n == 0, condition == .stale || condition == .silent { continue }
+            if n == 0, condition == .stale || condition == .silent || condition == .stopped { continue }
             if !line.spans.isEmpty { line.add("  ", context.style(.text)) }
             line.add(String(condition.gridGlyph(context.glyphs)), context.style(condition.role))
             line.add(" \(condition.label) \(n)", n > 0 ? context.style(.text) : context.style(.dim))

@@ -10,6 +10,8 @@ enum RankText {
         switch info.status {
         case .exited:
             return StyledLine("exited" + (info.exitCode.map { " (code \($0))" } ?? ""), context.style(.stateExited))
+        case .stopped:
+            return StyledLine("stopped" + (info.exitCode.map { " (code \($0))" } ?? ""), context.style(.stateExited))
         case .failed:
             var text = "failed"
             if let code = info.exitCode { text += " code \(code)" }

@@ -43,7 +43,8 @@ public enum ThemeRole: String, CaseIterable, Sendable, Hashable {
         switch status {
         case .running: .stateRunning
         case .waiting: .stateWaiting
-        case .exited: .stateExited
+        // Stopped on the user's word: ended as asked, so drawn like a clean exit.
+        case .exited, .stopped: .stateExited
         case .failed: .stateFailed
         case .lost: .stateLost
         }

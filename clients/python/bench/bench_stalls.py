@@ -10,10 +10,13 @@ One process per scenario, each with a real Accelerate one-process state and the 
              writer thread until SO_SNDTIMEO, the queue fills and drops its oldest);
 - flooded:   progress() in a tight loop with the collector present: far more events than the
              writer sends, so the queue stays full and every call drops the oldest.
-Paced scenarios repeat: emit(), ranktop.progress(), accelerator.wait_for_everyone(), a no-op
-call, then 0.5 ms of sleep (a training step's GIL-free compute). Every call is timed on its own;
-for the barrier the wrapped original's own time is subtracted. The no-op's figures show what the
-machine and the GIL do to any call (a shared 2-core machine preempts now and then).
+Paced scenarios repeat: emit(), ranktop.progress(), PartialState.wait_for_everyone() (the
+patched method), the same work without ranktop, a no-op call, then 0.5 ms of sleep (a training
+step's GIL-free compute). Every call is timed on its own; for the barrier the wrapped original's
+own time is subtracted. "Same work" builds the event's dict and tuple and appends it to a locked
+deque, as emit does, with no ranktop thread around: it shows what the machine (a shared 2-core
+machine preempts now and then) and the garbage collector do to any call of that length. GC passes
+are timed with gc.callbacks.
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ def child(scenario: str, seconds: float) -> None:
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=True)
+    partial_state = accelerate.state.PartialState()
     emitter = state.emitter
     assert emitter is not None, "the adapter did not start"
     clock = time.perf_counter_ns
-    names = ["emit", "progress", "barrier", "noop"]
+    names = ["emit", "progress", "barrier", "same_work", "noop"]
     worst = {n: 0 for n in names}
     over = {n: 0 for n in names}
     counts = {n: 0 for n in names}
@@ -73,6 +77,35 @@ def child(scenario: str, seconds: float) -> None:
     def noop(step, loss=None):
         return None
 
+    import collections
+    import threading
+
+    control_lock = threading.Lock()
+    control_queue = collections.deque(maxlen=8192)
+
+    def same_work(step, loss=None):
+        # What emit does (a dict, a tuple, a lock, an append) without ranktop: the machine's and
+        # the garbage collector's share of any call of this length.
+        fields = {"step": step, "metrics": {"loss": loss}}
+        with control_lock:
+            control_queue.append(("progress", time.time(), step, fields))
+
+    import gc
+
+    gc_pauses = {"count": 0, "over_1ms": 0, "max_us": 0.0}
+    gc_started = [0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_started[0] = time.perf_counter_ns()
+        else:
+            pause = (time.perf_counter_ns() - gc_started[0]) / 1000
+            gc_pauses["count"] += 1
+            gc_pauses["over_1ms"] += pause > 1000
+            gc_pauses["max_us"] = max(gc_pauses["max_us"], pause)
+
+    gc.callbacks.append(on_gc)
+
     progress = ranktop.progress
     emit = emitter.emit
     deadline = time.monotonic() + seconds
@@ -83,10 +116,13 @@ def child(scenario: str, seconds: float) -> None:
                 start = clock()
                 progress(step, loss=1.0)
                 middle = clock()
+                same_work(step, loss=1.0)
+                t3 = clock()
                 noop(step, loss=1.0)
                 end = clock()
                 note("progress", middle - start)
-                note("noop", end - middle)
+                note("same_work", t3 - middle)
+                note("noop", end - t3)
                 step += 1
     else:
         while time.monotonic() < deadline:
@@ -95,18 +131,22 @@ def child(scenario: str, seconds: float) -> None:
             t1 = clock()
             progress(step, loss=1.0)
             t2 = clock()
-            accelerator.wait_for_everyone()
+            partial_state.wait_for_everyone()  # the patched method itself
             t3 = clock()
-            noop(step, loss=1.0)
+            same_work(step, loss=1.0)
             t4 = clock()
+            noop(step, loss=1.0)
+            t5 = clock()
             note("emit", t1 - start)
             note("progress", t2 - t1)
             note("barrier", t3 - t2 - inner[0])
-            note("noop", t4 - t3)
+            note("same_work", t4 - t3)
+            note("noop", t5 - t4)
             step += 1
             time.sleep(0.0005)
     result = {"scenario": scenario, "seconds": seconds, "steps": step, "dropped": emitter.dropped,
-              "connected": emitter.connected, "wakeups": emitter.wakeups, "writer_cycles": emitter.writer_cycles}
+              "connected": emitter.connected, "wakeups": emitter.wakeups, "writer_cycles": emitter.writer_cycles,
+              "gc": gc_pauses}
     for name in names:
         if counts[name]:
             ordered = sorted(samples[name])
@@ -163,14 +203,15 @@ def main():
     rows = [run_scenario(args, s, workdir) for s in args.scenarios.split(",")]
     print("%.0f s per scenario; max (p99.9, calls over 1 ms / calls) per call on the training thread" % args.seconds)
     print()
-    print("| collector | emit() | progress() | wait_for_everyone() beyond the wait | a no-op call | dropped |")
-    print("|---|---|---|---|---|---|")
+    print("| collector | emit() | progress() | wait_for_everyone() beyond the wait | same work without ranktop | a no-op call | GC passes over 1 ms (longest) | dropped |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         cells = []
-        for name in ("emit", "progress", "barrier", "noop"):
+        for name in ("emit", "progress", "barrier", "same_work", "noop"):
             c = r.get(name)
             cells.append("%.0f us (%.1f us, %d / %d)" % (c["max_us"], c["p999_us"], c["over_1ms"], c["calls"])
                          if c else "-")
+        cells.append("%d of %d (%.1f ms)" % (r["gc"]["over_1ms"], r["gc"]["count"], r["gc"]["max_us"] / 1000))
         print("| %s | %s | %d |" % (r["scenario"], " | ".join(cells), r["dropped"]))
 
 

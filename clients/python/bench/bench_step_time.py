@@ -84,7 +84,7 @@ def p90(values):
 
 
 def measure(args, loop, collector, ranks, events, workdir, serve_addr):
-    bare, instrumented, dropped = [], [], 0
+    bare, instrumented, dropped, stats = [], [], 0, {}
     if args.process:
         for _ in range(args.alternations):
             for mode in ("0", "1"):
@@ -96,6 +96,7 @@ def measure(args, loop, collector, ranks, events, workdir, serve_addr):
         for segment in data["segments"]:
             (bare if segment["mode"] == "bare" else instrumented).append(segment["times"])
         dropped = data["stats"].get("dropped", 0)
+        stats = data["stats"]
     bare_medians = [statistics.median(t) for t in bare]
     inst_medians = [statistics.median(t) for t in instrumented]
     row = {
@@ -104,6 +105,7 @@ def measure(args, loop, collector, ranks, events, workdir, serve_addr):
         "inst": statistics.median(inst_medians), "inst_p90": statistics.median(p90(t) for t in instrumented),
         "ratio": statistics.median(i / b for i, b in zip(inst_medians, bare_medians)),
         "bare_medians": bare_medians, "inst_medians": inst_medians, "dropped": dropped,
+        "wakeups": stats.get("wakeups"), "writer_cycles": stats.get("writer_cycles"), "seconds": stats.get("seconds"),
     }
     row["per_event_us"] = (row["inst"] - row["bare"]) / events * 1e6
     return row
@@ -159,9 +161,11 @@ def main():
         for loop, collector, ranks, events in configurations(args):
             row = measure(args, loop, collector, ranks, events, workdir, serve_addr)
             rows.append(row)
-            print("%-10s %-8s %d rank(s) %3d ev/step: bare %.3f ms, instrumented %.3f ms, ratio %.3f, %.2f us/event, dropped %d"
+            print("%-10s %-8s %d rank(s) %3d ev/step: bare %.3f ms, instrumented %.3f ms, ratio %.3f, %.2f us/event, "
+                  "dropped %d, emit woke the writer %s times, writer woke %s times (in %s s of steps)"
                   % (loop, collector, ranks, events, row["bare"] * 1e3, row["inst"] * 1e3, row["ratio"],
-                     row["per_event_us"], row["dropped"]), flush=True)
+                     row["per_event_us"], row["dropped"], row["wakeups"], row["writer_cycles"],
+                     "%.1f" % row["seconds"] if row["seconds"] else "?"), flush=True)
     finally:
         serve.send_signal(signal.SIGTERM)
         try:

@@ -212,5 +212,18 @@ def run_torch():
 rank, segments = run_accelerate() if LOOP == "accelerate" else run_torch()
 if rank == 0 and os.environ.get("BENCH_OUT"):
     stats = ranktop.stats() if MODE != "0" else {}
+    if MODE != "0":
+        try:
+            from ranktop._state import state
+
+            emitter = state.emitter
+        except ImportError:  # an adapter from before issue 10
+            from ranktop import _runtime
+
+            emitter = _runtime.emitter
+        # How often emit woke the writer, and how often the writer woke at all (issue 10).
+        stats["wakeups"] = getattr(emitter, "wakeups", None)
+        stats["writer_cycles"] = getattr(emitter, "writer_cycles", None)
+        stats["seconds"] = sum(sum(s["times"]) for s in segments)
     with open(os.environ["BENCH_OUT"], "w") as f:
         json.dump({"segments": segments, "stats": stats}, f)

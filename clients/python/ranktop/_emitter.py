@@ -87,6 +87,7 @@ class Emitter:
         self._stopped = threading.Event()  # set by stop() only: ends a reconnect backoff early
         self._prefixes: Dict[str, str] = {}  # kind -> '{"kind":"x","rank":N,"ts":'
         self._keys: Dict[str, str] = {}  # field name -> ',"name":'
+        self._metric_keys: Dict[Any, str] = {}  # metric name -> '"name":'
         self._idle = False
         self._stopping = False
         self._connection: Optional[Connection] = None
@@ -245,53 +246,106 @@ class Emitter:
         return batch
 
     def _send_batch(self, batch) -> None:
-        lines = []
-        for item in batch:
-            line = self._encode(item)
-            if line is None:
-                self.oversized += 1
-            else:
-                lines.append(line)
+        data, count = self._encode_batch(batch)
         connection = self._connection
         try:
-            if lines and connection is not None:
-                connection.send(b"".join(lines))
+            if count and connection is not None:
+                connection.send(data)
         except OSError:
             # The batch is lost with the connection; the seq gap tells the collector how much.
             self._connection_broken = True
             return
-        self.sent += len(lines)
+        self.sent += count
         self._sent_seq = batch[-1][2]
         self._last_send = time.monotonic()
 
     def _encode(self, item: Item) -> Optional[bytes]:
-        """One event line. Pre-built prefixes and per-field formatting; json only for odd values."""
-        kind, ts, seq, fields = item
-        prefix = self._prefixes.get(kind)
-        if prefix is None:
-            prefix = '{"kind":%s,"rank":%d,"ts":' % (_encode_string(kind), self.rank)
-            self._prefixes[kind] = prefix
-        parts = [prefix, "%.6f" % ts if ts == ts and abs(ts) != _INFINITY else "0", ',"seq":', str(seq)]
-        if fields:
-            keys = self._keys
-            for name, value in fields.items():
-                key = keys.get(name)
-                if key is None:
-                    key = "," + _encode_string(str(name)) + ":"
-                    if len(keys) < 1024:
-                        keys[name] = key
-                parts.append(key)
-                if name == "metrics" and isinstance(value, dict):
-                    value = clean_metrics(value)
-                text = _value_text(value)
-                if text is None:
-                    return None
-                parts.append(text)
-        parts.append("}\n")
-        data = "".join(parts).encode("utf-8", "replace")
-        if len(data) > MAX_LINE_BYTES + 1:
-            return None
-        return data
+        """One event's line (the hello, tests); None when it cannot be sent."""
+        data, count = self._encode_batch([item])
+        return data if count else None
+
+    def _encode_batch(self, batch) -> Tuple[bytes, int]:
+        """The lines of a batch, joined: (bytes, lines). Pre-built prefixes per kind, cached
+        field-name prefixes and per-value formatting into one list, one join for the batch; json's
+        encoder only for values other than numbers, strings, bools and None. Runs on the writer
+        thread holding the GIL: every microsecond here is one the training thread may wait for.
+        Every piece is ASCII (strings are escaped), so characters count bytes."""
+        prefixes = self._prefixes
+        keys = self._keys
+        parts: list = []
+        append = parts.append
+        count = 0
+        for kind, ts, seq, fields in batch:
+            prefix = prefixes.get(kind)
+            if prefix is None:
+                prefix = '{"kind":%s,"rank":%d,"ts":' % (_encode_string(kind), self.rank)
+                prefixes[kind] = prefix
+            start = len(parts)
+            append(prefix)
+            append(repr(round(ts, 6)) if ts - ts == 0 else "0")
+            append(',"seq":%d' % seq)
+            long_text = False
+            if fields:
+                for name, value in fields.items():
+                    key = keys.get(name)
+                    if key is None:
+                        key = "," + _encode_string(str(name)) + ":"
+                        if len(keys) < 1024:
+                            keys[name] = key
+                    append(key)
+                    kind_of = type(value)
+                    if kind_of is int:
+                        append(str(value))
+                        continue
+                    if kind_of is bool:
+                        append("true" if value else "false")
+                        continue
+                    if name == "metrics" and kind_of is dict:
+                        text = self._metrics_text(value)
+                    else:
+                        text = _value_text(value)
+                        if text is None:
+                            del parts[start:]
+                            self.oversized += 1
+                            break
+                    if len(text) > 1024:
+                        long_text = True
+                    append(text)
+                else:
+                    if long_text and sum(map(len, parts[start:])) > MAX_LINE_BYTES:
+                        del parts[start:]
+                        self.oversized += 1
+                        continue
+                    append("}\n")
+                    count += 1
+                continue
+            append("}\n")
+            count += 1
+        return "".join(parts).encode("ascii", "replace"), count
+
+    def _metrics_text(self, metrics: Dict[str, Any]) -> str:
+        """`clean_metrics` and its JSON in one pass: numbers as floats, non-finite ones null."""
+        keys = self._metric_keys
+        out = []
+        items = metrics.items() if len(metrics) <= 256 else list(metrics.items())[:256]
+        for name, value in items:
+            kind = type(value)
+            if kind is float:
+                number = repr(value) if value - value == 0 else "null"
+            elif kind is int:
+                number = repr(float(value))
+            else:
+                cleaned = _number(value)
+                if cleaned is _SKIP:
+                    continue
+                number = "null" if cleaned is None or cleaned - cleaned != 0 else repr(cleaned)
+            key = keys.get(name)
+            if key is None:
+                key = _encode_string(str(name)[:200]) + ":"
+                if len(keys) < 1024:
+                    keys[name] = key
+            out.append(key + number)
+        return "{" + ",".join(out) + "}"
 
     # -- the reader thread -----------------------------------------------------------------------
 
@@ -339,7 +393,7 @@ def _value_text(value: Any) -> Optional[str]:
     if value is None:
         return "null"
     if kind is float:
-        return repr(value) if value == value and abs(value) != _INFINITY else "null"
+        return repr(value) if value - value == 0 else "null"
     try:
         return _ENCODER.encode(value)
     except (TypeError, ValueError):

@@ -3,18 +3,21 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RanktopProtocol
 
-/// How ranktop writes durations, rank lists and times for people: the report and the dashboard
-/// share these so they never disagree.
+/// How ranktop writes durations, numbers, rank lists and times for people: the report, the
+/// dashboard and the plain view all use this one type, so they never disagree.
 public enum Format {
-    /// `850ms`, `3.2s`, `14m32s`, `2h03m`, `3d04h`.
+    /// `850ms`, `3.2s`, `14m32s`, `2h03m`, `3d04h`: the one way ranktop writes a duration, in the
+    /// report, the dashboard and the plain view alike.
     public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
+        guard seconds.isFinite else { return "-" }
         // A hostile log can claim any timestamp; beyond a thousand years nobody needs the digits.
-        let s = min(max(0, seconds), 3.2e10)
+        let s = min(max(0, seconds), maxSeconds)
         if s > 0, s < 0.0005 { return "<1ms" }
-        if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
-        if s < 10 { return "\(Double(Int(s * 10)) / 10)s" }
+        if s < 0.9995 { return "\(Int((s * 1000).rounded()))ms" }
+        if s < 9.95 { return fixed(s, decimals: 1) + "s" }
+        if s < 10 { return "10s" }
         if s < 60 { return "\(Int(s))s" }
         let total = Int(s)
         if total < 3600 { return "\(total / 60)m\(twoDigits(total % 60))s" }
@@ -26,19 +29,7 @@ public enum Format {
 
     /// `0-3, 5, 7-9`: sorted ranks folded into ranges.
     public static func ranks(_ ranks: [Int], limit: Int = .max) -> String {
-        let sorted = Array(Set(ranks)).sorted()
-        var parts: [String] = []
-        var i = 0
-        while i < sorted.count {
-            var j = i
-            while j + 1 < sorted.count, sorted[j + 1] == sorted[j] + 1 { j += 1 }
-            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
-            i = j + 1
-        }
-        if parts.count > limit {
-            return parts.prefix(limit).joined(separator: ", ") + ", ... (\(sorted.count) ranks)"
-        }
-        return parts.joined(separator: ", ")
+        RankSet(ranks).text(limit: limit)
     }
 
     /// UTC wall-clock time, `2026-11-29 10:14:32Z`.

@@ -24,7 +24,7 @@ import Testing
         var d = Fixtures.dashboard()
         let screen = d.render(model: model, now: t0 + week, size: Size(width: 120, height: 40)).text()
         #expect(ageColumn(screen, rank: 1) == "15s", "\(screen)")
-        #expect(ageColumn(screen, rank: 0) == "0.0s", "\(screen)")
+        #expect(ageColumn(screen, rank: 0) == "0ms", "\(screen)")
         #expect(screen.contains("ages to its end"), "\(screen)")
         #expect(screen.contains("elapsed 00:20"), "\(screen)")
     }
@@ -41,7 +41,7 @@ import Testing
             let screen = d.render(model: model, now: clock, size: Size(width: 120, height: 40)).text()
             // Stale, and clipped to the column: "⚠3m10".
             #expect(ageColumn(screen, rank: 1)?.contains("3m10") == true, "\(screen)")
-            #expect(ageColumn(screen, rank: 0) == "0.0s", "\(screen)")
+            #expect(ageColumn(screen, rank: 0) == "0ms", "\(screen)")
             #expect(screen.contains("end of log, ages to its end"), "\(screen)")
         }
     }

@@ -8,7 +8,7 @@ import Testing
     @Test func test_eightRanksAt80x24_showsEveryRankAndTheOpenBarrierWithItsMissingRanks() throws {
         let canvas = Fixtures.render(width: 80, height: 24)
         let text = canvas.text()
-        for rank in 0..<8 { #expect(text.contains("\n│\(Formatting.right("\(rank)", 4)) gpu-")) }
+        for rank in 0..<8 { #expect(text.contains("\n│\(Format.right("\(rank)", 4)) gpu-")) }
         #expect(text.contains("missing 2: 5, 7"))
         try Golden.check(text, named: "eight-80x24")
     }

@@ -1,3 +1,4 @@
+import RanktopModel
 import RanktopProtocol
 
 /// One-line descriptions of events, for the events log and a rank's recent events.
@@ -6,12 +7,12 @@ public enum EventText {
         switch event.body {
         case let .hello(h):
             var text = "hello run \(h.run) world \(h.world) node \(h.node) pid \(h.pid) \(h.runtime)"
-            if let t = h.timeout { text += " timeout " + Formatting.duration(t) }
+            if let t = h.timeout { text += " timeout " + Format.duration(t) }
             if let r = h.restart, r > 0 { text += " restart \(r)" }
             return text
         case let .progress(p):
             var text = "step \(p.step)" + (p.total.map { "/\($0)" } ?? "")
-            for metric in p.metrics.prefix(4) { text += " \(metric.name)=" + Formatting.metric(metric.value) }
+            for metric in p.metrics.prefix(4) { text += " \(metric.name)=" + Format.metric(metric.value) }
             return text
         case let .barrierEnter(b):
             var text = "enter #\(b.n)"

@@ -1,24 +1,15 @@
-/// Rank lists as ranges: `2, 5-9, 1024-2047`. The missing ranks of a barrier are the key
+import RanktopProtocol
+/// Rank lists as ranges that fit a cell: `2, 5-9, 1024-2047 +3 more` (the ranges themselves are
+/// `RankSet`'s, the text the one `Format`'s). The missing ranks of a barrier are the key
 /// diagnostic, and at 4096 ranks they only fit on a line this way.
 public enum RankRanges {
-    /// Consecutive runs of `ranks` (sorted ascending, any duplicates ignored).
+    /// Consecutive runs of `ranks` (any order, duplicates ignored).
     public static func runs(_ ranks: [Int]) -> [ClosedRange<Int>] {
-        var result: [ClosedRange<Int>] = []
-        for rank in ranks {
-            if let last = result.last {
-                if rank <= last.upperBound { continue }
-                if rank == last.upperBound + 1 {
-                    result[result.count - 1] = last.lowerBound...rank
-                    continue
-                }
-            }
-            result.append(rank...rank)
-        }
-        return result
+        RankSet(ranks).ranges
     }
 
     public static func text(_ ranks: [Int]) -> String {
-        runs(ranks).map(text).joined(separator: ", ")
+        RankSet(ranks).text()
     }
 
     static func text(_ run: ClosedRange<Int>) -> String {

@@ -49,13 +49,13 @@ enum BarriersPanel {
         var timing = StyledLine()
         if let since = barrier.since {
             let open = context.now - since
-            timing.add("open " + Formatting.duration(open), dim)
+            timing.add("open " + Format.duration(open), dim)
             if let timeout = context.model.timeout {
                 let left = timeout - open
                 if left >= 0 {
-                    timing.add("  timeout in " + Formatting.duration(left), context.style(left < timeout * 0.2 ? .error : .barrierTimeout))
+                    timing.add("  timeout in " + Format.duration(left), context.style(left < timeout * 0.2 ? .error : .barrierTimeout))
                 } else {
-                    timing.add("  timed out " + Formatting.duration(-left) + " ago", context.style(.error))
+                    timing.add("  timed out " + Format.duration(-left) + " ago", context.style(.error))
                 }
             }
         }
@@ -121,9 +121,9 @@ enum BarriersPanel {
         if let straggler = summary.straggler {
             line.add("  straggler ", dim)
             line.add("\(straggler)", context.style(.warning))
-            line.add(" +" + Formatting.duration(summary.waitCaused), summary.waitCaused >= 1 ? context.style(.warning) : dim)
+            line.add(" +" + Format.duration(summary.waitCaused), summary.waitCaused >= 1 ? context.style(.warning) : dim)
         }
-        if let done = summary.completedAt { line.add("  " + Formatting.duration(context.now - done) + " ago", dim) }
+        if let done = summary.completedAt { line.add("  " + Format.duration(context.now - done) + " ago", dim) }
         if summary.mismatched { line.add("  MISMATCH", context.style(.mismatch)) }
         return line
     }

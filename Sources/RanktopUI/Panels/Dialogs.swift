@@ -1,3 +1,4 @@
+import RanktopModel
 /// The boxes drawn over the dashboard: help, the early-stop dialog, the quit question.
 enum Dialogs {
     /// A centred box of `lines`, `width` columns wide at most; returns its inside.
@@ -61,7 +62,7 @@ enum Dialogs {
     static func help(into canvas: inout Canvas, context: RenderContext) {
         let key = context.style(.footerKey).overlaid(by: Style(.bold))
         var lines: [StyledLine] = keyHelp.map { name, what in
-            var line = StyledLine(Formatting.left(name, 16), Style(fg: key.fg, .bold))
+            var line = StyledLine(Format.left(name, 16), Style(fg: key.fg, .bold))
             line.add(what, context.style(.text))
             return line
         }
@@ -75,7 +76,7 @@ enum Dialogs {
             }
             lines.append(states)
         }
-        lines.append(StyledLine("stale: nothing heard for \(Formatting.duration(context.options.staleAfter)); silent: never heard from", context.style(.dim)))
+        lines.append(StyledLine("stale: nothing heard for \(Format.duration(context.options.staleAfter)); silent: never heard from", context.style(.dim)))
         lines.append(StyledLine("any key closes this help", context.style(.dim)))
         box(lines, title: "ranktop keys", width: 72, into: &canvas, context: context)
     }
@@ -105,7 +106,7 @@ enum Dialogs {
         var reason = StyledLine("Reason (optional): ", context.style(.title))
         let fieldWidth = width - 4 - 19
         let shown = String(field.text.suffix(fieldWidth - 1))
-        reason.add(Formatting.left(shown, fieldWidth - 1), context.style(.input))
+        reason.add(Format.left(shown, fieldWidth - 1), context.style(.input))
         reason.add(" ", context.style(.input).overlaid(by: Style(.reverse)))
         lines.append(reason)
         lines.append(StyledLine())

@@ -26,12 +26,12 @@ enum EventsPanel {
     }
 
     static func line(for event: Event, context: RenderContext) -> String {
-        Formatting.timeOfDay(event.ts, offset: context.options.utcOffset) + " " + Formatting.left(EventText.who(event), 5) + " " + event.kind.rawValue + " " + EventText.describe(event)
+        Format.timeOfDay(event.ts, offset: context.options.utcOffset) + " " + Format.left(EventText.who(event), 5) + " " + event.kind.rawValue + " " + EventText.describe(event)
     }
 
     static func styledLine(for event: Event, context: RenderContext) -> StyledLine {
-        var line = StyledLine(Formatting.timeOfDay(event.ts, offset: context.options.utcOffset) + " ", context.style(.dim))
-        line.add(Formatting.left(EventText.who(event), 5) + " ", context.style(.text))
+        var line = StyledLine(Format.timeOfDay(event.ts, offset: context.options.utcOffset) + " ", context.style(.dim))
+        line.add(Format.left(EventText.who(event), 5) + " ", context.style(.text))
         line.add(EventText.describe(event), context.style(EventText.role(event)))
         return line
     }

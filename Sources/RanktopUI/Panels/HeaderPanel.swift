@@ -25,13 +25,13 @@ enum HeaderPanel {
         first.append((0, pair("run ", model.run ?? "?", label, header)))
         first.append((0, pair("ranks ", "\(digest.world)", label, header)))
         first.append((3, pair("nodes ", "\(model.nodes.count)", label, header)))
-        if let elapsed = digest.elapsed { first.append((1, pair("elapsed ", Formatting.clock(elapsed), label, header))) }
+        if let elapsed = digest.elapsed { first.append((1, pair("elapsed ", Format.clock(elapsed), label, header))) }
         if let lo = digest.stepMin, let mid = digest.stepMedian, let hi = digest.stepMax {
             var step = StyledLine("step ", label)
             step.add(lo == hi ? "\(lo)" : "\(lo)-\(hi) med \(mid)", header)
             first.append((1, step))
         }
-        first.append((2, pair("ev/s ", Formatting.quantity(flags.eventsPerSecond), label, header)))
+        first.append((2, pair("ev/s ", Format.quantity(flags.eventsPerSecond), label, header)))
         let drops = model.droppedTotal
         first.append((drops > 0 ? 0 : 2, pair("drops ", "\(drops)", label, drops > 0 ? header.overlaid(by: context.theme.raw(.warning)) : header)))
 

@@ -35,12 +35,12 @@ enum PhasesPanel {
             if phase.isComplete {
                 head.add("  done", dim)
             } else {
-                head.add("  open " + Formatting.duration(context.now - phase.firstEnter), context.style(.phase))
+                head.add("  open " + Format.duration(context.now - phase.firstEnter), context.style(.phase))
             }
             head.add("  main ", dim)
-            head.add(phase.mainSeconds.map(Formatting.duration) ?? "-", context.style(.text))
+            head.add(phase.mainSeconds.map(Format.duration) ?? "-", context.style(.text))
             head.add("  others ", dim)
-            head.add(phase.othersSeconds.map(Formatting.duration) ?? "-", context.style(.text))
+            head.add(phase.othersSeconds.map(Format.duration) ?? "-", context.style(.text))
             lines.append(head)
             guard !phase.isComplete, let now = parts[PhaseKey(name: phase.name, occurrence: phase.occurrence)] else { continue }
             var who = StyledLine("  ", dim)

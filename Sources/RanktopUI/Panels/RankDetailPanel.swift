@@ -50,7 +50,7 @@ enum RankDetailPanel {
         guard let info else {
             return [StyledLine("Rank \(rank) has not said hello: it never connected, or its events were lost.", context.style(.stateSilent))]
         }
-        func label(_ name: String) -> StyledLine { StyledLine(Formatting.left(name, 9), dim) }
+        func label(_ name: String) -> StyledLine { StyledLine(Format.left(name, 9), dim) }
         var lines: [StyledLine] = []
 
         var identity = label("process")
@@ -69,7 +69,7 @@ enum RankDetailPanel {
             progress.add(RankText.progressText(info), text)
             progress.add("  \(RankText.rate(info)) it/s  ETA \(RankText.eta(info))", dim)
             if let lag = context.digest.lag(of: rank) { progress.add("  lag \(lag)", lag > 0 ? context.style(.warning) : dim) }
-            if let epoch = info.epoch { progress.add("  epoch " + Formatting.metric(epoch), dim) }
+            if let epoch = info.epoch { progress.add("  epoch " + Format.metric(epoch), dim) }
         } else {
             progress.add("no progress reported yet", dim)
         }
@@ -90,10 +90,10 @@ enum RankDetailPanel {
 
         let sparkWidth = max(8, min(32, width / 3))
         lines.append(sparkline("waits", Array(info.recentWaits), width: sparkWidth, empty: "no barrier yet", context: context) { values in
-            "  last " + Formatting.duration(values.last!) + "  max " + Formatting.duration(values.max()!)
+            "  last " + Format.duration(values.last!) + "  max " + Format.duration(values.max()!)
         })
         lines.append(sparkline("steps", Array(info.recentStepTimes), width: sparkWidth, empty: "no step times yet", context: context) { values in
-            "  last " + Formatting.duration(values.last!) + "  mean " + Formatting.duration(values.reduce(0, +) / Double(values.count))
+            "  last " + Format.duration(values.last!) + "  mean " + Format.duration(values.reduce(0, +) / Double(values.count))
         })
 
         var metrics = label("metrics")
@@ -101,7 +101,7 @@ enum RankDetailPanel {
         for (i, metric) in info.metrics.enumerated() {
             if i > 0 { metrics.add("  ", dim) }
             metrics.add(metric.name + " ", dim)
-            metrics.add(Formatting.metric(metric.value), text)
+            metrics.add(Format.metric(metric.value), text)
         }
         lines.append(metrics)
         if let log = info.lastLog {
@@ -114,7 +114,7 @@ enum RankDetailPanel {
 
     /// `waits    ▁▂▁▇▁  last 0.4s  max 3.2s`: a labelled sparkline and what its scale means.
     private static func sparkline(_ name: String, _ values: [Double], width: Int, empty: String, context: RenderContext, stats: ([Double]) -> String) -> StyledLine {
-        var line = StyledLine(Formatting.left(name, 9), context.style(.dim))
+        var line = StyledLine(Format.left(name, 9), context.style(.dim))
         if values.isEmpty {
             line.add(empty, context.style(.dim))
         } else {
@@ -136,10 +136,10 @@ enum RankDetailPanel {
         var lines: [StyledLine] = []
         let answersStacks = info?.caps.contains("stack") ?? false
         if let stack = info?.lastStack, request.map({ stack.ts >= $0.at - 5 }) ?? true {
-            lines.append(StyledLine("\(stack.id), " + Formatting.duration(context.now - stack.ts) + " ago, innermost last", dim))
+            lines.append(StyledLine("\(stack.id), " + Format.duration(context.now - stack.ts) + " ago, innermost last", dim))
             for frame in stack.frames { lines.append(StyledLine(frame, context.style(.text))) }
         } else if let request {
-            let asked = Formatting.duration(context.now - request.at)
+            let asked = Format.duration(context.now - request.at)
             if let failure = request.failure {
                 lines.append(StyledLine("the request failed: \(failure)", context.style(.error)))
             } else if request.expired(now: context.now) {

@@ -64,7 +64,7 @@ enum RankGridPanel {
         for row in 0..<min(visibleRows, totalRows - firstRow) {
             let gridRow = firstRow + row
             let y = originY + row
-            canvas.put(Formatting.right("\(gridRow * cols)", label - 1), x: inner.x, y: y, style: dim)
+            canvas.put(Format.right("\(gridRow * cols)", label - 1), x: inner.x, y: y, style: dim)
             for col in 0..<cols {
                 let rank = gridRow * cols + col
                 guard rank < world else { break }

@@ -26,7 +26,7 @@ enum RankText {
             var line = StyledLine("#\(barrier.n)", context.style(.barrier))
             if let name = barrier.name ?? barrier.site { line.add(" " + name, context.style(.barrier)) }
             let waited = context.now - barrier.since
-            line.add(" " + Formatting.duration(waited), context.style(waited >= 10 ? .warning : .dim))
+            line.add(" " + Format.duration(waited), context.style(waited >= 10 ? .warning : .dim))
             return line
         }
         if let phase = info.phase {
@@ -49,23 +49,23 @@ enum RankText {
         guard let info, let step = info.step else { return "" }
         guard let total = info.total, total > 0 else { return "step \(step)" }
         let pct = Int(min(Double(step) / Double(total) * 100, 100).rounded(.down))
-        return "\(step)/\(total) " + Formatting.right("\(pct)%", 4)
+        return "\(step)/\(total) " + Format.right("\(pct)%", 4)
     }
 
     static func eta(_ info: RankInfo?) -> String {
         guard let info, !info.status.isTerminal, let step = info.step, let total = info.total, let rate = info.stepRate, rate > 0 else { return "-" }
         if step >= total { return "done" }
-        return Formatting.duration(Double(total - step) / rate)
+        return Format.duration(Double(total - step) / rate)
     }
 
     static func rate(_ info: RankInfo?) -> String {
         guard let info, !info.status.isTerminal, let rate = info.stepRate else { return "-" }
-        return Formatting.quantity(rate)
+        return Format.quantity(rate)
     }
 
     static func age(_ info: RankInfo?, now: Double) -> String {
         guard let info else { return "-" }
-        return Formatting.duration(now - info.lastTs)
+        return Format.duration(now - info.lastTs)
     }
 
     /// A progress bar of `width` cells: filled part, then track.

@@ -95,7 +95,7 @@ enum RanksTablePanel {
         var col = x
         func cell(_ text: String, _ width: Int, right: Bool = false) {
             guard width > 0 else { return }
-            canvas.put(right ? Formatting.right(text, width) : text, x: col, y: y, style: style, limit: col + width)
+            canvas.put(right ? Format.right(text, width) : text, x: col, y: y, style: style, limit: col + width)
             col += width + 1
         }
         cell("RANK", w.rank, right: true)
@@ -116,7 +116,7 @@ enum RanksTablePanel {
         let dim = context.style(.dim)
         let ellipsis = context.glyphs.ellipsis
         var col = x
-        canvas.put(Formatting.right("\(rank)", w.rank), x: col, y: y, style: text)
+        canvas.put(Format.right("\(rank)", w.rank), x: col, y: y, style: text)
         col += w.rank + 1
         canvas.put(info?.node ?? "-", x: col, y: y, width: w.node, style: dim, ellipsis: ellipsis)
         col += w.node + 1
@@ -127,20 +127,20 @@ enum RanksTablePanel {
             col += w.bar + 1
         }
         if w.progress > 0 {
-            canvas.put(Formatting.right(RankText.progressText(info), w.progress), x: col, y: y, style: text)
+            canvas.put(Format.right(RankText.progressText(info), w.progress), x: col, y: y, style: text)
             col += w.progress + 1
         }
         if w.shown.contains(.rate) {
-            canvas.put(Formatting.right(RankText.rate(info), w.rate), x: col, y: y, style: text)
+            canvas.put(Format.right(RankText.rate(info), w.rate), x: col, y: y, style: text)
             col += w.rate + 1
         }
         if w.shown.contains(.eta) {
-            canvas.put(Formatting.right(RankText.eta(info), w.eta), x: col, y: y, style: dim)
+            canvas.put(Format.right(RankText.eta(info), w.eta), x: col, y: y, style: dim)
             col += w.eta + 1
         }
         if w.shown.contains(.lag) {
             let lag = context.digest.lag(of: rank)
-            canvas.put(Formatting.right(lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (lag ?? 0) > 0 ? context.style(.warning) : dim)
+            canvas.put(Format.right(lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (lag ?? 0) > 0 ? context.style(.warning) : dim)
             col += w.lag + 1
         }
         RankText.whereText(info, condition: condition, context: context).draw(into: &canvas, x: col, y: y, width: w.whereAt, ellipsis: ellipsis)
@@ -148,7 +148,7 @@ enum RanksTablePanel {
         if w.shown.contains(.age) {
             let stale = condition == .stale
             let age = (stale ? context.glyphs.warning : "") + RankText.age(info, now: context.now)
-            canvas.put(Formatting.right(age, w.age), x: col, y: y, style: stale ? context.style(.stale) : dim, limit: col + w.age)
+            canvas.put(Format.right(age, w.age), x: col, y: y, style: stale ? context.style(.stale) : dim, limit: col + w.age)
         }
     }
 }

@@ -21,7 +21,7 @@ enum TriggersPanel {
             var line = StyledLine("pending \(injection.id)", context.style(.triggerPending))
             if let reason = injection.reason { line.add(" \"\(reason)\"", context.style(.text)) }
             if let by = injection.by { line.add(" by " + by, dim) }
-            line.add("  " + Formatting.duration(context.now - injection.ts) + " ago; applies at the next check", dim)
+            line.add("  " + Format.duration(context.now - injection.ts) + " ago; applies at the next check", dim)
             lines.append(line)
         }
         for (check, causes) in model.pendingCauses.sorted(by: { $0.key > $1.key }) {
@@ -36,7 +36,7 @@ enum TriggersPanel {
             var line = StyledLine("fired check #\(firing.check)", context.style(.trigger))
             if let step = firing.step { line.add(" step \(step)", context.style(.text)) }
             line.add("  \(firing.ranksFired)/\(context.digest.world) ranks", firing.ranksFired >= context.digest.world ? dim : context.style(.warning))
-            line.add("  " + Formatting.duration(context.now - firing.ts) + " ago", dim)
+            line.add("  " + Format.duration(context.now - firing.ts) + " ago", dim)
             lines.append(line)
             let causes = grouped(firing.causes)
             for cause in causes.prefix(4) {

@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "RanktopCollector",
             dependencies: [
-                "RanktopProtocol",
+                "RanktopProtocol", "RanktopModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -2,6 +2,7 @@ import Atomics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import RanktopModel
 import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
@@ -161,6 +162,12 @@ public final class Collector: Sendable {
             if state.withLockedValue({ $0.live.isEmpty }) { return }
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// The run as the collector has taken it so far: every accepted event and the collector's
+    /// own, folded in log order.
+    public func model() -> RunModel {
+        log.model()
     }
 
     /// What the collector has seen so far.

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import RanktopModel
 import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,9 @@ final class CollectorLog: @unchecked Sendable {
     static let maxPendingBytes = 8 << 20
     static let maxReservedBytes = 1 << 20
     private var discardedLines = 0
+    /// Every event the collector took, folded as it was appended: the live run's model, so a
+    /// launcher's end-of-run summary needs no second pass over the log.
+    private var liveModel = RunModel(limits: .report)
     private var reserved: [UInt8] = []
     private let warn: @Sendable (String) -> Void
 
@@ -73,9 +77,10 @@ final class CollectorLog: @unchecked Sendable {
 
     /// Appends whole lines (each ending in a newline), in order; `lineEnds` are the offsets just
     /// past each line's newline.
-    func append(_ bytes: UnsafeBufferPointer<UInt8>, lineEnds: [Int]) {
+    func append(_ bytes: UnsafeBufferPointer<UInt8>, lineEnds: [Int], events: [Event]) {
         let woken: [Waiter] = lock.withLock {
             guard !closed else { return [] }
+            for event in events { liveModel.apply(event) }
             var start = 0
             for end in lineEnds {
                 let line = UnsafeBufferPointer(rebasing: bytes[start..<end])
@@ -101,7 +106,12 @@ final class CollectorLog: @unchecked Sendable {
     func append(_ event: Event) {
         var line: [UInt8] = []
         EventEncoder.encode(event, into: &line)
-        line.withUnsafeBufferPointer { append($0, lineEnds: [$0.count]) }
+        line.withUnsafeBufferPointer { append($0, lineEnds: [$0.count], events: [event]) }
+    }
+
+    /// The run as the collector has taken it so far (a copy; copy on write makes it cheap).
+    func model() -> RunModel {
+        lock.withLock { liveModel }
     }
 
     /// Pushes the buffer to the file (the collector's timer, and before viewers read).

@@ -42,6 +42,8 @@ public final class RankStream {
     private var accepted = 0
     private var batch: [UInt8] = []
     private var lineEnds: [Int] = []
+    /// The decoded event of each line in `batch`, for the collector's live model.
+    private var events: [Event] = []
 
     init(collector: Collector, control: any RankControl, connectionID: Int, peer: PeerIdentity) {
         self.collector = collector
@@ -71,11 +73,11 @@ public final class RankStream {
             guard hello.run == run else { return reject("a hello of run '\(hello.run.prefix(40))' on a connection of run '\(run ?? "")'") }
             if hello.pid != pid { nextSeq = event.seq.map { $0.saturatingAdd(1) } }
             pid = hello.pid
-            appendHello(line)
+            appendHello(line, event)
             return .keep
         }
         noteSeq(event)
-        append(line)
+        append(line, event)
         switch event.body {
         case .bye: saidBye = true
         case let .triggerSet(set) where set.source == .manual:
@@ -93,11 +95,12 @@ public final class RankStream {
     /// Commits what was accepted since the last commit to the log (the end of a read).
     public func commit() {
         guard !lineEnds.isEmpty else { return }
-        batch.withUnsafeBufferPointer { collector.log.append($0, lineEnds: lineEnds) }
+        batch.withUnsafeBufferPointer { collector.log.append($0, lineEnds: lineEnds, events: events) }
         collector.countLines(accepted: accepted)
         accepted = 0
         batch.removeAll(keepingCapacity: batch.capacity <= 1 << 20)
         lineEnds.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
     }
 
     /// The connection ended. `reason` says why for `lost` (written only when this is the rank's
@@ -126,7 +129,7 @@ public final class RankStream {
         pid = hello.pid
         run = hello.run
         let registration = collector.registerRank(self, hello: hello, rank: event.rank)
-        appendHello(line)
+        appendHello(line, event)
         // Emitters re-send their original hello (seq 0) on every connection; a reconnecting
         // process continues where its last connection stopped, so a gap there is events lost
         // in between.
@@ -147,21 +150,28 @@ public final class RankStream {
     }
 
     /// A hello goes to the log without its token: the log is read by every viewer.
-    private func appendHello(_ line: UnsafeBufferPointer<UInt8>) {
-        guard let redacted = FieldRedaction.removing("token", from: line) else { return append(line) }
-        redacted.withUnsafeBufferPointer { append($0) }
+    private func appendHello(_ line: UnsafeBufferPointer<UInt8>, _ event: Event) {
+        var event = event
+        if case var .hello(hello) = event.body {
+            hello.token = nil
+            event.body = .hello(hello)
+        }
+        guard let redacted = FieldRedaction.removing("token", from: line) else { return append(line, event) }
+        redacted.withUnsafeBufferPointer { append($0, event) }
     }
 
-    private func append(_ line: UnsafeBufferPointer<UInt8>) {
+    private func append(_ line: UnsafeBufferPointer<UInt8>, _ event: Event) {
         batch.append(contentsOf: line)
         batch.append(0x0A)
         lineEnds.append(batch.count)
+        events.append(event)
         accepted += 1
     }
 
     private func appendCollectorEvent(_ event: Event) {
         EventEncoder.encode(event, into: &batch)
         lineEnds.append(batch.count)
+        events.append(event)
     }
 
     /// A rejection that also counts towards the lines a connection may send before its hello.

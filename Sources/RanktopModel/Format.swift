@@ -28,6 +28,29 @@ public enum Format {
     private static func twoDigits(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// `0-3, 5, 7-9`: sorted ranks folded into ranges.
+    /// `node-2` before `node-10`: names compared with their digit runs as numbers (of any length:
+    /// compared as digit strings, so nothing overflows).
+    public static func naturallyBefore(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        var i = 0, j = 0
+        while i < x.count, j < y.count {
+            if isDigit(x[i]), isDigit(y[j]) {
+                let si = i, sj = j
+                while i < x.count, isDigit(x[i]) { i += 1 }
+                while j < y.count, isDigit(y[j]) { j += 1 }
+                let m = x[si..<i].drop { $0 == 48 }, n = y[sj..<j].drop { $0 == 48 }
+                if m.count != n.count { return m.count < n.count }
+                if !m.elementsEqual(n) { return m.lexicographicallyPrecedes(n) }
+                continue
+            }
+            if x[i] != y[j] { return x[i] < y[j] }
+            i += 1
+            j += 1
+        }
+        return x.count - i < y.count - j
+    }
+
     public static func ranks(_ ranks: [Int], limit: Int = .max) -> String {
         RankSet(ranks).text(limit: limit)
     }

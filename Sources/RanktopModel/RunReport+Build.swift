@@ -16,6 +16,7 @@ extension RunReport {
         silentRanks = model.silentRankSet
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
+        diagnosis = RunSnapshot(model: model, now: model.lastTs ?? 0).diagnosis
         collectorDiscarded = model.collectorDiscarded
         collectorDiscardReason = model.collectorDiscardReason
         phasesFolded = model.phasesFolded

@@ -93,8 +93,22 @@ extension RunReport {
         return "check #\(check) fired\(t.step.map { " at step \($0)" } ?? ""): \(who)"
     }
 
+    /// Past this many ranks, consecutive rows that say the same (but for rank and node) are one
+    /// row of ranges, unless `listEveryRank`.
+    public static let collapseRowsAbove = 64
+
     private var rankTable: [String] {
         var rows: [[String]] = [["rank", "node", "state", "step", "where", "last seen", "dropped"]]
+        let collapse = !listEveryRank && ranks.count > RunReport.collapseRowsAbove
+        var run: (first: RankRow, last: RankRow, nodes: Set<String>, cells: [String])?
+        func flush() {
+            guard let r = run else { return }
+            let rankCell = r.first.rank == r.last.rank ? String(r.first.rank) : "\(r.first.rank)-\(r.last.rank)"
+            let nodes = r.nodes.sorted(by: Format.naturallyBefore)
+            let nodeCell = nodes.count <= 1 ? (nodes.first ?? "-") : "\(nodes[0])..\(nodes[nodes.count - 1])"
+            rows.append([rankCell, nodeCell] + r.cells)
+            run = nil
+        }
         for r in ranks {
             let step = r.step.map { s in r.total.map { "\(s)/\($0)" } ?? "\(s)" } ?? "-"
             var place = "-"
@@ -105,8 +119,16 @@ extension RunReport {
             } else if r.status == .failed, let code = r.exitCode {
                 place = "exit code \(code)"
             }
-            rows.append([String(r.rank), r.node ?? "-", r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""])
+            let cells = [r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""]
+            if collapse, let current = run, current.cells == cells, current.last.rank + 1 == r.rank {
+                run?.last = r
+                if let node = r.node { run?.nodes.insert(node) }
+                continue
+            }
+            flush()
+            run = (r, r, Set(r.node.map { [$0] } ?? []), cells)
         }
+        flush()
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { c, cell in

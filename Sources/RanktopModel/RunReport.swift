@@ -83,6 +83,10 @@ public struct RunReport: Sendable {
     public var phasesFolded: Int
     public var completedBarriers: Int
     public var droppedTotal: Int
+    /// The text's RANKS section lists every rank even at scale (`ranktop report --ranks all`).
+    public var listEveryRank = false
+    /// What went wrong, most telling first: the snapshot's diagnosis at the end of the log.
+    public var diagnosis: [String] = []
     /// Lines the collector itself could not keep (a full disk), and its reason.
     public var collectorDiscarded: Int = 0
     public var collectorDiscardReason: String?

@@ -159,32 +159,10 @@ struct LiveRun {
 
     /// Details worth a line (who failed or was lost, a trigger), then the one-line summary.
     func summary(expectedWorld: Int?) -> [String] {
-        var model = RunModel(limits: .report)
-        _ = try? EventLogReader.read(path: logPath) { model.apply($0) }
-        let world = max(model.world, expectedWorld ?? 0)
-        let ranks = model.ranks
-        func list(_ status: RankStatus) -> [Int] { ranks.filter { $0.status == status }.map(\.rank) }
-        var details: [String] = []
-        if !list(.failed).isEmpty { details.append("failed: \(RankList.text(list(.failed)))") }
-        if !list(.lost).isEmpty { details.append("lost: \(RankList.text(list(.lost)))") }
-        let running = list(.running) + list(.waiting)
-        if !running.isEmpty { details.append("never said bye: \(RankList.text(running))") }
-        let silent = model.silentRanks + (model.world..<world).map { $0 }
-        if !silent.isEmpty { details.append("never reported: \(RankList.text(silent))") }
-        if let firing = model.firings.last { details.append("trigger fired at check \(firing.check)") }
-        let clean = list(.exited).count
-        let steps = ranks.compactMap(\.step).max() ?? 0
+        let summary = RunSummary(model: collector.model(), expectedWorld: expectedWorld)
         var lines: [String] = []
-        if !details.isEmpty { lines.append("ranktop: run \(runID): " + details.joined(separator: "; ")) }
-        let ending: String
-        if let stop = model.stop {
-            // Stopped ranks did what the user asked: not failures, and counted apart.
-            ending = "stopped by the user (\(stop.reason ?? stop.signal)): \(list(.stopped).count)/\(world) ranks stopped, " +
-                "\(clean) exited cleanly"
-        } else {
-            ending = "finished: \(clean)/\(world) ranks exited cleanly"
-        }
-        lines.append("ranktop: run \(runID) \(ending), \(steps) steps, \(model.droppedTotal) dropped, log \(logPath)")
+        if let details = summary.details { lines.append("ranktop: run \(runID): " + details) }
+        lines.append("ranktop: run \(runID) \(summary.ending), \(summary.maxStep) steps, \(summary.dropped) dropped, log \(logPath)")
         return lines
     }
 }

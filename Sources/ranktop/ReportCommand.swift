@@ -22,9 +22,19 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "'all' lists every rank in RANKS; by default, past \(RunReport.collapseRowsAbove) ranks, rows that say the same are one row of ranges.",
+        valueName: "all"))
+    var ranks: String?
+
+    func validate() throws {
+        if let ranks, ranks != "all" { throw ValidationError("--ranks takes 'all' (every rank on its own row)") }
+    }
+
     func run() throws {
         try reportingFailures {
-            let report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY)
+            var report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY)
+            report.listEveryRank = ranks == "all"
             print(json ? report.json.serialized : report.text, terminator: json ? "\n" : "")
         }
     }

@@ -11,13 +11,13 @@ import Testing
         model.apply(Fixtures.hello(0, world: 4, ts: t0))
         model.apply(Fixtures.hello(1, world: 4, ts: t0))
         model.apply(Event(rank: 1, ts: t0 + 10, .heartbeat))
-        let digest = RunDigest(model: model, now: t0 + 11, staleAfter: 6)
+        let digest = RunSnapshot(model: model, now: t0 + 11, staleAfter: 6)
         #expect(digest.conditions == [.stale, .running, .silent, .silent])
         #expect(digest.count(.silent) == 2)
     }
 
     @Test func test_stepSpreadAndLag() {
-        let digest = RunDigest(model: Fixtures.eight, now: SyntheticRun.eight.now, staleAfter: 6)
+        let digest = RunSnapshot(model: Fixtures.eight, now: SyntheticRun.eight.now, staleAfter: 6)
         #expect(digest.stepMin == 42)
         #expect(digest.stepMax == 60)
         #expect(digest.stepMedian == 60)
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func test_filterTermsOfOneKindWiden_ofDifferentKindsNarrow() {
-        let digest = RunDigest(model: Fixtures.eight, now: SyntheticRun.eight.now, staleAfter: 6)
+        let digest = RunSnapshot(model: Fixtures.eight, now: SyntheticRun.eight.now, staleAfter: 6)
         func matches(_ text: String) -> [Int] {
             RankSort.rank.order(model: Fixtures.eight, digest: digest, filter: RankFilter(text))
         }

@@ -31,7 +31,7 @@ import Testing
     @Test func test_C12_filteringAModelWhoseLastRankIsSilent() {
         let model = model(world: 4, silent: 3)
         #expect(model.rankSlots.count == 3, "the silent rank is past the last slot")
-        let digest = RunDigest(model: model, now: SyntheticRun.t0 + 2, staleAfter: 6)
+        let digest = RunSnapshot(model: model, now: SyntheticRun.t0 + 2, staleAfter: 6)
         #expect(RankSort.rank.order(model: model, digest: digest, filter: RankFilter("exited")) == [0, 1, 2])
         #expect(RankSort.rank.order(model: model, digest: digest, filter: RankFilter("silent")) == [3])
         #expect(RankSort.rank.order(model: model, digest: digest, filter: RankFilter("gpu-0")) == [0, 1, 2])
@@ -46,7 +46,7 @@ import Testing
     @Test func test_C12_filteringTheGridOf512RanksWithASilentLastRank() {
         let model = model(world: 512, silent: 511)
         #expect(model.rankSlots.count == 511)
-        let digest = RunDigest(model: model, now: SyntheticRun.t0 + 2, staleAfter: 6)
+        let digest = RunSnapshot(model: model, now: SyntheticRun.t0 + 2, staleAfter: 6)
         #expect(RankSort.state.order(model: model, digest: digest, filter: RankFilter("silent")) == [511])
         #expect(RankSort.rank.order(model: model, digest: digest, filter: RankFilter("exited")).count == 511)
 

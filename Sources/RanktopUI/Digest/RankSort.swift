@@ -17,7 +17,7 @@ public enum RankSort: String, CaseIterable, Sendable {
     }
 
     /// The visible ranks (matching `filter`) in this order.
-    public func order(model: RunModel, digest: RunDigest, filter: RankFilter) -> [Int] {
+    public func order(model: RunModel, digest: RunSnapshot, filter: RankFilter) -> [Int] {
         var ranks: [Int] = []
         ranks.reserveCapacity(digest.world)
         // The world can be wider than the slots: ranks never heard from (silent) have none.

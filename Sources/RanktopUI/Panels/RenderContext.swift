@@ -4,13 +4,13 @@ import RanktopModel
 /// options (theme, glyphs).
 struct RenderContext {
     let model: RunModel
-    let digest: RunDigest
+    let digest: RunSnapshot
     let now: Double
     let options: DashboardOptions
     /// The style of each rank condition, looked up once per frame (the grid needs one per rank).
     let conditionStyles: [Style]
 
-    init(model: RunModel, digest: RunDigest, now: Double, options: DashboardOptions) {
+    init(model: RunModel, digest: RunSnapshot, now: Double, options: DashboardOptions) {
         self.model = model
         self.digest = digest
         self.now = now

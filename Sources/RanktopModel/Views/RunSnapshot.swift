@@ -1,8 +1,13 @@
-import RanktopModel
+import RanktopProtocol
 
-/// What a frame needs that the model does not keep: per-rank conditions at `now`, counts, the
-/// step spread and the leader. Computed once per frame in O(world), from the model alone.
-public struct RunDigest: Sendable {
+/// The run at one moment, derived from `RunModel` and nothing else: each rank's condition, each
+/// open wait with who is missing, ranks in the same condition grouped as ranges, the diagnosis
+/// and the end-of-run summary. The report (text and JSON), every dashboard panel, the plain view
+/// and the headless summary render from this value, so a fact is derived once.
+///
+/// O(world) to build (conditions are per rank); everything sized by the world beyond that is
+/// held as `RankSet` ranges, so a log announcing 2^20 ranks costs the ranks actually seen.
+public struct RunSnapshot: Sendable {
     public let now: Double
     public let world: Int
     /// Condition by rank number, 0..<world.
@@ -16,14 +21,23 @@ public struct RunDigest: Sendable {
     /// When the run began and (for a run whose ranks all ended) when it ended.
     public let startedAt: Double?
     public let endedAt: Double?
+    /// Barriers open now, by ordinal, with who arrived and who is missing.
+    public let openWaits: [OpenWait]
+    /// The model it was derived from (copy on write: holding it costs nothing), for the views
+    /// that are only computed when asked.
+    private let model: RunModel
 
-    public init(model: RunModel, now: Double, staleAfter: Double) {
+    /// A rank with no event for this long is stale (heard from, but not lately).
+    public static let defaultStaleAfter = 10.0
+
+    /// `now`: the moment to judge at (the wall clock live, the end of the log for a report).
+    public init(model: RunModel, now: Double, staleAfter: Double = RunSnapshot.defaultStaleAfter) {
         self.now = now
         world = model.world
         var conditions = [RankCondition](repeating: .silent, count: world)
         var counts: [RankCondition: Int] = [:]
         var sortedSteps: [Int] = []
-        sortedSteps.reserveCapacity(world)
+        sortedSteps.reserveCapacity(min(world, model.rankSlots.count))
         var stepByRank = [Int?](repeating: nil, count: world)
         var allEnded = world > 0
         var lastEnd: Double?
@@ -59,7 +73,22 @@ public struct RunDigest: Sendable {
         stepMedian = sortedSteps.isEmpty ? nil : sortedSteps[sortedSteps.count / 2]
         startedAt = model.firstTs
         endedAt = allEnded ? lastEnd : nil
+        openWaits = model.openBarriersByN.map { OpenWait(barrier: $0, world: model.world, lastTs: model.lastTs) }
+        self.model = model
     }
+
+    /// Ranks that ended badly or never came, in groups of one condition and one reason, the
+    /// earliest first: the root cause leads, what followed from it comes after. Computed when
+    /// asked (a dashboard frame does not need it).
+    public var incidents: [RankGroup] { RankGroup.incidents(of: model) }
+
+    /// What went wrong, most telling first: one line each, a few lines even at 4096 ranks.
+    public var diagnosis: [String] {
+        Diagnosis(model: model, now: now, openWaits: openWaits, incidents: incidents).lines
+    }
+
+    /// The end-of-run summary (the headless line, the plain view's last line).
+    public var summary: RunSummary { RunSummary(model: model, snapshot: self) }
 
     public func condition(of rank: Int) -> RankCondition {
         rank >= 0 && rank < conditions.count ? conditions[rank] : .silent
@@ -77,5 +106,27 @@ public struct RunDigest: Sendable {
     public var elapsed: Double? {
         guard let start = startedAt else { return nil }
         return max(0, (endedAt ?? now) - start)
+    }
+}
+
+/// One barrier that is open: who arrived, who is missing, since when.
+public struct OpenWait: Sendable, Equatable {
+    public var n: Int
+    public var name: String?
+    public var site: String?
+    public var since: Double
+    public var arrived: [Int]
+    /// Everyone arrived (an exit was seen) but some ranks are still inside.
+    public var everyoneArrived: Bool
+    public var missing: RankSet
+
+    init(barrier: BarrierInstance, world: Int, lastTs: Double?) {
+        n = barrier.n
+        name = barrier.name
+        site = barrier.site
+        since = barrier.since ?? lastTs ?? 0
+        arrived = barrier.arrivedRanks
+        everyoneArrived = barrier.everyoneArrived
+        missing = barrier.missingRankSet(world: world)
     }
 }

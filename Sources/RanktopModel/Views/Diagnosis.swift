@@ -1,0 +1,172 @@
+import RanktopProtocol
+
+/// What went wrong, as lines for people, derived from the model at a moment.
+///
+/// The root cause comes first: incidents (failures, losses, the user's stop) in the order they
+/// happened, so a `kill -9` of rank 1 leads and the ranks the launcher then stopped follow; then
+/// the waits they left open, with who is missing. Ranks in the same condition are one line of ranges, so the diagnosis of a
+/// 4096-rank run is a few lines long. Then: ranks that never reported, barrier-name mismatches,
+/// injections nobody applied, gaps in the log.
+struct Diagnosis {
+    let model: RunModel
+    let now: Double
+    let openWaits: [OpenWait]
+    let incidents: [RankGroup]
+
+    var lines: [String] {
+        // Incidents in the order they happened: the first is the likeliest cause of the rest.
+        var timed: [(ts: Double, line: String)] = []
+        for group in incidents where group.status != .stopped { timed.append((group.firstTs, describe(group))) }
+        if let stop = model.stop { timed.append((stop.ts, describeStop(stop))) }
+        var lines = timed.enumerated().sorted { a, b in
+            a.element.ts != b.element.ts ? a.element.ts < b.element.ts : a.offset < b.offset
+        }.map(\.element.line)
+        // Then the waits they left behind: a barrier open is what a missing rank causes.
+        lines += openWaits.map(describe)
+
+        let silent = model.silentRankSet
+        if !silent.isEmpty {
+            lines.append("\(silent.count == 1 ? "rank" : "ranks") \(silent.text(limit: 12)) never reported (world \(model.world))")
+        }
+        for (n, names) in model.mismatches.sorted(by: { $0.key < $1.key }) {
+            let parts = names.sorted { $0.key < $1.key }.map { name, ranks in
+                "\(Format.quoted(name, max: 40)) on \(ranks.count == 1 ? "rank" : "ranks") \(Format.ranks(ranks, limit: 6))"
+            }
+            lines.append("barrier #\(n) names disagree: \(parts.joined(separator: ", ")) (the ranks are not in the same collective)")
+        }
+        for injection in model.pendingInjections {
+            lines.append("manual trigger \(injection.id)\(injection.by.map { " by \($0)" } ?? "") was never applied by any rank")
+        }
+        if !model.otherRuns.isEmpty {
+            let names = ([model.run ?? "?"] + model.otherRuns).map { Format.quoted($0, max: 40) }.joined(separator: ", ")
+            lines.append("this log holds \(model.otherRuns.count + 1) runs (\(names)) whose ranks share numbers: what is said per rank mixes them; give each run its own collector or --log")
+        }
+        if model.collectorDiscarded > 0 {
+            let why = model.collectorDiscardReason.map { " (\(Format.clean($0, max: 120)))" } ?? ""
+            lines.append("the collector discarded \(model.collectorDiscarded) events it could not write\(why): the log has a gap, which is not the ranks' doing")
+        }
+        let lossy = model.ranks.filter { $0.dropped > 0 }
+        if !lossy.isEmpty {
+            let total = lossy.reduce(0) { $0.saturatingAdd($1.dropped) }
+            lines.append("\(total) events were lost on \(lossy.count == 1 ? "rank" : "ranks") \(Format.ranks(lossy.map(\.rank), limit: 8)): parts of this picture may be missing")
+        }
+        if lines.isEmpty || lines.count == 1 && model.stop != nil { lines.append(healthySummary) }
+        return lines
+    }
+
+    private var healthySummary: String {
+        let ranks = model.ranks
+        let world = model.world
+        let exited = ranks.filter { $0.status == .exited }.count
+        let stepText = ranks.compactMap(\.step).max().map { " at step \($0)" } ?? ""
+        if world > 0, exited == world {
+            return "run completed: all \(world) ranks exited cleanly\(stepText)"
+        }
+        let stopped = ranks.filter { $0.status == .stopped }.count
+        if model.stop != nil, world > 0, exited + stopped == world {
+            return "nothing failed: \(stopped) of \(world) ranks stopped as asked, \(exited) exited cleanly\(stepText)"
+        }
+        if ranks.isEmpty { return "no events from any rank" }
+        return "no hang found: \(ranks.count) of \(world) ranks reporting\(stepText), no barrier open"
+    }
+
+    private func describe(_ group: RankGroup) -> String {
+        var line = group.who
+        switch group.status {
+        case .failed:
+            line += " failed\(group.stepText)"
+            if let reason = group.reason { line += ": \(Format.clean(reason, max: 160))" }
+            if let code = group.exitCode { line += " (exit code \(code))" }
+        case .lost:
+            line += " lost\(group.stepText), last seen \(ago(group.lastTs))"
+            if let reason = group.reason { line += ": \(Format.clean(reason, max: 120))" }
+        default:
+            line += " \(group.status.rawValue)\(group.stepText)"
+        }
+        return line
+    }
+
+    private func describeStop(_ stop: StopRequest) -> String {
+        let stopped = RankSet(model.ranks.filter { $0.status == .stopped }.map(\.rank))
+        var line = "stopped by the user: \(stop.reason ?? stop.signal)\(stop.by.map { " (\($0))" } ?? ""); "
+        line += stopped.isEmpty
+            ? "no rank was stopped by it"
+            : "\(stopped.count == 1 ? "rank" : "ranks") \(stopped.text(limit: 12)) stopped by \(stop.signal)"
+        return line
+    }
+
+    private func describe(_ wait: OpenWait) -> String {
+        let world = model.world
+        var line = "barrier #\(wait.n)"
+        if let name = wait.name { line += " \(Format.quoted(name, max: 40))" }
+        line += " open \(Format.duration(now - wait.since)): \(wait.arrived.count)/\(world) arrived"
+        if wait.missing.isEmpty {
+            let stillInside = model.ranks.filter { $0.barrier?.n == wait.n }.map(\.rank)
+            if !stillInside.isEmpty {
+                line += "; \(stillInside.count == 1 ? "rank" : "ranks") \(Format.ranks(stillInside, limit: 8)) not yet released"
+            }
+        } else {
+            let detailed = wait.missing.prefix(3).map(describeMissing)
+            let label = wait.missing.count == 1 ? "missing" : "missing \(wait.missing.count) ranks (\(wait.missing.text(limit: 8))):"
+            line += "; \(label) \(detailed.joined(separator: "; "))"
+            if wait.missing.count > 3 { line += "; and \(wait.missing.count - 3) more\(conditionsOfTheRest(wait.missing.dropFirst(3)))" }
+        }
+        if let timeout = model.timeout {
+            let left = wait.since + timeout - now
+            line += left > 0
+                ? "; the collective timeout fires in \(Format.duration(left))"
+                : "; past the collective timeout (\(Format.duration(timeout))) by \(Format.duration(-left))"
+        }
+        return line
+    }
+
+    /// ` (4090 never reported, 2 lost)`: what the missing ranks not described one by one are.
+    private func conditionsOfTheRest(_ ranks: Slice<RankSet>) -> String {
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        // Ranks never heard from are one range beyond the slots: counted, not walked.
+        let slots = model.rankSlots.count
+        var silent = 0
+        for range in ranks.base.ranges {
+            let lower = max(range.lowerBound, ranks[ranks.startIndex])
+            guard lower <= range.upperBound else { continue }
+            if lower >= slots { silent += range.upperBound - lower + 1; continue }
+            for rank in lower...min(range.upperBound, slots - 1) {
+                let label = model.rank(rank).map { $0.status.rawValue } ?? "never reported"
+                if counts[label] == nil { order.append(label) }
+                counts[label, default: 0] += 1
+            }
+            if range.upperBound >= slots { silent += range.upperBound - slots + 1 }
+        }
+        if silent > 0 {
+            if counts["never reported"] == nil { order.append("never reported") }
+            counts["never reported", default: 0] += silent
+        }
+        guard !order.isEmpty else { return "" }
+        return " (" + order.map { "\(counts[$0]!) \($0)" }.joined(separator: ", ") + ")"
+    }
+
+    private func describeMissing(_ rank: Int) -> String {
+        guard let info = model.rank(rank) else { return "rank \(rank), never reported" }
+        var text = "rank \(rank)\(info.node.map { " (\($0))" } ?? ""), last seen \(ago(info.lastTs))"
+        if let step = info.step {
+            text += " at step \(step)"
+            // Heartbeats keep a stuck rank "seen"; how long its step has not moved is the clue.
+            if let progressTs = info.lastProgressTs, info.lastTs - progressTs >= 10 {
+                text += " (no progress for \(Format.duration(now - progressTs)))"
+            }
+        }
+        text += ", \(info.status.rawValue)"
+        if let phase = info.phase { text += " in phase \(Format.quoted(phase.name, max: 30))" }
+        if let b = info.barrier { text += " in barrier #\(b.n)\(b.name.map { " " + Format.quoted($0, max: 30) } ?? "")" }
+        if let error = info.error { text += " (\(Format.clean(error, max: 80)))" }
+        return text
+    }
+
+    /// How long before the moment judged at `ts` was. A report is read long after the run, so
+    /// "ago" (from when?) and "just now" would mislead: the reference is the end of the log.
+    func ago(_ ts: Double) -> String {
+        let age = now - ts
+        return age < 1 ? "at the end of the log" : "\(Format.duration(age)) before the end of the log"
+    }
+}

@@ -166,10 +166,3 @@ struct LiveRun {
         return lines
     }
 }
-
-/// `rank 2`, `ranks 0, 1, 3`.
-enum RankList {
-    static func text(_ ranks: [Int]) -> String {
-        ranks.count == 1 ? "rank \(ranks[0])" : "ranks " + ranks.map(String.init).joined(separator: ", ")
-    }
-}

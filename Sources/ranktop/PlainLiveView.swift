@@ -88,7 +88,7 @@ private actor ViewState {
             lastStatus = status
             lastStatusTime = elapsed
         }
-        if finished { lines.append(stamp(elapsed) + "run ended: " + countsByStatus()) }
+        if finished { lines.append(stamp(elapsed) + "run ended: " + countsByStatus(snapshot)) }
         return (lines, finished)
     }
 
@@ -96,49 +96,47 @@ private actor ViewState {
         "[" + String(format: "%6.1fs", elapsed) + "] "
     }
 
+    /// The snapshot every line is worded from: the model's time, not this process's clock.
+    private var snapshot: RunSnapshot { RunSnapshot(model: model, now: model.lastTs ?? 0) }
+
     private func statusLine() -> String {
-        let ranks = model.ranks
+        let snapshot = snapshot
         var parts: [String] = []
-        let steps = ranks.compactMap(\.step)
-        if let step = steps.max() {
-            let total = ranks.compactMap(\.total).max()
-            parts.append("step \(step)\(total.map { "/\($0)" } ?? "")\(steps.min() != step ? " (slowest \(steps.min()!))" : "")")
+        if let step = snapshot.stepMax {
+            let total = model.ranks.compactMap(\.total).max()
+            let slowest = snapshot.stepMin.flatMap { $0 != step ? " (slowest \($0))" : nil } ?? ""
+            parts.append("step \(step)\(total.map { "/\($0)" } ?? "")\(slowest)")
         }
-        parts.append(countsByStatus())
-        if let barrier = model.openBarriersByN.first {
-            let missing = barrier.missingRanks(world: model.world)
-            let name = barrier.name.map { " (\($0))" } ?? ""
-            if !missing.isEmpty, !barrier.arrivedRanks.isEmpty {
-                parts.append("barrier \(barrier.n)\(name) waiting for \(RankList.text(missing))")
-            }
+        parts.append(countsByStatus(snapshot))
+        if let wait = snapshot.openWaits.first, !wait.missing.isEmpty, !wait.arrived.isEmpty {
+            parts.append("barrier \(wait.n)\(wait.name.map { " (\($0))" } ?? "") waiting for \(ranksText(wait.missing))")
         }
-        if let phase = ranks.compactMap(\.phase).first { parts.append("phase \(phase.name)") }
+        if let phase = model.ranks.compactMap(\.phase).first { parts.append("phase \(phase.name)") }
         if model.droppedTotal > 0 { parts.append("\(model.droppedTotal) dropped") }
         return parts.joined(separator: " | ")
     }
 
-    private func countsByStatus() -> String {
-        let ranks = model.ranks
-        guard !ranks.isEmpty else { return "no rank has reported yet" }
-        let world = model.world
-        var parts: [String] = []
-        for status in RankStatus.allCases {
-            let count = ranks.filter { $0.status == status }.count
-            if count > 0 { parts.append("\(count) \(status.rawValue)") }
+    private func countsByStatus(_ snapshot: RunSnapshot) -> String {
+        guard !model.ranks.isEmpty else { return "no rank has reported yet" }
+        // Conditions as the snapshot judges them, in a fixed order; a live rank counts as its
+        // state, not stale, since this view says when it is behind on its own.
+        let parts = RankCondition.allCases.compactMap { condition -> String? in
+            let count = snapshot.count(condition)
+            return count > 0 ? "\(count) \(condition.label)" : nil
         }
-        let silent = world - ranks.count
-        if silent > 0 { parts.append("\(silent) silent") }
-        return "\(world) ranks: " + parts.joined(separator: ", ")
+        return "\(snapshot.world) ranks: " + parts.joined(separator: ", ")
+    }
+
+    private func ranksText(_ ranks: RankSet) -> String {
+        ranks.count == 1 ? "rank \(ranks.text())" : "ranks \(ranks.text(limit: 12))"
     }
 
     private func noteSlowBarriers(into lines: inout [String], elapsed: Double) {
-        guard let now = model.lastTs else { return }
-        for barrier in model.openBarriersByN where !announcedSlowBarriers.contains(barrier.n) {
-            guard let since = barrier.since, now - since >= PlainLiveView.slowBarrier else { continue }
-            let missing = barrier.missingRanks(world: model.world)
-            guard !missing.isEmpty else { continue }
-            announcedSlowBarriers.insert(barrier.n)
-            lines.append(stamp(elapsed) + "barrier \(barrier.n)\(barrier.name.map { " (\($0))" } ?? "") open for \(Int(now - since)) s, waiting for \(RankList.text(missing))")
+        let snapshot = snapshot
+        for wait in snapshot.openWaits where !announcedSlowBarriers.contains(wait.n) {
+            guard snapshot.now - wait.since >= PlainLiveView.slowBarrier, !wait.missing.isEmpty else { continue }
+            announcedSlowBarriers.insert(wait.n)
+            lines.append(stamp(elapsed) + "barrier \(wait.n)\(wait.name.map { " (\($0))" } ?? "") open for \(Int(snapshot.now - wait.since)) s, waiting for \(ranksText(wait.missing))")
         }
     }
 }

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Ranktop", targets: ["Ranktop"]),
         .library(name: "RanktopProtocol", targets: ["RanktopProtocol"]),
         .library(name: "RanktopModel", targets: ["RanktopModel"]),
+        .library(name: "RanktopReport", targets: ["RanktopReport"]),
         .library(name: "RanktopEmitter", targets: ["RanktopEmitter"]),
         .library(name: "RanktopCollector", targets: ["RanktopCollector"]),
         .library(name: "RanktopUI", targets: ["RanktopUI"]),
@@ -32,6 +33,9 @@ let package = Package(
             name: "RanktopModel",
             dependencies: ["RanktopProtocol", .product(name: "DequeModule", package: "swift-collections")]
         ),
+        // What is made of a log for people and tools: `report` (text, JSON) and the Chrome trace,
+        // both from the model, so they follow its rules.
+        .target(name: "RanktopReport", dependencies: ["RanktopModel", "RanktopProtocol"]),
         // The in-process emitter: runs inside training, so plain POSIX sockets and a thread, no NIO.
         .target(
             name: "RanktopEmitter",
@@ -80,14 +84,14 @@ let package = Package(
         .executableTarget(
             name: "ranktop",
             dependencies: [
-                "RanktopProtocol", "RanktopModel", "RanktopCollector", "RanktopEmitter", "Ranktop", "RanktopUI", "RanktopTerminal",
+                "RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopCollector", "RanktopEmitter", "Ranktop", "RanktopUI", "RanktopTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
-        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopProtocol"], exclude: ["Fixtures"]),
+        .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopReport", "RanktopProtocol"], exclude: ["Fixtures"]),
         // The emitter and the Swift runtime against a stand-in Unix-socket listener, and real
         // `ranktop demo-rank` processes (the executable must be built: `swift build`).
         .testTarget(
@@ -100,7 +104,7 @@ let package = Package(
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
         // The collector in-process, driven by real socket clients.
-        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel"]),
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel", "RanktopReport"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
         .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
         // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.

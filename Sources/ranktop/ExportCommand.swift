@@ -1,3 +1,4 @@
+import RanktopReport
 import ArgumentParser
 import RanktopModel
 import RanktopProtocol

@@ -1,3 +1,4 @@
+import RanktopReport
 import Foundation
 import RanktopModel
 import RanktopProtocol

@@ -1,3 +1,4 @@
+import RanktopReport
 import RanktopModel
 import RanktopProtocol
 import Testing

@@ -1,3 +1,4 @@
+import RanktopReport
 import Testing
 import RanktopModel
 import RanktopProtocol
@@ -126,5 +127,34 @@ import RanktopProtocol
         #expect(json["phases"]?[0]?["name"]?.stringValue == "load_dataset")
         #expect(json["phases"]?[0]?["mode"]?.stringValue == "main_first")
         #expect(json["phases"]?[0]?["main_s"]?.doubleValue == 30)
+    }
+}
+
+/// Issue 9, item 3: the trace and the report are built from the same model, so they agree.
+@Suite struct TraceAgreesWithReportTests {
+    @Test(arguments: ["clean", "hang", "crash", "lost", "mismatch", "code_trigger", "manual_trigger", "hostile"])
+    func test_openSpansAreTheReportsOpenBarriersAndPhases(name: String) throws {
+        var trace = ChromeTrace()
+        var spans: [JSONValue] = []
+        var model = RunModel()
+        _ = try EventLogReader.read(path: Fixtures.path(name)) { event in
+            spans += trace.convert(event)
+            model.apply(event)
+        }
+        spans += trace.finish()
+        let report = RunReport(model: model)
+        func ranks(_ category: String, open: Bool) -> [Int] {
+            spans.filter { $0["cat"]?.stringValue == category && ($0["name"]?.stringValue?.hasSuffix("(still open)") ?? false) == open }
+                .compactMap { $0["tid"]?.intValue }.sorted()
+        }
+        #expect(ranks("barrier", open: true) == report.ranks.filter { $0.barrier != nil }.map(\.rank), "\(name)")
+        #expect(ranks("phase", open: true) == report.ranks.filter { $0.phase != nil }.map(\.rank), "\(name)")
+        // Every completed barrier the model counted has its spans: one per rank that was seen in it.
+        let closedBarriers = Set(spans.filter { $0["cat"]?.stringValue == "barrier" && !($0["name"]?.stringValue?.hasSuffix("(still open)") ?? true) }
+            .compactMap { $0["args"]?["n"]?.intValue })
+        if report.openBarriers.isEmpty {
+            #expect(closedBarriers.count == report.completedBarriers, "\(name): \(closedBarriers.sorted())")
+        }
+        #expect(spans.allSatisfy { ($0["dur"]?.doubleValue ?? 0) >= 0 })
     }
 }

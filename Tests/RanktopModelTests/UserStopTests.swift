@@ -1,3 +1,4 @@
+import RanktopReport
 import Testing
 @testable import RanktopModel
 import RanktopProtocol

@@ -1,3 +1,4 @@
+import RanktopModel
 import RanktopProtocol
 
 /// The post-mortem of a run: what `ranktop report` prints, built from the model alone (plus what

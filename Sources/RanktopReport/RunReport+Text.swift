@@ -1,3 +1,4 @@
+import RanktopModel
 extension RunReport {
     /// The report for people: the diagnosis first, then the detail behind it.
     public var text: String {

@@ -1,3 +1,4 @@
+import RanktopModel
 import RanktopProtocol
 
 extension RunReport {

@@ -1,10 +1,16 @@
+import RanktopModel
 import RanktopProtocol
 
 /// Turns events into Chrome trace events (the JSON that Perfetto and chrome://tracing open): one
 /// track per rank, grouped by node; barrier waits and main-first phases as spans, trigger
-/// firings, failures and injections as instants, steps as a counter. Streaming: it keeps only
-/// each rank's open spans, so a log of any length converts in constant memory.
+/// firings, failures and injections as instants, steps as a counter.
+///
+/// The spans are the model's: every event is folded into a `RunModel`, and a span opens and
+/// closes where the rank's barrier or phase in the model does, so implied exits, restarts and
+/// dropped events are handled by the same rules as the report's. Streaming: the model is
+/// bounded, so a log of any length converts in constant memory.
 public struct ChromeTrace: Sendable {
+    private var model = RunModel(limits: .report)
     private struct OpenSpan: Sendable {
         var name: String
         var ts: Double
@@ -23,6 +29,54 @@ public struct ChromeTrace: Sendable {
     public mutating func convert(_ event: Event) -> [JSONValue] {
         lastTs = max(lastTs, event.ts)
         let rank = event.rank
+        let before = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase) }
+        model.apply(event)
+        let after = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase) }
+        var spans: [JSONValue] = []
+        if rank >= 0 {
+            spans += barrierSpans(rank: rank, was: before?.barrier ?? nil, now: after?.barrier ?? nil, ts: event.ts)
+            spans += phaseSpans(rank: rank, was: before?.phase ?? nil, now: after?.phase ?? nil, ts: event.ts)
+        }
+        return spans + instants(event)
+    }
+
+    /// A barrier span closes when the model says the rank left it (an exit, or one implied by a
+    /// later event), and opens when the model says it entered one.
+    private mutating func barrierSpans(rank: Int, was: RankBarrier?, now: RankBarrier?, ts: Double) -> [JSONValue] {
+        guard was != now else { return [] }
+        var out: [JSONValue] = []
+        if was != nil, was?.n != now?.n || now == nil, let span = openBarrier.removeValue(forKey: rank) {
+            out.append(complete(span, rank: rank, end: ts, category: "barrier"))
+        }
+        if let now, was?.n != now.n {
+            var name = "barrier #\(now.n)"
+            if let label = now.name { name += " \(label)" }
+            var args: [(String, JSONValue)] = [("n", .int(now.n))]
+            if let site = now.site { args.append(("site", .string(site))) }
+            openBarrier[rank] = OpenSpan(name: name, ts: now.since, args: args)
+        }
+        return out
+    }
+
+    /// A phase span covers the rank's time in one occurrence of a main-first phase, as the model
+    /// tracks it (its parts are the same span).
+    private mutating func phaseSpans(rank: Int, was: RankPhase?, now: RankPhase?, ts: Double) -> [JSONValue] {
+        let same = was.map { w in now.map { $0.name == w.name && $0.occurrence == w.occurrence } ?? false } ?? (now == nil)
+        guard !same else { return [] }
+        var out: [JSONValue] = []
+        if was != nil, let span = openPhase.removeValue(forKey: rank) {
+            out.append(complete(span, rank: rank, end: ts, category: "phase"))
+        }
+        if let now {
+            let part = now.main ? "main part" : "after main"
+            openPhase[rank] = OpenSpan(name: "\(now.name) (\(part))", ts: now.since, args: [("mode", .string(now.mode.rawValue))])
+        }
+        return out
+    }
+
+    /// The instants and counters an event is, whatever the model made of it.
+    private mutating func instants(_ event: Event) -> [JSONValue] {
+        let rank = event.rank
         switch event.body {
         case let .hello(hello):
             let isNewNode = nodePids[hello.node] == nil
@@ -34,23 +88,6 @@ public struct ChromeTrace: Sendable {
             out.append(metadata("thread_name", pid: pid, tid: rank, name: "rank \(rank)"))
             out.append(metadata("thread_sort_index", pid: pid, tid: rank, sortIndex: rank))
             return out
-        case let .barrierEnter(enter):
-            var name = "barrier #\(enter.n)"
-            if let label = enter.name { name += " \(label)" }
-            var args: [(String, JSONValue)] = [("n", .int(enter.n))]
-            if let site = enter.site { args.append(("site", .string(site))) }
-            openBarrier[rank] = OpenSpan(name: name, ts: event.ts, args: args)
-            return []
-        case .barrierExit:
-            guard let span = openBarrier.removeValue(forKey: rank) else { return [] }
-            return [complete(span, rank: rank, end: event.ts, category: "barrier")]
-        case let .phaseEnter(enter):
-            let part = enter.main ? "main part" : "after main"
-            openPhase[rank] = OpenSpan(name: "\(enter.name) (\(part))", ts: event.ts, args: [("mode", .string(enter.mode.rawValue))])
-            return []
-        case .phaseExit:
-            guard let span = openPhase.removeValue(forKey: rank) else { return [] }
-            return [complete(span, rank: rank, end: event.ts, category: "phase")]
         case let .progress(progress):
             return [.object([
                 ("name", .string("step")), ("ph", .string("C")), ("ts", micros(event.ts)),
@@ -72,7 +109,7 @@ public struct ChromeTrace: Sendable {
             return [global("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")", ts: event.ts)]
         case let .stop(stop):
             return [global("stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")", ts: event.ts)]
-        case .log, .heartbeat, .stack, .dropped:
+        case .log, .heartbeat, .stack, .dropped, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit:
             return []
         }
     }

@@ -1,3 +1,4 @@
+import RanktopModel
 extension RunReport {
     // The diagnosis itself is derived once, in `RunSnapshot` (Views/Diagnosis.swift); the report
     // only words its tables' times the same way.

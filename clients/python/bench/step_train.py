@@ -176,7 +176,14 @@ def run_accelerate():
 
     patches = Patches()
     accelerator.wait_for_everyone()
-    return accelerator.process_index, run(step_once, patches)
+    results = run(step_once, patches)
+    # Every rank leaves the last collective before any tears gloo down (else: std::terminate).
+    accelerator.wait_for_everyone()
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return accelerator.process_index, results
 
 
 def run_torch():
@@ -225,5 +232,16 @@ if rank == 0 and os.environ.get("BENCH_OUT"):
         stats["wakeups"] = getattr(emitter, "wakeups", None)
         stats["writer_cycles"] = getattr(emitter, "writer_cycles", None)
         stats["seconds"] = sum(sum(s["times"]) for s in segments)
+        # CPU seconds the writer and control reader threads used over the whole run (Linux).
+        stats["adapter_threads_cpu_s"] = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for thread in __import__("threading").enumerate():
+            if thread.name.startswith("ranktop") and getattr(thread, "native_id", None):
+                try:
+                    with open("/proc/self/task/%d/stat" % thread.native_id) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    stats["adapter_threads_cpu_s"] += (int(fields[11]) + int(fields[12])) / tick
+                except (OSError, IndexError, ValueError):
+                    pass
     with open(os.environ["BENCH_OUT"], "w") as f:
         json.dump({"segments": segments, "stats": stats}, f)

@@ -80,7 +80,7 @@ def main() -> None:
     os.environ.setdefault("RANKTOP_RUN", "bench")
     try:
         import ranktop
-        from ranktop import _runtime
+        from ranktop._state import state
 
         assert ranktop.instrument()
         from accelerate import Accelerator
@@ -88,7 +88,7 @@ def main() -> None:
 
         accelerator = Accelerator(cpu=True)
         deadline = time.monotonic() + 10
-        while not _runtime.emitter.connected and time.monotonic() < deadline:
+        while not state.emitter.connected and time.monotonic() < deadline:
             time.sleep(0.01)
         rows = []
 
@@ -142,10 +142,10 @@ def main() -> None:
 
         stats = ranktop.stats()
         # What a process without RANKTOP_ADDR pays: the same function, reporting off.
-        live = _runtime.emitter
-        _runtime.emitter, _runtime._disabled = None, True
+        live = state.emitter
+        state.emitter, state.disabled = None, True
         rows.append(("ranktop.progress(step, loss=x) without RANKTOP_ADDR", measure(progress), ""))
-        _runtime.emitter, _runtime._disabled = live, False
+        state.emitter, state.disabled = live, False
         print("%-58s %10s   %s" % ("on the training thread, per call", "median", "target"))
         for name, value, note in rows:
             figure = "%8.2f us" % value if value is not None else ""

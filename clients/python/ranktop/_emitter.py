@@ -312,7 +312,7 @@ class Emitter:
                         long_text = True
                     append(text)
                 else:
-                    if long_text and sum(map(len, parts[start:])) > MAX_LINE_BYTES:
+                    if long_text and sum(map(len, parts[start:])) + 1 > MAX_LINE_BYTES:  # + the '}'
                         del parts[start:]
                         self.oversized += 1
                         continue

@@ -219,3 +219,15 @@ def test_a_collector_that_refuses_the_rank_gets_backed_off_reconnects_and_one_wa
         emitter.stop()
     finally:
         server.close()
+
+
+def test_without_a_collector_the_writer_wakes_once_per_reconnect_attempt_not_on_a_poll():
+    emitter = make("unix:" + os.path.join(tempfile.mkdtemp(), "nobody.sock"))
+    try:
+        for step in range(100):
+            emitter.emit("progress", {"step": step})
+        time.sleep(1.6)  # backoff 50, 100, 200, 400, 800 ms: about 5 attempts
+        assert emitter.writer_cycles <= 8, emitter.writer_cycles  # a 20 ms poll would be ~80
+        assert emitter.wakeups == 0  # emits never wake a writer that is backing off
+    finally:
+        emitter.stop()

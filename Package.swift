@@ -89,6 +89,9 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // What the test targets share: the binary's location, waiting on a condition, running a
+        // process.
+        .target(name: "RanktopTestSupport", path: "Tests/RanktopTestSupport"),
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopReport", "RanktopProtocol"], exclude: ["Fixtures"]),
@@ -97,16 +100,16 @@ let package = Package(
         .testTarget(
             name: "RanktopRuntimeTests",
             dependencies: [
-                "Ranktop", "RanktopEmitter", "RanktopProtocol",
+                "Ranktop", "RanktopEmitter", "RanktopProtocol", "RanktopTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Spawns the built `ranktop` binary as a real process.
-        .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol"]),
+        .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol", "RanktopTestSupport"]),
         // The collector in-process, driven by real socket clients.
-        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel", "RanktopReport"]),
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopTestSupport"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
-        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel"]),
+        .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel", "RanktopTestSupport"]),
         // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.
         .executableTarget(name: "ranktop-emit-bench", dependencies: ["Ranktop", "RanktopEmitter", "RanktopProtocol"]),
         // Collector ingest and emit-to-model latency (docs/benchmarks.md); not a test.

@@ -1,4 +1,5 @@
 import Foundation
+import RanktopTestSupport
 import Testing
 import RanktopProtocol
 
@@ -6,7 +7,7 @@ import RanktopProtocol
     func fixture(_ name: String) -> String { ReportCommandTests.fixtures.appendingPathComponent("\(name).jsonl").path }
 
     @Test func aChromeTraceShowsTheHangAsOpenSpansOnEveryRankButTheMissingOne() throws {
-        let result = try RanktopBinary.run(["export", fixture("hang")])
+        let result = try ProcessRunner.ranktop(["export", fixture("hang")])
         #expect(result.status == 0)
         let trace = try #require(JSONValue.parse(result.stdout))
         let events = trace["traceEvents"]?.arrayValue ?? []
@@ -23,7 +24,7 @@ import RanktopProtocol
     @Test func triggerFiringsBecomeInstantsAndTheFileOptionWrites() throws {
         let path = NSTemporaryDirectory() + "ranktop-trace-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try RanktopBinary.run(["export", fixture("manual_trigger"), "-o", path])
+        let result = try ProcessRunner.ranktop(["export", fixture("manual_trigger"), "-o", path])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
         let trace = try #require(JSONValue.parse(try String(contentsOfFile: path, encoding: .utf8)))
@@ -32,7 +33,7 @@ import RanktopProtocol
     }
 
     @Test func anUnreadableLogExitsTwo() throws {
-        let result = try RanktopBinary.run(["export", "/nonexistent.jsonl"])
+        let result = try ProcessRunner.ranktop(["export", "/nonexistent.jsonl"])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("ranktop: cannot open '/nonexistent.jsonl'"))
     }

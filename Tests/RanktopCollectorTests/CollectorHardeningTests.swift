@@ -3,6 +3,7 @@ import Foundation
 import RanktopModel
 import RanktopProtocol
 import RanktopCollector
+import RanktopTestSupport
 import Testing
 
 /// Issue 8, parts A and B: what a hostile local client tried, each now a regression test.

@@ -1,3 +1,4 @@
+import RanktopTestSupport
 import Foundation
 import RanktopModel
 import RanktopProtocol
@@ -6,11 +7,6 @@ import RanktopEmitter
 #if canImport(Glibc)
 import Glibc
 #endif
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// A collector on a Unix socket in a fresh temporary directory, with its log beside it.
 struct CollectorHarness {
@@ -53,12 +49,9 @@ struct CollectorHarness {
 
     /// Waits until `condition` holds on the log's events (polling), or fails after `timeout` s.
     func waitForLog(timeout: Double = 30, _ what: String, _ condition: ([Event]) -> Bool) async throws -> [Event] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
+        try await RanktopTestSupport.waitFor(what, timeout: timeout) { () throws -> [Event]? in
             let events = try logEvents()
-            if condition(events) { return events }
-            if Date() > deadline { throw TestFailure("timed out waiting for \(what); log has \(events.count) events") }
-            try await Task.sleep(for: .milliseconds(20))
+            return condition(events) ? events : nil
         }
     }
 }

@@ -3,6 +3,7 @@ import RanktopModel
 import RanktopProtocol
 import RanktopCollector
 import RanktopEmitter
+import RanktopTestSupport
 import Testing
 
 @Suite("Collector ingest")

@@ -3,6 +3,7 @@ import RanktopModel
 import RanktopProtocol
 import RanktopCollector
 import RanktopEmitter
+import RanktopTestSupport
 import Testing
 
 /// Collects a stream's events on a background task.
@@ -23,11 +24,7 @@ func collect(_ stream: AsyncStream<Event>) -> (Collected, Task<Void, Never>) {
 }
 
 func waitFor(_ what: String, timeout: Double = 10, _ condition: () async -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !(await condition()) {
-        if Date() > deadline { throw TestFailure("timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
+    try await waitUntil(what, timeout: timeout, condition)
 }
 
 @Suite("Collector viewers and control")
@@ -95,7 +92,8 @@ struct CollectorViewerTests {
     @Test func test_anInjectionAskedBeforeAnyRankConnectsReachesTheFirstRank() async throws {
         let harness = try await CollectorHarness.start()
         let asked = Task { try await CollectorClient.injectTrigger(at: harness.address, reason: nil, token: nil, by: "u@h", timeout: 10) }
-        try await Task.sleep(for: .milliseconds(200))
+        // Connect only once the collector holds the injection with nobody to hand it to.
+        _ = try await harness.waitForLog("the injection") { $0.contains { $0.kind == .inject } }
         let rank = try RawRank(harness.address)
         try rank.send(RawRank.hello(rank: 0, world: 1))
         let (id, delivered) = try await asked.value

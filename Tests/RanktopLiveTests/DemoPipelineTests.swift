@@ -1,4 +1,5 @@
 import Foundation
+import RanktopTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +75,7 @@ struct DemoPipelineTests {
         // A checkpoint barrier every step and rank 3 the slow one: rank 3 is almost always
         // computing when it is killed, and the others then wait for it at the next barrier.
         let launch = try LiveProcess(
-            ["launch", "-n", "4", "--headless", "--log", log, "--", Ranktop.path, "demo-rank", "--steps", "400",
+            ["launch", "-n", "4", "--headless", "--log", log, "--", RanktopExecutable.path, "demo-rank", "--steps", "400",
              "--checkpoint-every", "1", "--no-early-stop", "--slow-rank", "3"], in: scratch
         )
         let objects = try await LiveLog.waitFor(log, "rank 3 training", timeout: 60) { LiveLog.step(of: 3, in: $0) >= 3 }
@@ -108,7 +109,7 @@ struct DemoPipelineTests {
         let scratch = try Scratch()
         let log = scratch.file("run.jsonl")
         let launch = try LiveProcess(
-            ["launch", "-n", "3", "--headless", "--log", log, "--", Ranktop.path, "demo-rank", "--steps", "400", "--no-early-stop"],
+            ["launch", "-n", "3", "--headless", "--log", log, "--", RanktopExecutable.path, "demo-rank", "--steps", "400", "--no-early-stop"],
             in: scratch
         )
         try await LiveLog.waitFor(log, "training steps", timeout: 60) { LiveLog.step(of: 0, in: $0) >= 2 }
@@ -139,6 +140,7 @@ struct DemoPipelineTests {
         }
         first.signal(SIGKILL)
         _ = try await first.wait(timeout: 10)
+        // The outage itself, not a wait for something: its length is what the test is about.
         try await Task.sleep(for: .seconds(2))
         let second = try LiveProcess(["serve", "--listen", socket, "--log", log], in: scratch)
         _ = try await second.waitForOutput("collector listening", timeout: 20)
@@ -237,7 +239,7 @@ final class StalledViewer {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard connected == 0 else { throw LiveTestFailure("cannot connect to \(path)") }
+        guard connected == 0 else { throw TestFailure("cannot connect to \(path)") }
         let hello = Array(#"{"kind":"viewer","v":1}"#.utf8) + [0x0A]
         _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
     }

@@ -1,3 +1,4 @@
+import RanktopTestSupport
 /// A stand-in rank in Python that speaks protocol v1 by hand: for the launcher and collector
 /// paths that need no real collective (the Swift runtime's demo covers those).
 enum FakeRank {

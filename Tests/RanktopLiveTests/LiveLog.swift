@@ -1,3 +1,4 @@
+import RanktopTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ enum LiveLog {
         while true {
             let objects = objects(path)
             if condition(objects) { return objects }
-            if Date() > deadline { throw LiveTestFailure("timed out after \(Int(timeout)) s waiting for \(what) in \(path) (\(objects.count) lines)") }
+            if Date() > deadline { throw TestFailure("timed out after \(Int(timeout)) s waiting for \(what) in \(path) (\(objects.count) lines)") }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -32,13 +33,13 @@ enum LiveLog {
 /// The live-pipeline bench executable, built next to `ranktop`; its `flood-rank` mode is a real
 /// emitter process.
 enum Bench {
-    static var path: String { (Ranktop.path as NSString).deletingLastPathComponent + "/ranktop-live-bench" }
+    static var path: String { (RanktopExecutable.path as NSString).deletingLastPathComponent + "/ranktop-live-bench" }
 
     /// The JSON line a flood rank prints when it ends.
     static func floodResult(_ process: LiveProcess) throws -> [String: Any] {
         guard let line = process.stdout.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
               let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw LiveTestFailure("the flood rank printed no result:\n\(process.output)")
+            throw TestFailure("the flood rank printed no result:\n\(process.output)")
         }
         return object
     }

@@ -1,27 +1,8 @@
+import RanktopTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-
-struct LiveTestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The built `ranktop`: `$RANKTOP_BIN`, else next to the test bundle, else .build/debug.
-enum Ranktop {
-    static var path: String {
-        if let explicit = ProcessInfo.processInfo.environment["RANKTOP_BIN"] { return explicit }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("ranktop")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate.path }
-            directory = directory.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/ranktop").path
-    }
-}
 
 /// A scratch directory per test, removed at the end.
 final class Scratch {
@@ -49,7 +30,7 @@ final class LiveProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String], executable: String = Ranktop.path, environment: [String: String] = [:], in scratch: Scratch) throws {
+    init(_ arguments: [String], executable: String = RanktopExecutable.path, environment: [String: String] = [:], in scratch: Scratch) throws {
         let id = UInt32.random(in: 0...UInt32.max)
         stdoutPath = scratch.file("out-\(id)")
         stderrPath = scratch.file("err-\(id)")
@@ -86,7 +67,7 @@ final class LiveProcess {
         while process.isRunning {
             if Date() > deadline {
                 kill(process.processIdentifier, SIGKILL)
-                throw LiveTestFailure("`ranktop \(process.arguments?.joined(separator: " ") ?? "")` did not finish in \(Int(timeout)) s; output:\n\(output)")
+                throw TestFailure("`ranktop \(process.arguments?.joined(separator: " ") ?? "")` did not finish in \(Int(timeout)) s; output:\n\(output)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -105,7 +86,7 @@ final class LiveProcess {
                 return String(text[Range(range, in: text)!])
             }
             if !process.isRunning || Date() > deadline {
-                throw LiveTestFailure("no output matching /\(pattern)/ within \(Int(timeout)) s; output:\n\(text)")
+                throw TestFailure("no output matching /\(pattern)/ within \(Int(timeout)) s; output:\n\(text)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -115,7 +96,7 @@ final class LiveProcess {
 /// `ranktop report LOG --json`, parsed.
 func report(_ log: String) throws -> [String: Any] {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: Ranktop.path)
+    process.executableURL = URL(fileURLWithPath: RanktopExecutable.path)
     process.arguments = ["report", log, "--json"]
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -124,7 +105,7 @@ func report(_ log: String) throws -> [String: Any] {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw LiveTestFailure("ranktop report \(log) --json failed: \(String(decoding: data, as: UTF8.self))")
+        throw TestFailure("ranktop report \(log) --json failed: \(String(decoding: data, as: UTF8.self))")
     }
     return object
 }

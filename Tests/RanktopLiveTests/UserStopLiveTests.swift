@@ -1,4 +1,5 @@
 import Foundation
+import RanktopTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

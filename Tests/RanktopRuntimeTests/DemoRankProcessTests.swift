@@ -1,5 +1,6 @@
 import Foundation
 import RanktopProtocol
+import RanktopTestSupport
 import Testing
 
 /// `ranktop demo-rank` as real processes on the Swift runtime: a rendezvous between processes,
@@ -158,8 +159,16 @@ struct DemoRankProcessTests {
     }
 
     @Test func test_whenRankZeroDiesTheOthersFailInsteadOfHangingForever() async throws {
-        let ranks = try RankProcesses.launch(world: 2, arguments: ["--steps", "100000", "--step-time", "0.02", "--no-early-stop"])
-        try await Task.sleep(for: .milliseconds(1500))
+        let listener = try TestListener()
+        defer { listener.stop() }
+        let ranks = try RankProcesses.launch(
+            world: 2, arguments: ["--steps", "100000", "--step-time", "0.02", "--no-early-stop"],
+            environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "rank0-dies"]
+        )
+        // Both ranks past the rendezvous and training: then rank 0 dies.
+        try await listener.waitUntil("both ranks stepping") { _ in
+            (0..<2).allSatisfy { rank in listener.lines(ofRank: rank).contains { decodeEvent($0)?.kind == .progress } }
+        }
         kill(ranks.pids[0]!, SIGKILL)
         let finished = try await ranks.wait(timeout: 30)
         let survivor = try #require(finished.first { $0.rank == 1 })

@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Ranktop
 import RanktopProtocol
+import RanktopTestSupport
 import Testing
 
 /// The runtime in one test process: ranks as threads, each with its own `DistributedState`, its

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import RanktopProtocol
 import RanktopEmitter
+import RanktopTestSupport
 import Testing
 
 /// The emitter's guarantees, against a stand-in Unix-socket listener.

@@ -1,3 +1,4 @@
+import RanktopTestSupport
 import Foundation
 import RanktopProtocol
 

@@ -1,3 +1,4 @@
+import RanktopTestSupport
 import Foundation
 import RanktopEmitter
 import RanktopProtocol
@@ -30,16 +31,13 @@ final class RankProcesses {
         for rank in running where rank.process.isRunning { kill(rank.process.processIdentifier, SIGKILL) }
     }
 
-    /// The built `ranktop` executable: next to the test bundle, or `RANKTOP_BINARY`.
+    /// The built `ranktop` executable (`RanktopExecutable`: `$RANKTOP_BIN`, else beside the tests).
     static func executable() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["RANKTOP_BINARY"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("ranktop")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
+        let url = RanktopExecutable.url
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw TestFailure("no built 'ranktop' executable at \(url.path): run 'swift build' first, or set RANKTOP_BIN")
         }
-        throw TestFailure("no built 'ranktop' executable next to \(CommandLine.arguments[0]): run 'swift build' first, or set RANKTOP_BINARY")
+        return url
     }
 
     /// A TCP port nothing listens on right now.

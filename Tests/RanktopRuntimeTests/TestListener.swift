@@ -1,3 +1,4 @@
+import RanktopTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import RanktopEmitter
@@ -157,7 +158,3 @@ final class TestListener: Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -23,7 +23,11 @@ import Testing
         for (width, height) in [(80, 24), (120, 40), (200, 50)] {
             for now in [ts, -ts, 0, 1e300] {
                 let text = Fixtures.render(model, now: now, width: width, height: height).text()
-                #expect(!text.isEmpty)
+                // A whole frame, with both ranks and the hostile barrier in it, not a blank screen.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                #expect(lines.count == height, "\(width)x\(height)")
+                #expect(text.contains("run r"), "\(width)x\(height)")
+                #expect(text.contains("barrier") || text.contains("BARRIERS"), "\(width)x\(height)")
             }
         }
     }

@@ -20,7 +20,7 @@ public enum RankSort: String, CaseIterable, Sendable {
     public func order(model: RunModel, digest: RunDigest, filter: RankFilter) -> [Int] {
         var ranks: [Int] = []
         ranks.reserveCapacity(digest.world)
-        for r in 0..<digest.world where filter.isEmpty || filter.matches(rank: r, node: model.rankSlots[r]?.node, condition: digest.condition(of: r)) {
+        for r in 0..<digest.world where filter.isEmpty || filter.matches(rank: r, node: model.rank(r)?.node, condition: digest.condition(of: r)) {
             ranks.append(r)
         }
         switch self {

@@ -70,7 +70,7 @@ enum RankGridPanel {
                 guard rank < world else { break }
                 let condition = context.digest.condition(of: rank)
                 var style = context.style(of: condition)
-                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rankSlots[rank]?.node, condition: condition) {
+                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rank(rank)?.node, condition: condition) {
                     style = dim
                 }
                 if rank == selected { style = style.overlaid(by: selection) }

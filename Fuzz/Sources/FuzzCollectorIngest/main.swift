@@ -8,14 +8,27 @@ import Glibc
 /// sockets), then every reader of the log it wrote. Nothing may crash, trap, hang or grow
 /// without bound, and no hello may reach the log with its token.
 ///
-/// The input is a script (see `IngestScript`): each line is one read on one connection.
+/// The input is a script (see `IngestScript`): each line is one read on one connection. It is
+/// played twice on one log: the second time by a collector restarted over the first one's log,
+/// cut short as a crash mid-write leaves it, which seeds its `seq` ledger from that log.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCollectorIngest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let script = IngestScript(UnsafeBufferPointer(start: data, count: size))
-    // A fresh log per input: the collector seeds its seq ledger from an existing one, which would
-    // make each input depend on the ones before it.
+    let input = UnsafeBufferPointer(start: data, count: size)
+    let script = IngestScript(input)
+    // A fresh log per input: each input must not depend on the ones before it.
     let path = FuzzFiles.logPath
     unlink(path)
+    _ = play(script, path: path)
+    var info = stat()
+    if stat(path, &info) == 0 {
+        truncate(path, max(0, info.st_size - off_t((input.last ?? 0) % 32)))
+    }
+    let restarted = play(script, path: path)
+    LogReaders.readEverything(path: path, collector: restarted)
+    return 0
+}
+
+private func play(_ script: IngestScript, path: String) -> Collector {
     let collector: Collector
     do {
         collector = try Collector(configuration: CollectorConfiguration(
@@ -33,6 +46,5 @@ public func fuzzCollectorIngest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
     blocking { await collector.stop() }
     driver.awaitBackgroundRequests()
     driver.checkControlLines()
-    LogReaders.readEverything(path: path, collector: collector)
-    return 0
+    return collector
 }

@@ -9,12 +9,28 @@ let package = Package(
     name: "ranktop-fuzz",
     dependencies: [.package(name: "ranktop", path: "..")],
     targets: [
+        // Bytes as a log reader sees them: decoder, reducer, report.
         .target(
             name: "FuzzDecodeReduce",
             dependencies: [
                 .product(name: "RanktopProtocol", package: "ranktop"),
                 .product(name: "RanktopModel", package: "ranktop"),
+                .product(name: "RanktopReport", package: "ranktop"),
             ]
         ),
-    ]
+        // Lines on many connections through the collector, then every reader of its log.
+        .target(
+            name: "FuzzCollectorIngest",
+            dependencies: [
+                .product(name: "RanktopProtocol", package: "ranktop"),
+                .product(name: "RanktopModel", package: "ranktop"),
+                .product(name: "RanktopReport", package: "ranktop"),
+                .product(name: "RanktopCollector", package: "ranktop"),
+                .product(name: "RanktopUI", package: "ranktop"),
+            ]
+        ),
+    ],
+    // This manifest format predates the Swift 6 setting; the main package is in Swift 6 mode, so
+    // the fuzz targets are too.
+    swiftLanguageVersions: [.version("6")]
 )

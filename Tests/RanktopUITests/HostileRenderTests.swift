@@ -31,4 +31,16 @@ import Testing
             }
         }
     }
+
+    /// A filter asks each rank of the world for its node, and a replayed log need not have a hello
+    /// from every rank (found by FuzzCollectorIngest; Fuzz/regressions/).
+    @Test(arguments: ["/1", "g/1"])
+    func filterOverRanksNeverHeardFrom(keys: String) {
+        var model = RunModel(limits: .live)
+        model.apply(Fixtures.hello(0, world: 4, ts: 1))
+        var dashboard = Fixtures.dashboard()
+        for key in keys { _ = dashboard.handle(.key(.char(key)), model: model, now: 1) }
+        let text = Fixtures.render(model, now: 1, width: 80, height: 24, dashboard: dashboard).text()
+        #expect(!text.isEmpty)
+    }
 }

@@ -1,4 +1,5 @@
 import RanktopModel
+import RanktopReport
 import RanktopProtocol
 
 /// libFuzzer entry point: the input is a byte stream as a collector or the log reader sees it.

@@ -4,6 +4,13 @@ import PackageDescription
 // Dependency arrows point one way: ranktop (CLI) -> UI / Terminal / Collector -> Model -> Protocol,
 // and the Ranktop runtime -> Emitter -> Protocol: what runs inside a training process never links
 // NIO. docs/architecture.md draws the graph.
+/// Locks, atomics and a deque: what both sides of a connection use, neither of them NIO's event loops.
+let concurrency: [Target.Dependency] = [
+    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+    .product(name: "Atomics", package: "swift-atomics"),
+    .product(name: "DequeModule", package: "swift-collections"),
+]
+
 let package = Package(
     name: "ranktop",
     platforms: [.macOS(.v13)],
@@ -39,23 +46,14 @@ let package = Package(
         // The in-process emitter: runs inside training, so plain POSIX sockets and a thread, no NIO.
         .target(
             name: "RanktopEmitter",
-            dependencies: [
-                "RanktopProtocol",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            dependencies: ["RanktopProtocol"] + concurrency
         ),
         // The collector (NIO): ingest, the event log, viewers, control; and every run source.
         .target(
             name: "RanktopCollector",
-            dependencies: [
-                "RanktopProtocol", "RanktopModel",
+            dependencies: ["RanktopProtocol", "RanktopModel"] + concurrency + [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -5,6 +5,12 @@ import PackageDescription
 // a `main.swift` built with `-parse-as-library`, as swift-protobuf's FuzzTesting does: libFuzzer
 // supplies `main`, and this older manifest format does not rename the entry point. See
 // docs/fuzzing.md.
+
+/// The main package's products a fuzz target links, by name.
+func ranktop(_ names: String...) -> [Target.Dependency] {
+    names.map { .product(name: $0, package: "ranktop") }
+}
+
 let package = Package(
     name: "ranktop-fuzz",
     dependencies: [.package(name: "ranktop", path: "..")],
@@ -12,22 +18,12 @@ let package = Package(
         // Bytes as a log reader sees them: decoder, reducer, report.
         .target(
             name: "FuzzDecodeReduce",
-            dependencies: [
-                .product(name: "RanktopProtocol", package: "ranktop"),
-                .product(name: "RanktopModel", package: "ranktop"),
-                .product(name: "RanktopReport", package: "ranktop"),
-            ]
+            dependencies: ranktop("RanktopProtocol", "RanktopModel", "RanktopReport")
         ),
         // Lines on many connections through the collector, then every reader of its log.
         .target(
             name: "FuzzCollectorIngest",
-            dependencies: [
-                .product(name: "RanktopProtocol", package: "ranktop"),
-                .product(name: "RanktopModel", package: "ranktop"),
-                .product(name: "RanktopReport", package: "ranktop"),
-                .product(name: "RanktopCollector", package: "ranktop"),
-                .product(name: "RanktopUI", package: "ranktop"),
-            ]
+            dependencies: ranktop("RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopCollector", "RanktopUI")
         ),
     ],
     // This manifest format predates the Swift 6 setting; the main package is in Swift 6 mode, so

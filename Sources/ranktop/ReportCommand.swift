@@ -23,19 +23,19 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "'all' lists every rank in RANKS; by default, past \(RunReport.collapseRowsAbove) ranks, rows that say the same are one row of ranges.",
-        valueName: "all"))
-    var ranks: String?
-
-    func validate() throws {
-        if let ranks, ranks != "all" { throw ValidationError("--ranks takes 'all' (every rank on its own row)") }
+    /// `--ranks all`: every rank on its own row of RANKS, even past the ranks where rows that say
+    /// the same are folded into one row of ranges.
+    enum RankRows: String, ExpressibleByArgument {
+        case all
     }
+
+    @Option(name: .long, help: "'all': every rank on its own row in RANKS (by default, past \(RunReport.collapseRowsAbove) ranks, rows that say the same are one row of ranges).")
+    var ranks: RankRows?
 
     func run() throws {
         try reportingFailures {
             var report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY)
-            report.listEveryRank = ranks == "all"
+            report.listEveryRank = ranks == .all
             print(json ? report.json.serialized : report.text, terminator: json ? "\n" : "")
         }
     }

@@ -68,27 +68,20 @@ import RanktopProtocol
         #expect(report.mismatches[0].names.map(\.ranks) == [[2, 3], [0, 1]])
     }
 
-    @Test func aCodeTriggerFiringNamesItsRankAndReason() throws {
-        let report = try Fixtures.report("code_trigger")
+    /// Each trigger fixture fires once, and the firing names its cause: a rank and its reason
+    /// for code, the injection and who asked for manual.
+    @Test(arguments: [
+        ("code_trigger", TriggerRowExpectation(check: 7, source: .code, rank: 2, reason: "loss plateaued", id: nil, by: nil, step: 8)),
+        ("manual_trigger", TriggerRowExpectation(check: 12, source: .manual, rank: nil, reason: "diverging", id: "inj-7f3a", by: "alice@login-1", step: nil)),
+    ])
+    func aTriggerFiringNamesItsCause(fixture: String, expected: TriggerRowExpectation) throws {
+        let report = try Fixtures.report(fixture)
         #expect(report.triggers.count == 1)
         let t = report.triggers[0]
-        #expect(t.check == 7)
-        #expect(t.source == .code)
-        #expect(t.rank == 2)
-        #expect(t.reason == "loss plateaued")
-        #expect(t.id == nil)
-        #expect(t.step == 8)
-    }
-
-    @Test func aManualTriggerFiringNamesTheInjection() throws {
-        let report = try Fixtures.report("manual_trigger")
-        #expect(report.triggers.count == 1)
-        let t = report.triggers[0]
-        #expect(t.check == 12)
-        #expect(t.source == .manual)
-        #expect(t.id == "inj-7f3a")
-        #expect(t.by == "alice@login-1")
-        #expect(t.reason == "diverging")
+        #expect(t.check == expected.check && t.source == expected.source && t.reason == expected.reason)
+        #expect(t.id == expected.id && t.by == expected.by)
+        if let rank = expected.rank { #expect(t.rank == rank) }
+        if let step = expected.step { #expect(t.step == step) }
     }
 
     @Test func aHostileLogStillGivesAReportOfItsGoodLines() throws {
@@ -157,4 +150,15 @@ import RanktopProtocol
         }
         #expect(spans.allSatisfy { ($0["dur"]?.doubleValue ?? 0) >= 0 })
     }
+}
+
+struct TriggerRowExpectation: Sendable, CustomTestStringConvertible {
+    var check: Int
+    var source: TriggerSource
+    var rank: Int?
+    var reason: String?
+    var id: String?
+    var by: String?
+    var step: Int?
+    var testDescription: String { "\(source) at check \(check)" }
 }

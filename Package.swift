@@ -66,15 +66,17 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        // Canvas, themes, widgets, layout. Never touches the terminal.
+        // Canvas, themes, widgets, layout, and the app loop behind a `Screen`. Never touches the
+        // terminal.
         .target(
             name: "RanktopUI",
             dependencies: ["RanktopModel", "RanktopProtocol", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         // Macros and globals of ncurses that Swift cannot import.
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
-        // The ncurses backend: blits a canvas, reads keys, handles resize.
-        .target(name: "RanktopTerminal", dependencies: ["CNcursesShim", "RanktopUI"]),
+        // The ncurses backend: the `Screen` that blits a canvas and reads keys, the wait in poll(),
+        // signals; it drives RanktopUI's app loop.
+        .target(name: "RanktopTerminal", dependencies: ["CNcursesShim", "RanktopUI", "RanktopProtocol"]),
         // Deterministic synthetic runs (events) for the dashboard's snapshot tests and benchmark.
         .target(name: "RanktopSynthetic", dependencies: ["RanktopProtocol"]),
         // Frame build time of the dashboard (docs/benchmarks.md, section Dashboard).
@@ -105,7 +107,7 @@ let package = Package(
         // Spawns the built `ranktop` binary as a real process.
         .testTarget(name: "RanktopCLITests", dependencies: ["RanktopProtocol", "RanktopTestSupport"]),
         // The collector in-process, driven by real socket clients.
-        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopTestSupport"]),
+        .testTarget(name: "RanktopCollectorTests", dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopSynthetic", "RanktopTestSupport"]),
         // The live pipeline end to end: spawns the built `ranktop` and real rank processes.
         .testTarget(name: "RanktopLiveTests", dependencies: ["RanktopProtocol", "RanktopModel", "RanktopTestSupport"]),
         // Emit cost on the caller's thread (docs/benchmarks.md, "Emit cost"); not a test.

@@ -12,7 +12,7 @@ public final class CollectorClient: RunSource {
     /// Written as `by` on injections: `user@host`.
     public let requester: String
     private let timeout: Double
-    /// The viewer connection opened by `connect`, used by the first `events()`.
+    /// The viewer connection opened by `connect`, used by the first `batches()`.
     private let opened: NIOLockedBox<CollectorConnection>
 
     private init(address: Address, token: String?, requester: String, timeout: Double, connection: CollectorConnection) {
@@ -36,7 +36,7 @@ public final class CollectorClient: RunSource {
 
     /// The run's history, then live events; finishes when the collector stops or goes away.
     /// Each call after the first opens a new viewer connection.
-    public func events() -> AsyncStream<Event> {
+    public func batches() -> AsyncStream<[Event]> {
         let first = opened.take()
         let address = address, token = token, timeout = timeout
         let connection = NIOLockedBox<CollectorConnection>(nil)

@@ -186,8 +186,8 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
 /// file, never a copy in memory; waits for each write, so a slow viewer only falls behind.
 enum ViewerFeed {
     static func run(channel: any Channel, tail: LogTail) async throws {
-        while let chunk = await tail.next() {
-            try await channel.writeAndFlush(ByteBuffer(bytes: chunk)).get()
+        while let chunk = await tail.read({ ByteBuffer(bytes: $0) }) {
+            try await channel.writeAndFlush(chunk).get()
         }
     }
 }

@@ -1,13 +1,12 @@
 import RanktopProtocol
 
-/// Turns a byte stream of JSON Lines (the log, or a viewer connection) into events, one chunk at
-/// a time, for `AsyncStream(unfolding:)`: the consumer pulls, so nothing queues up in memory.
+/// Turns a byte stream of JSON Lines (a viewer connection) into batches of events, a chunk at a
+/// time, for `AsyncStream(unfolding:)`: the consumer pulls, so nothing queues up in memory, and
+/// pays one hop into this actor per chunk, not per event.
 actor EventFollower {
     private let nextChunk: @Sendable () async -> [UInt8]?
     private let onEnd: @Sendable () -> Void
     private var decoder = EventStreamDecoder()
-    private var batch: [Event] = []
-    private var index = 0
     private var ended = false
 
     init(nextChunk: @escaping @Sendable () async -> [UInt8]?, onEnd: @escaping @Sendable () -> Void = {}) {
@@ -15,26 +14,25 @@ actor EventFollower {
         self.onEnd = onEnd
     }
 
-    func next() async -> Event? {
-        while index >= batch.count {
-            guard !ended else { return nil }
-            batch.removeAll(keepingCapacity: true)
-            index = 0
+    /// The events of the next chunk that holds any; nil at the end.
+    func next() async -> [Event]? {
+        while !ended {
             guard let chunk = await nextChunk() else {
                 decoder.finish()
                 ended = true
                 onEnd()
                 return nil
             }
+            var batch: [Event] = []
             chunk.withUnsafeBufferPointer { bytes in
                 decoder.feed(bytes) { batch.append($0) }
             }
+            if !batch.isEmpty { return batch }
         }
-        defer { index += 1 }
-        return batch[index]
+        return nil
     }
 
-    nonisolated func stream() -> AsyncStream<Event> {
+    nonisolated func stream() -> AsyncStream<[Event]> {
         AsyncStream(unfolding: { await self.next() }, onCancel: { [onEnd] in onEnd() })
     }
 }

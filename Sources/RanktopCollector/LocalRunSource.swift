@@ -17,10 +17,11 @@ public struct LocalRunSource: RunSource {
         self.requester = requester
     }
 
-    /// The whole log so far, then each event as it is committed; finishes when the collector stops.
-    public func events() -> AsyncStream<Event> {
+    /// The whole log so far, then each commit as it lands, a read of the log per batch; finishes
+    /// when the collector stops.
+    public func batches() -> AsyncStream<[Event]> {
         let tail = collector.followLog()
-        return EventFollower(nextChunk: { await tail.next() }, onEnd: { Task { await tail.finish() } }).stream()
+        return AsyncStream(unfolding: { await tail.nextBatch() }, onCancel: { Task { await tail.finish() } })
     }
 
     public func injectTrigger(reason: String?) async throws -> String {

@@ -1,39 +1,59 @@
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Reads the collector's log from its first byte and then follows it as it grows, in chunks.
-/// Finishes when the collector has stopped and every byte was read.
+/// Reads the collector's log from its first byte and then follows it as it grows, in chunks read
+/// into one buffer that is reused: as bytes for a viewer connection, or as decoded batches of
+/// events for an in-process viewer. Finishes when the collector has stopped and every byte was read.
 public actor LogTail {
     public static let chunkBytes = 256 * 1024
     private let log: CollectorLog
     private var offset = 0
     private var fd: Int32 = -1
     private var done = false
+    /// Allocated on the first read, then reused for every read.
+    private var buffer: [UInt8] = []
+    private var decoder = EventStreamDecoder()
 
     init(log: CollectorLog) {
         self.log = log
     }
 
-    /// The next bytes of the log (whole lines or not), waiting for new ones; nil at the end.
-    public func next() async -> [UInt8]? {
+    /// Hands the next bytes of the log (whole lines or not) to `consume`, waiting for new ones;
+    /// nil at the end. The bytes are only valid during the call.
+    public func read<Result: Sendable>(_ consume: (UnsafeBufferPointer<UInt8>) -> Result) async -> Result? {
         while !done {
             guard let end = await log.waitForData(beyond: offset) else { break }
             if fd < 0 { fd = open(log.path, O_RDONLY | O_CLOEXEC) }
             guard fd >= 0 else { break }
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: LogTail.chunkBytes) }
             let count = min(LogTail.chunkBytes, end - offset)
-            var chunk = [UInt8](repeating: 0, count: count)
-            let got = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
             if got < 0, errno == EINTR { continue }
             guard got > 0 else { break }
             offset += got
-            if got < count { chunk.removeLast(count - got) }
-            return chunk
+            return buffer.withUnsafeBufferPointer { consume(UnsafeBufferPointer(rebasing: $0.prefix(got))) }
         }
         finish()
         return nil
+    }
+
+    /// The events of the next read that holds any; nil at the end of the log.
+    public func nextBatch() async -> [Event]? {
+        while let batch = await read({ bytes in decodeBatch(bytes) }) {
+            if !batch.isEmpty { return batch }
+        }
+        decoder.finish()
+        return nil
+    }
+
+    private func decodeBatch(_ bytes: UnsafeBufferPointer<UInt8>) -> [Event] {
+        var batch: [Event] = []
+        decoder.feed(bytes) { batch.append($0) }
+        return batch
     }
 
     /// Stops following; the next call returns nil.

@@ -1,21 +1,10 @@
 import CNcursesShim
 import Foundation
-import RanktopModel
 import RanktopProtocol
 import RanktopUI
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// How a dashboard session ended.
-public enum DashboardOutcome: Sendable, Equatable {
-    /// The user quit, leaving the run alone (a run that is over, or not the dashboard's).
-    case quit
-    /// The user quit and confirmed stopping the run the dashboard owns: the caller stops it.
-    case quitStoppingRun
-    /// SIGINT, SIGTERM or SIGHUP arrived; the terminal is restored.
-    case interrupted(signal: Int32)
-}
 
 /// Opens the dashboard on a run source and runs it until the user quits or a signal arrives:
 /// events in from the source, the model updated on the dashboard's own thread, frames drawn on
@@ -51,10 +40,11 @@ public enum DashboardRunner {
     }
 
     public static func run(source: any RunSource, configuration: Configuration) async throws -> DashboardOutcome {
-        let inbox = try EventInbox()
+        let inboxWake = try WakePipe()
+        let inbox = DashboardInbox(wake: { inboxWake.poke() })
         let feeder = Task.detached {
-            for await event in source.events() {
-                inbox.post(event)
+            for await batch in source.batches() {
+                inbox.post(batch)
             }
             inbox.post(.sourceEnded)
         }
@@ -73,8 +63,7 @@ public enum DashboardRunner {
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
-                    var loop = try DashboardLoop(source: source, configuration: configuration, inbox: inbox)
-                    continuation.resume(returning: loop.run())
+                    continuation.resume(returning: try runOnThisThread(source: source, configuration: configuration, inbox: inbox, inboxWake: inboxWake))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -82,6 +71,68 @@ public enum DashboardRunner {
             thread.name = "ranktop-dashboard"
             thread.start()
         }
+    }
+
+    /// The dashboard thread: owns the terminal and the app loop; the terminal is restored before
+    /// returning.
+    private static func runOnThisThread(
+        source: any RunSource, configuration: Configuration, inbox: DashboardInbox, inboxWake: WakePipe
+    ) throws -> DashboardOutcome {
+        let terminal = try TerminalScreen(noColor: configuration.noColor)
+        let signals: DashboardSignals
+        do {
+            signals = try DashboardSignals(catchTermination: configuration.interrupts == nil)
+        } catch {
+            terminal.stop()
+            throw error
+        }
+        let startedWall = Date().timeIntervalSince1970
+        let screen = PolledTerminal(terminal: terminal, inbox: inbox, inboxWake: inboxWake, signals: signals)
+        let settings = DashboardApp.Settings(
+            options: configuration.options, maxFramesPerSecond: configuration.maxFramesPerSecond,
+            endedMessage: configuration.endedMessage, startupMessage: configuration.startupMessage
+        )
+        var app = DashboardApp(settings: settings, screen: screen, inbox: inbox, clock: SystemDashboardClock(run: configuration.clock)) { request in
+            send(request, to: source, answeringIn: inbox)
+        }
+        defer {
+            terminal.stop()
+            signals.restore()
+            writeStats(app.stats, startedWall: startedWall, to: ProcessInfo.processInfo.environment["RANKTOP_DASHBOARD_STATS"])
+        }
+        return app.run()
+    }
+
+    /// Sends a request off the dashboard thread; the answer comes back as an inbox message.
+    private static func send(_ request: DashboardApp.Request, to source: any RunSource, answeringIn inbox: DashboardInbox) {
+        Task.detached {
+            switch request {
+            case let .injectTrigger(reason):
+                do {
+                    let id = try await source.injectTrigger(reason: reason)
+                    inbox.post(.status("trigger \(id) handed to the run: every rank stops at its next check", isError: false))
+                } catch {
+                    inbox.post(.status("the trigger was not sent: \(error)", isError: true))
+                }
+            case let .requestStack(rank):
+                do {
+                    try await source.requestStack(rank: rank)
+                    inbox.post(.status("asked rank \(rank) for its stack", isError: false))
+                } catch {
+                    inbox.post(.stackFailed(rank: rank, reason: "\(error)"))
+                }
+            }
+        }
+    }
+
+    private static func writeStats(_ stats: FrameStats, startedWall: Double, to path: String?) {
+        guard let path, !path.isEmpty else { return }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let json = stats.json(wallSeconds: Date().timeIntervalSince1970 - startedWall, cpuSeconds: cpu)
+        try? json.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
     /// Puts the terminal back (main screen, cursor, echo, no mouse reporting) from any thread,

@@ -11,21 +11,21 @@ final class TerminalScreen {
         var description: String
     }
 
-    let utf8: Bool
-    let depth: ColorDepth
+    let capabilities: ScreenCapabilities
     private var pairs: ColorPairs
     private var previous: Canvas?
     private var buffer: [wchar_t] = []
 
     /// Sets the locale, starts curses, colour (unless `noColor`) and the mouse.
     init(noColor: Bool) throws(Unavailable) {
-        utf8 = rt_setlocale_is_utf8() != 0
+        let utf8 = rt_setlocale_is_utf8() != 0
         guard rt_start() == 0 else {
             let term = getenv("TERM").map { String(cString: $0) } ?? "(unset)"
             throw Unavailable(description: "cannot use this terminal for the dashboard (TERM=\(term)); stdin and stdout must be a terminal ncurses knows")
         }
         let colors = noColor ? 0 : Int(rt_start_color())
-        depth = ColorDepth(colors: colors)
+        let depth = ColorDepth(colors: colors)
+        capabilities = ScreenCapabilities(utf8: utf8, depth: depth)
         pairs = ColorPairs(depth: depth, maxPairs: Int(rt_color_pairs()))
         rt_enable_mouse()
     }
@@ -81,7 +81,7 @@ final class TerminalScreen {
     }
 
     /// Every input waiting, without blocking.
-    func readInputs() -> [InputEvent] {
+    func readWaitingInputs() -> [InputEvent] {
         var inputs: [InputEvent] = []
         var code: Int32 = 0
         while inputs.count < 256 {

@@ -1,4 +1,6 @@
 import Foundation
+import RanktopCollector
+import RanktopProtocol
 
 /// A fresh directory for the benchmark's socket and log, removed at exit.
 struct BenchScratch {
@@ -9,6 +11,14 @@ struct BenchScratch {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A collector listening on `c.sock` here and logging to `run.jsonl` here, started.
+    func startCollector() async throws -> (Collector, Address) {
+        let address = Address.unix(path: path + "/c.sock")
+        let collector = try Collector(configuration: CollectorConfiguration(listen: [address], logPath: path + "/run.jsonl", runID: "bench"))
+        try await collector.start()
+        return (collector, address)
+    }
 }
 
 func seconds(since start: DispatchTime) -> Double {

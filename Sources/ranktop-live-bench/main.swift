@@ -3,6 +3,7 @@
 //   swift build -c release --product ranktop-live-bench
 //   .build/release/ranktop-live-bench ingest [--connections 64] [--events 2000000] [--external SOCKET]
 //   .build/release/ranktop-live-bench latency [--events 20000] [--rate 2000] [--raw]
+//   .build/release/ranktop-live-bench follow [--events 500000]
 //   ranktop launch -n 2 -- .build/debug/ranktop-live-bench flood-rank [--seconds 3] [--rate 0]
 import Foundation
 
@@ -21,9 +22,11 @@ case "ingest":
     try await IngestBenchmark.run(connections: option("connections", default: 64), events: option("events", default: 2_000_000), external: external)
 case "latency":
     try await LatencyBenchmark.run(events: option("events", default: 20_000), rate: option("rate", default: 2_000), raw: arguments.contains("--raw"))
+case "follow":
+    try await FollowBenchmark.run(events: option("events", default: 500_000))
 case "flood-rank":
     FloodRank.run(seconds: Double(option("seconds", default: 3)), rate: option("rate", default: 0))
 default:
-    print("usage: ranktop-live-bench ingest [--connections N] [--events N] [--external SOCKET] | latency [--events N] [--rate N] [--raw] | flood-rank [--seconds N] [--rate N]")
+    print("usage: ranktop-live-bench ingest [--connections N] [--events N] [--external SOCKET] | latency [--events N] [--rate N] [--raw] | follow [--events N] | flood-rank [--seconds N] [--rate N]")
     exit(2)
 }

@@ -16,9 +16,9 @@ struct PlainLiveView {
     func run() async {
         Console.say("ranktop: watching \(source.label), log \(logPath)\(ownsRun ? "; Ctrl-C stops the run" : "")")
         let state = ViewState()
-        let events = source.events()
+        let batches = source.batches()
         let reader = Task {
-            for await event in events { await state.apply(event) }
+            for await batch in batches { await state.apply(batch) }
             await state.finish()
         }
         let started = Date()
@@ -42,7 +42,11 @@ private actor ViewState {
     private var announcedFirings = Set<Int>()
     private var announcedSlowBarriers = Set<Int>()
 
-    func apply(_ event: Event) {
+    func apply(_ batch: [Event]) {
+        for event in batch { apply(event) }
+    }
+
+    private func apply(_ event: Event) {
         let before = event.rank >= 0 ? model.rank(event.rank)?.status : nil
         model.apply(event)
         switch event.body {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RanktopProtocol
+import RanktopCollector
 import RanktopUI
 
 struct ReplayCommand: AsyncParsableCommand {

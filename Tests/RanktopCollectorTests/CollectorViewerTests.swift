@@ -29,12 +29,18 @@ func waitFor(_ what: String, timeout: Double = 10, _ condition: () async -> Bool
 
 @Suite("Collector viewers and control")
 struct CollectorViewerTests {
-    @Test func test_viewersJoiningLateGetTheHistoryThenLiveEvents() async throws {
-        let harness = try await CollectorHarness.start()
+    /// A rank that said hello and 50 steps, all in the log.
+    func rankWithHistory(_ harness: CollectorHarness) async throws -> RawRank {
         let rank = try RawRank(harness.address)
         try rank.send(RawRank.hello(rank: 0, world: 1))
         for step in 1...50 { try rank.send(Event(rank: 0, ts: Double(step), seq: step, .progress(Progress(step: step)))) }
         _ = try await harness.waitForLog("history") { $0.count == 51 }
+        return rank
+    }
+
+    @Test func test_viewersJoiningLateGetTheHistoryThenLiveEvents() async throws {
+        let harness = try await CollectorHarness.start()
+        let rank = try await rankWithHistory(harness)
 
         let remote = try await CollectorClient.connect(to: harness.address, token: nil)
         #expect(remote.run == "r-test")
@@ -63,6 +69,23 @@ struct CollectorViewerTests {
         }
         socketTask.cancel()
         localTask.cancel()
+        await harness.stop()
+    }
+
+    @Test func test_anInProcessViewerGetsTheHistoryAsOneBatch_thenEachCommit() async throws {
+        let harness = try await CollectorHarness.start()
+        let rank = try await rankWithHistory(harness)
+        var batches = LocalRunSource(collector: harness.collector).batches().makeAsyncIterator()
+        // The history is one read of the log: one batch, not 51 hops.
+        let history = await batches.next()
+        #expect(history?.count == 51)
+        try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
+        let live = await batches.next()
+        #expect(live?.map(\.kind) == [.bye])
+        rank.close()
+        await harness.collector.stop()
+        let end = await batches.next()
+        #expect(end == nil)
         await harness.stop()
     }
 

@@ -72,22 +72,26 @@ extension Dashboard {
                 return .redraw
             }
         case let .detail(rank):
-            switch key {
-            case .escape, .enter, .backspace, .char("q"), .left, .char("h"):
+            if key == .backspace {
                 self.overlay = nil
                 return .redraw
-            case .up, .char("k"), .down, .char("j"):
-                let forward = key == .down || key == .char("j")
+            }
+            switch Keymap.command(for: key) {
+            case .back, .open, .quit, .moveLeft:
+                self.overlay = nil
+                return .redraw
+            case .moveUp, .moveDown:
+                let forward = Keymap.command(for: key) == .moveDown
                 let order = frame.rankOrder.isEmpty ? Array(0..<model.world) : frame.rankOrder
                 guard let i = order.firstIndex(of: rank) else { return .none }
                 let next = order[min(order.count - 1, max(0, i + (forward ? 1 : -1)))]
                 selectedRank = next
                 self.overlay = .detail(rank: next)
                 return .redraw
-            case .char("d"):
+            case .requestStack:
                 return requestStack(rank: rank, model: model, now: now)
-            case .char("t"), .char("p"), .char("?"):
-                return handleKey(key, model: model, now: now)
+            case let command? where [.trigger, .pause, .help].contains(command):
+                return perform(command, model: model, now: now)
             default:
                 return .none
             }
@@ -95,22 +99,27 @@ extension Dashboard {
     }
 
     private mutating func handleKey(_ key: Key, model: RunModel, now: Double) -> DashboardAction {
-        switch key {
-        case .char("q"):
+        guard let command = Keymap.command(for: key) else { return .none }
+        return perform(command, model: model, now: now)
+    }
+
+    private mutating func perform(_ command: KeyCommand, model: RunModel, now: Double) -> DashboardAction {
+        switch command {
+        case .quit:
             if options.ownsRun, !Dashboard.isOver(model), ended == nil {
                 overlay = .confirmQuit
                 return .redraw
             }
             return .quit
-        case .char("?"):
+        case .help:
             overlay = .help
-        case .tab:
+        case .nextPanel:
             setFocus(focus.next)
-        case .backTab:
+        case .previousPanel:
             setFocus(focus.previous)
-        case .char("t"):
+        case .trigger:
             overlay = .triggerDialog(TextField())
-        case .char("p"):
+        case .pause:
             if paused == nil {
                 paused = (model, now)
                 showStatus("display paused; the run goes on (p resumes)", now: self.wall, seconds: 4)
@@ -118,16 +127,16 @@ extension Dashboard {
                 paused = nil
                 showStatus("display resumed", now: self.wall, seconds: 2)
             }
-        case .char("s"):
+        case .sort:
             sort = sort.next
             showStatus("ranks sorted by \(sort.rawValue)", now: self.wall, seconds: 3)
-        case .char("g"):
+        case .toggleGrid:
             viewMode = frame.grid != nil ? .table : .grid
-        case .char("/"):
+        case .filter:
             let panel: PanelID = focus == .events ? .events : .ranks
             let current = panel == .events ? eventFilter : filter.text
             overlay = .filter(panel, TextField(current), previous: current)
-        case .escape:
+        case .back:
             if focus == .events, !eventFilter.isEmpty {
                 eventFilter = ""
             } else if !filter.isEmpty {
@@ -135,14 +144,14 @@ extension Dashboard {
             } else {
                 return .none
             }
-        case .enter:
+        case .open:
             return openDetail()
-        case .char("d"):
+        case .requestStack:
             guard let rank = selectedRank else { return .none }
             overlay = .detail(rank: rank)
             return requestStack(rank: rank, model: model, now: now)
-        default:
-            return move(key) ? .redraw : .none
+        case .moveUp, .moveDown, .moveLeft, .moveRight, .pageUp, .pageDown, .first, .last:
+            return move(command) ? .redraw : .none
         }
         return .redraw
     }
@@ -206,24 +215,24 @@ extension Dashboard {
     }
 
     /// Arrows, j/k/h/l, PgUp/PgDn, Home/End in the focused panel. False when nothing moved.
-    private mutating func move(_ key: Key) -> Bool {
+    private mutating func move(_ command: KeyCommand) -> Bool {
         enum Step { case by(Int), first, last }
         let page = max(1, (focus == .ranks ? frame.table?.rows.height ?? frame.grid?.visibleRows : frame.visibleLines[focus]) ?? 1)
         let gridColumns = frame.grid?.columns
         let step: Step
-        switch key {
-        case .up, .char("k"): step = .by(-(focus == .ranks ? gridColumns ?? 1 : 1))
-        case .down, .char("j"): step = .by(focus == .ranks ? gridColumns ?? 1 : 1)
-        case .left, .char("h"):
+        switch command {
+        case .moveUp: step = .by(-(focus == .ranks ? gridColumns ?? 1 : 1))
+        case .moveDown: step = .by(focus == .ranks ? gridColumns ?? 1 : 1)
+        case .moveLeft:
             guard focus == .ranks, gridColumns != nil else { return false }
             step = .by(-1)
-        case .right, .char("l"):
+        case .moveRight:
             guard focus == .ranks, gridColumns != nil else { return false }
             step = .by(1)
         case .pageUp: step = .by(-page * (focus == .ranks ? gridColumns ?? 1 : 1))
         case .pageDown: step = .by(page * (focus == .ranks ? gridColumns ?? 1 : 1))
-        case .home: step = .first
-        case .end: step = .last
+        case .first: step = .first
+        case .last: step = .last
         default: return false
         }
         switch focus {
@@ -282,9 +291,7 @@ extension Dashboard {
         case .wheelUp, .wheelDown:
             let previous = focus
             focus = panel
-            _ = move(mouse.kind == .wheelUp ? .up : .down)
-            _ = move(mouse.kind == .wheelUp ? .up : .down)
-            _ = move(mouse.kind == .wheelUp ? .up : .down)
+            for _ in 0..<3 { _ = move(mouse.kind == .wheelUp ? .moveUp : .moveDown) }
             focus = previous
             return .redraw
         case .click, .doubleClick:

@@ -41,29 +41,11 @@ enum Dialogs {
         return lines
     }
 
-    static let keyHelp: [(String, String)] = [
-        ("q", "quit (asks first when ranktop started the run)"),
-        ("?", "this help"),
-        ("Tab, S-Tab", "next, previous panel"),
-        ("Up Down j k", "move the selection, scroll a panel"),
-        ("Left Right h l", "move in the rank grid"),
-        ("PgUp PgDn", "a page; Home End: first, last"),
-        ("Enter", "detail of the selected rank (Esc back)"),
-        ("d", "in the detail: ask the rank for its stack"),
-        ("/", "filter ranks (waiting, stale, node, 0-7) or events"),
-        ("Esc", "clear the filter, close a dialog"),
-        ("s", "sort ranks: rank, lag, wait, state"),
-        ("g", "ranks as a table or a grid"),
-        ("p", "pause the display (the run goes on)"),
-        ("t", "stop the run cleanly: inject a trigger"),
-        ("mouse", "click selects, double-click opens, wheel scrolls"),
-    ]
-
     static func help(into canvas: inout Canvas, context: RenderContext) {
         let key = context.style(.footerKey).overlaid(by: Style(.bold))
-        var lines: [StyledLine] = keyHelp.map { name, what in
-            var line = StyledLine(Format.left(name, 16), Style(fg: key.fg, .bold))
-            line.add(what, context.style(.text))
+        var lines: [StyledLine] = Keymap.entries.map { entry in
+            var line = StyledLine(Format.left(entry.keys, 16), Style(fg: key.fg, .bold))
+            line.add(entry.help, context.style(.text))
             return line
         }
         lines.append(StyledLine())

@@ -1,11 +1,7 @@
 /// The bottom line: the `/` prompt while filtering, else a status message, else key hints.
 enum FooterBar {
-    static func hints(context: RenderContext) -> [(String, String)] {
-        var keys: [(String, String)] = [("q", "quit"), ("?", "help")]
-        if context.options.canControl { keys.append(("t", "stop run")) }
-        keys += [("Tab", "panel"), ("Enter", "detail"), ("/", "filter"), ("s", "sort"), ("p", "pause"),
-                 (context.glyphs.arrowUp + context.glyphs.arrowDown, "move"), ("g", "grid")]
-        return keys
+    static func hints(context: RenderContext) -> [(keys: String, label: String)] {
+        Keymap.hints(canControl: context.options.canControl, glyphs: context.glyphs)
     }
 
     /// `ended`: what the header says once the source ended (the footer then says how to leave).

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import RanktopProtocol
 
 /// A run read back from its event log, paced as it happened (`speed` times faster; 0 replays
@@ -6,7 +7,7 @@ import RanktopProtocol
 public final class LogReplaySource: RunSource {
     public let path: String
     public let speed: Double
-    private let state = Locked(ReplayState())
+    private let state = NIOLockedValueBox(ReplayState())
 
     struct ReplayState {
         /// The replayed clock: the ts of the last event handed out, and when (wall clock).
@@ -38,45 +39,60 @@ public final class LogReplaySource: RunSource {
     }
 
     /// What reading found besides events (rejected lines, a truncated tail), once finished.
-    public var summary: LogReadSummary? { state.withLock { $0.summary } }
+    public var summary: LogReadSummary? { state.withLockedValue { $0.summary } }
     /// Why reading stopped early, if it did.
-    public var readError: String? { state.withLock { $0.error } }
+    public var readError: String? { state.withLockedValue { $0.error } }
 
     /// The time in the replayed run: the last event's ts, advanced by wall time at `speed`
     /// until the next event; frozen at the last event once the log is done.
     public func replayedNow(wall: Double = Date().timeIntervalSince1970) -> Double? {
-        state.withLock { s in
+        state.withLockedValue { s in
             guard let ts = s.lastTs else { return nil }
             if s.finished || speed == 0 { return ts }
             return ts + (wall - s.lastWall) * speed
         }
     }
 
-    public func events() -> AsyncStream<Event> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
-        let cancelled = Locked(false)
-        continuation.onTermination = { _ in cancelled.withLock { $0 = true } }
+    /// A batch is handed over before each pause of the pacing, and every `batchLimit` events of
+    /// a replay that does not pause, so the screen follows a big log as it is read.
+    static let batchLimit = 4096
+
+    public func batches() -> AsyncStream<[Event]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [Event].self, bufferingPolicy: .unbounded)
+        let cancelled = NIOLockedValueBox(false)
+        continuation.onTermination = { _ in cancelled.withLockedValue { $0 = true } }
         let thread = Thread { [path, speed, state] in
             var previousTs: Double?
+            var batch: [Event] = []
+            func handOver() {
+                guard !batch.isEmpty else { return }
+                let newest = batch.map(\.ts).max()!
+                state.withLockedValue {
+                    $0.lastTs = max($0.lastTs ?? newest, newest)
+                    $0.lastWall = Date().timeIntervalSince1970
+                }
+                continuation.yield(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
             do {
                 let summary = try EventLogReader.read(path: path) { event in
-                    if cancelled.withLock({ $0 }) { throw CancellationError() }
                     if speed > 0, let previous = previousTs, event.ts > previous {
+                        handOver()
                         LogReplaySource.sleep(seconds: (event.ts - previous) / speed, unless: cancelled)
                     }
+                    if batch.isEmpty, cancelled.withLockedValue({ $0 }) { throw CancellationError() }
                     previousTs = max(previousTs ?? event.ts, event.ts)
-                    state.withLock {
-                        $0.lastTs = max($0.lastTs ?? event.ts, event.ts)
-                        $0.lastWall = Date().timeIntervalSince1970
-                    }
-                    continuation.yield(event)
+                    batch.append(event)
+                    if batch.count >= LogReplaySource.batchLimit { handOver() }
                 }
-                state.withLock { $0.summary = summary }
+                handOver()
+                state.withLockedValue { $0.summary = summary }
             } catch is CancellationError {
             } catch {
-                state.withLock { $0.error = "\(error)" }
+                handOver()
+                state.withLockedValue { $0.error = "\(error)" }
             }
-            state.withLock { $0.finished = true }
+            state.withLockedValue { $0.finished = true }
             continuation.finish()
         }
         thread.name = "ranktop-replay"
@@ -85,9 +101,9 @@ public final class LogReplaySource: RunSource {
     }
 
     /// Sleeps in short slices so a cancelled replay stops promptly.
-    private static func sleep(seconds: Double, unless cancelled: Locked<Bool>) {
+    private static func sleep(seconds: Double, unless cancelled: NIOLockedValueBox<Bool>) {
         var left = seconds
-        while left > 0, !cancelled.withLock({ $0 }) {
+        while left > 0, !cancelled.withLockedValue({ $0 }) {
             let slice = min(left, 0.05)
             Thread.sleep(forTimeInterval: slice)
             left -= slice

@@ -1,7 +1,7 @@
 import Foundation
+@testable import RanktopCollector
 import RanktopProtocol
 import RanktopSynthetic
-import RanktopUI
 import Testing
 
 @Suite struct ReplaySourceTests {
@@ -26,9 +26,20 @@ import Testing
         #expect(abs((source.replayedNow() ?? 0) - events.map(\.ts).max()!) < 1e-5)
     }
 
+    @Test func test_aReplayAtFullSpeed_handsOverWholeBatches_neverAnEmptyOne() async throws {
+        let events = SyntheticRun.sixtyFour.events()
+        let path = try writeLog(events)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var sizes: [Int] = []
+        for await batch in LogReplaySource(path: path, speed: 0).batches() { sizes.append(batch.count) }
+        #expect(sizes.reduce(0, +) == events.count)
+        #expect(!sizes.contains(0))
+        #expect(sizes.count == (events.count + LogReplaySource.batchLimit - 1) / LogReplaySource.batchLimit)
+    }
+
     @Test func test_pacesEventsByTheirTimestamps() async throws {
         let t0 = SyntheticRun.t0
-        let events = [Fixtures.hello(0, world: 1, ts: t0), Event(rank: 0, ts: t0 + 0.4, .heartbeat)]
+        let events = [Event(rank: 0, ts: t0, seq: 0, .hello(Hello(run: "t", world: 1, localRank: 0, localWorld: 1, node: "gpu-1", pid: 100, runtime: "test"))), Event(rank: 0, ts: t0 + 0.4, .heartbeat)]
         let path = try writeLog(events)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let source = LogReplaySource(path: path, speed: 2)

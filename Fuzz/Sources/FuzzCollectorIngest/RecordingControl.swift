@@ -9,7 +9,6 @@ final class RecordingControl: RankControl {
 
     private struct Record {
         var lines: [ControlLine] = []
-        var sent = 0
         var disconnectRequested = false
     }
 
@@ -17,7 +16,6 @@ final class RecordingControl: RankControl {
 
     func send(_ line: ControlLine) async throws {
         record.withLock { record in
-            record.sent += 1
             if record.lines.count < RecordingControl.maxRecorded { record.lines.append(line) }
         }
     }

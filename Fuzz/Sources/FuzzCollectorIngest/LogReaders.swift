@@ -41,7 +41,7 @@ enum LogReaders {
         let tail = collector.followLog()
         let followed = blocking {
             var bytes = 0
-            while let chunk = await tail.next() { bytes += chunk.count }
+            while let count = await tail.read({ $0.count }) { bytes += count }
             return bytes
         }
         var info = stat()

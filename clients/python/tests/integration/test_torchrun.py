@@ -94,13 +94,16 @@ def test_a_manual_trigger_mid_run_stops_both_ranks_at_the_same_check(run):
     assert all(t["reason"] == "stop from the test" for t in manual)
 
 
-def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run):
-    run.start(torchrun("--steps", "4", "--hold-step", "1", "--hold-rank", "1", "--hold-seconds", "8"))
+def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run, tmp_path):
+    # Rank 1 holds rank 0 in the barrier until the stack has come back, not for a guessed time.
+    release = tmp_path / "release"
+    run.start(torchrun("--steps", "4", "--hold-step", "1", "--hold-rank", "1", "--hold-until", str(release)))
     held_barrier = line_of(SOURCE, "        accelerator.wait_for_everyone()")
     site = "train_tiny.py:%d" % held_barrier
     wait_until(run, lambda ev: any(b["site"] == site for b in of(ev, "barrier.enter", 0)))
     request = run.request_stack(0)
     events = wait_until(run, lambda ev: of(ev, "stack", 0), timeout=5)  # the log is flushed every second
+    release.touch()
     n = [b["n"] for b in of(events, "barrier.enter", 0) if b["site"] == site][0]
     assert n not in [e["n"] for e in of(events, "barrier.exit", 0)], "answered while rank 0 still waited"
     stack = of(events, "stack", 0)[0]

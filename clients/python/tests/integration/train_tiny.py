@@ -4,6 +4,7 @@ Each rank prints one line `RESULT rank=R stopped_step=S checks=C` so tests can c
 """
 
 import argparse
+import os
 import time
 
 import torch
@@ -16,6 +17,7 @@ parser.add_argument("--step-sleep", type=float, default=0.0)
 parser.add_argument("--hold-step", type=int, default=-1, help="at this step, ranks meet in an extra barrier")
 parser.add_argument("--hold-rank", type=int, default=-1, help="this rank arrives late to that barrier")
 parser.add_argument("--hold-seconds", type=float, default=0.0)
+parser.add_argument("--hold-until", default=None, help="the late rank arrives once this file exists (at most 120 s)")
 args = parser.parse_args()
 
 torch.manual_seed(0)
@@ -44,6 +46,10 @@ for step in range(args.steps):
     if step == args.hold_step:
         if accelerator.process_index == args.hold_rank:
             time.sleep(args.hold_seconds)
+            # Held until the test says so: a real hang for as long as the test needs one.
+            deadline = time.monotonic() + 120
+            while args.hold_until and not os.path.exists(args.hold_until) and time.monotonic() < deadline:
+                time.sleep(0.05)
         accelerator.wait_for_everyone()
     checks += 1
     if accelerator.check_trigger():

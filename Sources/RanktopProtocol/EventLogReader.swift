@@ -8,10 +8,7 @@ import Darwin
 public struct RejectedLine: Sendable, Equatable {
     public var line: Int
     public var reason: String
-    public init(line: Int, reason: String) {
-        self.line = line
-        self.reason = reason
-    }
+    public init(line: Int, reason: String) { (self.line, self.reason) = (line, reason) }
 }
 
 /// What reading a log found besides its events. Samples are bounded so that a log of garbage

@@ -40,23 +40,26 @@ public enum TokenFile {
     }
 
     /// The token of a local collector listening at `address`, from the token files of this user's
-    /// run directory; nil when none names it.
+    /// run directory; nil when none names it. When several do (a collector killed with `kill -9`
+    /// leaves its file, and a later one may get the same port), the newest file wins.
     public static func lookup(for address: Address, in directory: String = UnixSocketPath.defaultDirectory()) -> String? {
         guard case let .tcp(host, port) = address, let entries = opendir(directory) else { return nil }
         defer { closedir(entries) }
+        var newest: (token: String, modified: Double)?
         while let entry = readdir(entries) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard name.hasSuffix(".token"), let text = readSmallFile(directory + "/" + name) else { continue }
+            guard name.hasSuffix(".token"), let (text, modified) = readSmallFile(directory + "/" + name) else { continue }
             let lines = text.split(separator: "\n").map(String.init)
             guard let token = lines.first, !token.isEmpty else { continue }
-            for line in lines.dropFirst() {
-                guard case let .tcp(listenHost, listenPort)? = try? Address(parsing: line), listenPort == port else { continue }
-                if listenHost == host || (Address.tcp(host: host, port: port).isLoopback && isLocal(listenHost)) { return token }
+            let names = lines.dropFirst().contains { line in
+                guard case let .tcp(listenHost, listenPort)? = try? Address(parsing: line), listenPort == port else { return false }
+                return listenHost == host || (Address.tcp(host: host, port: port).isLoopback && isLocal(listenHost))
             }
+            if names, modified > newest?.modified ?? -1 { newest = (token, modified) }
         }
-        return nil
+        return newest?.token
     }
 
     private static func isLocal(_ host: String) -> Bool {
@@ -64,7 +67,7 @@ public enum TokenFile {
     }
 
     /// A token file is tiny; anything larger, or not this user's, is not one.
-    private static func readSmallFile(_ path: String) -> String? {
+    private static func readSmallFile(_ path: String) -> (String, Double)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -73,6 +76,6 @@ public enum TokenFile {
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         let count = read(fd, &bytes, bytes.count)
         guard count >= 0 else { return nil }
-        return String(decoding: bytes.prefix(count), as: UTF8.self)
+        return (String(decoding: bytes.prefix(count), as: UTF8.self), Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9)
     }
 }

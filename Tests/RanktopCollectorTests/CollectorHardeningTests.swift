@@ -333,4 +333,18 @@ struct CollectorHardeningTests {
         process.waitUntilExit()
         return process.terminationStatus
     }
+
+    @Test func test_aStaleTokenFileForTheSamePortLosesToTheNewestOne() throws {
+        let directory = NSTemporaryDirectory() + "ranktop-tokens-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (name, token, age) in [("old", "stale", 3600.0), ("new", "fresh", 0.0)] {
+            let path = directory + "/\(name).token"
+            try "\(token)\ntcp://0.0.0.0:29600\n".write(toFile: path, atomically: false, encoding: .utf8)
+            let when = Date().addingTimeInterval(-age)
+            try FileManager.default.setAttributes([.modificationDate: when, .posixPermissions: 0o600], ofItemAtPath: path)
+        }
+        #expect(TokenFile.lookup(for: .tcp(host: "127.0.0.1", port: 29600), in: directory) == "fresh")
+        #expect(TokenFile.lookup(for: .tcp(host: "127.0.0.1", port: 29601), in: directory) == nil)
+    }
 }

@@ -109,7 +109,8 @@ final class RawRank {
     }
 
     /// Whether the collector closed this connection within `timeout` seconds.
-    func isClosedByPeer(timeout: Double = 5) async -> Bool {
+    /// Returns as soon as it is closed: the long default only matters on a loaded machine.
+    func isClosedByPeer(timeout: Double = 20) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 4096)
         while Date() < deadline {

@@ -3,7 +3,10 @@
 /// capped, token guesses are slowed down and logged, and injections are rate limited.
 struct ClientGuards: Sendable {
     /// Connections open at once that have not identified themselves; more are closed at once.
-    static let maxUnidentified = 256
+    /// As many as a whole large run connecting at once (every rank of a 4096-rank torchrun job
+    /// starts together, and the collector accepts faster than it reads their hellos); an idle
+    /// connection costs about 7 KB, so the cap bounds a flood at about 30 MB for 10 s.
+    static let maxUnidentified = 4096
     /// Injection requests: a burst of this many, then one a second.
     static let injectionBurst = 5.0
     static let injectionsPerSecond = 1.0

@@ -168,10 +168,14 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
 
     /// A rank that stops talking (not even heartbeats) is written lost and dropped; a live
     /// emitter reconnects and says hello again.
+    ///
+    /// One timer per connection, due when it would have been silent too long, moved on when it
+    /// fires early: with 4096 quiet ranks a timer a second each was a quarter of the collector's
+    /// CPU (docs/benchmarks.md, "many quiet ranks").
     private func scheduleSilenceCheck(context: ChannelHandlerContext) {
-        let interval = TimeAmount.seconds(1)
-        silenceCheck = context.eventLoop.assumeIsolated().scheduleTask(in: interval) { [self] in
-            if mode == .rank, NIODeadline.now() - lastHeard > silenceTimeout {
+        let due = lastHeard + silenceTimeout
+        silenceCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
+            if mode == .rank, NIODeadline.now() - lastHeard >= silenceTimeout {
                 let seconds = Int(silenceTimeout.nanoseconds / 1_000_000_000)
                 endReason = "silent for \(seconds) s: heartbeats stopped"
                 context.close(promise: nil)

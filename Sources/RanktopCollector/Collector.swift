@@ -75,7 +75,7 @@ public final class Collector: Sendable {
         var initial = State()
         initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
         state = NIOLockedValueBox(initial)
-        log = try CollectorLog(path: configuration.logPath, warn: configuration.warn)
+        log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.keepsLiveModel, warn: configuration.warn)
     }
 
     public var logPath: String { configuration.logPath }
@@ -165,7 +165,7 @@ public final class Collector: Sendable {
     }
 
     /// The run as the collector has taken it so far: every accepted event and the collector's
-    /// own, folded in log order.
+    /// own, folded in log order. Empty unless `configuration.keepsLiveModel`.
     public func model() -> RunModel {
         log.model()
     }

@@ -24,15 +24,21 @@ public struct CollectorConfiguration: Sendable {
     /// Where to leave the token for this user's own tools once listening on TCP
     /// (`TokenFile.defaultPath`); removed at stop. Nil: nowhere.
     public var tokenFile: String?
+    /// Fold every event into a live `RunModel` as it is logged (`Collector.model()`): what a
+    /// launcher's end-of-run summary reads. Off for `serve`, which needs none, since it costs
+    /// ingest about a tenth of its throughput.
+    public var keepsLiveModel: Bool
     /// Where warnings go (a rank sending garbage, a log that cannot be written).
     public var warn: @Sendable (String) -> Void
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,
         silenceTimeout: Double = 30, flushInterval: Double = 1, identifyTimeout: Double = 10, tokenFile: String? = nil,
+        keepsLiveModel: Bool = false,
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.tokenFile = tokenFile
+        self.keepsLiveModel = keepsLiveModel
         self.identifyTimeout = identifyTimeout
         self.listen = listen
         self.logPath = logPath

@@ -34,6 +34,7 @@ final class CollectorLog: @unchecked Sendable {
     /// Every event the collector took, folded as it was appended: the live run's model, so a
     /// launcher's end-of-run summary needs no second pass over the log.
     private var liveModel = RunModel(limits: .report)
+    private let keepsModel: Bool
     private var reserved: [UInt8] = []
     private let warn: @Sendable (String) -> Void
 
@@ -45,7 +46,8 @@ final class CollectorLog: @unchecked Sendable {
         var continuation: CheckedContinuation<Int?, Never>
     }
 
-    init(path: String, warn: @escaping @Sendable (String) -> Void) throws {
+    init(path: String, keepsModel: Bool = false, warn: @escaping @Sendable (String) -> Void) throws {
+        self.keepsModel = keepsModel
         self.path = path
         self.warn = warn
         initialSize = try CollectorLog.terminateLastLine(path: path)
@@ -80,7 +82,7 @@ final class CollectorLog: @unchecked Sendable {
     func append(_ bytes: UnsafeBufferPointer<UInt8>, lineEnds: [Int], events: [Event]) {
         let woken: [Waiter] = lock.withLock {
             guard !closed else { return [] }
-            for event in events { liveModel.apply(event) }
+            if keepsModel { for event in events { liveModel.apply(event) } }
             var start = 0
             for end in lineEnds {
                 let line = UnsafeBufferPointer(rebasing: bytes[start..<end])

@@ -10,12 +10,8 @@ public enum LocalCollectors {
     /// The socket files of runs in `directory` (default: this user's run directory), the most
     /// recently created first.
     public static func socketsNewestFirst(in directory: String = UnixSocketPath.defaultDirectory()) -> [String] {
-        guard let entries = opendir(directory) else { return [] }
-        defer { closedir(entries) }
         var sockets: [(path: String, modified: Double)] = []
-        while let entry = readdir(entries) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard name.hasSuffix(".sock") else { continue }
+        for name in directoryNames(directory) where name.hasSuffix(".sock") {
             let path = directory + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { continue }

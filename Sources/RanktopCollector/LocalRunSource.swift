@@ -41,9 +41,6 @@ public struct LocalRunSource: RunSource {
     public static func currentUser() -> String {
         var user = getenv("USER").map { String(cString: $0) } ?? ""
         if user.isEmpty, let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { user = String(cString: name) }
-        var host = [CChar](repeating: 0, count: 256)
-        gethostname(&host, host.count - 1)
-        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return "\(user.isEmpty ? "unknown" : user)@\(hostName.isEmpty ? "localhost" : hostName)"
+        return "\(user.isEmpty ? "unknown" : user)@\(PeerIdentity.hostName())"
     }
 }

@@ -43,14 +43,10 @@ public enum TokenFile {
     /// run directory; nil when none names it. When several do (a collector killed with `kill -9`
     /// leaves its file, and a later one may get the same port), the newest file wins.
     public static func lookup(for address: Address, in directory: String = UnixSocketPath.defaultDirectory()) -> String? {
-        guard case let .tcp(host, port) = address, let entries = opendir(directory) else { return nil }
-        defer { closedir(entries) }
+        guard case let .tcp(host, port) = address else { return nil }
         var newest: (token: String, modified: Double)?
-        while let entry = readdir(entries) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name.hasSuffix(".token"), let (text, modified) = readSmallFile(directory + "/" + name) else { continue }
+        for name in directoryNames(directory) where name.hasSuffix(".token") {
+            guard let (text, modified) = readSmallFile(directory + "/" + name) else { continue }
             let lines = text.split(separator: "\n").map(String.init)
             guard let token = lines.first, !token.isEmpty else { continue }
             let names = lines.dropFirst().contains { line in

@@ -55,6 +55,11 @@ public enum Format {
         RankSet(ranks).text(limit: limit)
     }
 
+    /// `rank 3` or `ranks 0-3, 7`.
+    public static func ranksLabelled(_ ranks: RankSet, limit: Int = .max) -> String {
+        (ranks.count == 1 ? "rank " : "ranks ") + ranks.text(limit: limit)
+    }
+
     /// UTC wall-clock time, `2026-11-29 10:14:32Z`.
     public static func utc(_ ts: Double) -> String {
         // Years 0 to 9999; a hostile timestamp must not trap the conversion.

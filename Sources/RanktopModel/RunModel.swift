@@ -112,7 +112,10 @@ public struct RunModel: Sendable {
     public var silentRanks: [Int] { Array(silentRankSet) }
 
     /// The same as ranges: sized by the ranks heard, not by the world a hello announced.
-    public var silentRankSet: RankSet {
+    public var silentRankSet: RankSet { silentRankSet(world: world) }
+
+    /// Ranks of `0..<world` never heard from (a launcher may know a larger world than the hellos).
+    public func silentRankSet(world: Int) -> RankSet {
         RankSet.complement(of: rankSlots.indices.filter { rankSlots[$0] != nil }, in: world)
     }
 

@@ -20,11 +20,8 @@ struct CLIFailure: Error, CustomStringConvertible {
 
 /// ranktop's exit statuses, the same for every command (README.md, "Exit status").
 enum ExitStatus {
-    static let success: Int32 = 0
     /// A collector refused, did not answer, or nothing listens; a trigger no rank took.
     static let notDone: Int32 = 1
-    /// An input that cannot be read or is not an event log; a log or address that cannot be used.
-    static let cannot: Int32 = 2
     /// A command line that cannot be carried out as written.
     static let usage: Int32 = 64
 

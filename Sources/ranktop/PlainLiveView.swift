@@ -85,8 +85,10 @@ private actor ViewState {
     func take(elapsed: Double) -> ([String], Bool) {
         var lines = notices.map { stamp(elapsed) + $0 }
         notices = []
-        noteSlowBarriers(into: &lines, elapsed: elapsed)
-        let status = statusLine()
+        // One snapshot for every line of this take: the model's time, not this process's clock.
+        let snapshot = RunSnapshot(model: model, now: model.lastTs ?? 0)
+        noteSlowBarriers(snapshot, into: &lines, elapsed: elapsed)
+        let status = statusLine(snapshot)
         if status != lastStatus, elapsed - lastStatusTime >= 1 || finished {
             lines.append(stamp(elapsed) + status)
             lastStatus = status
@@ -100,11 +102,7 @@ private actor ViewState {
         "[" + String(format: "%6.1fs", elapsed) + "] "
     }
 
-    /// The snapshot every line is worded from: the model's time, not this process's clock.
-    private var snapshot: RunSnapshot { RunSnapshot(model: model, now: model.lastTs ?? 0) }
-
-    private func statusLine() -> String {
-        let snapshot = snapshot
+    private func statusLine(_ snapshot: RunSnapshot) -> String {
         var parts: [String] = []
         if let step = snapshot.stepMax {
             let total = model.ranks.compactMap(\.total).max()
@@ -132,11 +130,10 @@ private actor ViewState {
     }
 
     private func ranksText(_ ranks: RankSet) -> String {
-        ranks.count == 1 ? "rank \(ranks.text())" : "ranks \(ranks.text(limit: 12))"
+        Format.ranksLabelled(ranks, limit: 12)
     }
 
-    private func noteSlowBarriers(into lines: inout [String], elapsed: Double) {
-        let snapshot = snapshot
+    private func noteSlowBarriers(_ snapshot: RunSnapshot, into lines: inout [String], elapsed: Double) {
         for wait in snapshot.openWaits where !announcedSlowBarriers.contains(wait.n) {
             guard snapshot.now - wait.since >= PlainLiveView.slowBarrier, !wait.missing.isEmpty else { continue }
             announcedSlowBarriers.insert(wait.n)

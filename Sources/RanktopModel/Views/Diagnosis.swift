@@ -26,11 +26,11 @@ struct Diagnosis {
 
         let silent = model.silentRankSet
         if !silent.isEmpty {
-            lines.append("\(silent.count == 1 ? "rank" : "ranks") \(silent.text(limit: 12)) never reported (world \(model.world))")
+            lines.append("\(Format.ranksLabelled(silent, limit: 12)) never reported (world \(model.world))")
         }
         for (n, names) in model.mismatches.sorted(by: { $0.key < $1.key }) {
             let parts = names.sorted { $0.key < $1.key }.map { name, ranks in
-                "\(Format.quoted(name, max: 40)) on \(ranks.count == 1 ? "rank" : "ranks") \(Format.ranks(ranks, limit: 6))"
+                "\(Format.quoted(name, max: 40)) on \(Format.ranksLabelled(RankSet(ranks), limit: 6))"
             }
             lines.append("barrier #\(n) names disagree: \(parts.joined(separator: ", ")) (the ranks are not in the same collective)")
         }
@@ -48,7 +48,7 @@ struct Diagnosis {
         let lossy = model.ranks.filter { $0.dropped > 0 }
         if !lossy.isEmpty {
             let total = lossy.reduce(0) { $0.saturatingAdd($1.dropped) }
-            lines.append("\(total) events were lost on \(lossy.count == 1 ? "rank" : "ranks") \(Format.ranks(lossy.map(\.rank), limit: 8)): parts of this picture may be missing")
+            lines.append("\(total) events were lost on \(Format.ranksLabelled(RankSet(lossy.map(\.rank)), limit: 8)): parts of this picture may be missing")
         }
         if lines.isEmpty || lines.count == 1 && model.stop != nil { lines.append(healthySummary) }
         return lines
@@ -91,7 +91,7 @@ struct Diagnosis {
         var line = "stopped by the user: \(stop.reason ?? stop.signal)\(stop.by.map { " (\($0))" } ?? ""); "
         line += stopped.isEmpty
             ? "no rank was stopped by it"
-            : "\(stopped.count == 1 ? "rank" : "ranks") \(stopped.text(limit: 12)) stopped by \(stop.signal)"
+            : "\(Format.ranksLabelled(stopped, limit: 12)) stopped by \(stop.signal)"
         return line
     }
 
@@ -103,7 +103,7 @@ struct Diagnosis {
         if wait.missing.isEmpty {
             let stillInside = model.ranks.filter { $0.barrier?.n == wait.n }.map(\.rank)
             if !stillInside.isEmpty {
-                line += "; \(stillInside.count == 1 ? "rank" : "ranks") \(Format.ranks(stillInside, limit: 8)) not yet released"
+                line += "; \(Format.ranksLabelled(RankSet(stillInside), limit: 8)) not yet released"
             }
         } else {
             let detailed = wait.missing.prefix(3).map(describeMissing)

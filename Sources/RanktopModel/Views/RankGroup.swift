@@ -71,8 +71,7 @@ public struct RankGroup: Sendable, Equatable {
 
     /// `rank 3 (node-0)` or `ranks 0-4094 (node-0..node-511, 512 nodes)`.
     public var who: String {
-        let label = ranks.count == 1 ? "rank \(ranks.text())" : "ranks \(ranks.text(limit: 8))"
-        return label + RankGroup.nodeText(nodes)
+        Format.ranksLabelled(ranks, limit: 8) + RankGroup.nodeText(nodes)
     }
 
     static func nodeText(_ nodes: [String]) -> String {

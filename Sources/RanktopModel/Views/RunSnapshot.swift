@@ -88,7 +88,7 @@ public struct RunSnapshot: Sendable {
     }
 
     /// The end-of-run summary (the headless line, the plain view's last line).
-    public var summary: RunSummary { RunSummary(model: model, snapshot: self) }
+    public var summary: RunSummary { RunSummary(model: model, expectedWorld: nil) }
 
     public func condition(of rank: Int) -> RankCondition {
         rank >= 0 && rank < conditions.count ? conditions[rank] : .silent

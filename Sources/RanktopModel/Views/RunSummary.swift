@@ -16,10 +16,6 @@ public struct RunSummary: Sendable {
     public var stop: StopRequest?
     public var lastFiring: Int?
 
-    init(model: RunModel, snapshot: RunSnapshot) {
-        self.init(model: model, expectedWorld: nil)
-    }
-
     /// `expectedWorld`: the ranks a launcher started, when it knows better than the hellos.
     public init(model: RunModel, expectedWorld: Int?) {
         world = max(model.world, expectedWorld ?? 0)
@@ -30,7 +26,7 @@ public struct RunSummary: Sendable {
         failed = RankSet(byStatus[.failed] ?? [])
         lost = RankSet(byStatus[.lost] ?? [])
         unfinished = RankSet((byStatus[.running] ?? []) + (byStatus[.waiting] ?? []))
-        neverReported = RankSet.complement(of: model.rankSlots.indices.filter { model.rankSlots[$0] != nil }, in: world)
+        neverReported = model.silentRankSet(world: world)
         maxStep = model.ranks.compactMap(\.step).max() ?? 0
         dropped = model.droppedTotal
         stop = model.stop
@@ -40,7 +36,7 @@ public struct RunSummary: Sendable {
     /// `failed: rank 2; lost: ranks 5-7; trigger fired at check 29`, or nil when all went well.
     public var details: String? {
         var parts: [String] = []
-        func list(_ set: RankSet) -> String { set.count == 1 ? "rank \(set.text())" : "ranks \(set.text(limit: 12))" }
+        func list(_ set: RankSet) -> String { Format.ranksLabelled(set, limit: 12) }
         if !failed.isEmpty { parts.append("failed: \(list(failed))") }
         if !lost.isEmpty { parts.append("lost: \(list(lost))") }
         if !unfinished.isEmpty { parts.append("never said bye: \(list(unfinished))") }

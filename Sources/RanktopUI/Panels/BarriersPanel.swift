@@ -71,7 +71,8 @@ enum BarriersPanel {
             lines = [head, second]
         }
 
-        let missing = barrier.missingRanks(world: world)
+        // Who is missing is the snapshot's to say (derived once a frame, as ranges).
+        let missing = context.digest.openWaits.first { $0.n == barrier.n }?.missing ?? barrier.missingRankSet(world: world)
         if missing.isEmpty {
             lines.append(StyledLine("  everyone arrived; ranks are leaving", dim))
             return lines
@@ -80,7 +81,7 @@ enum BarriersPanel {
         let missingStyle = context.style(.barrierMissing)
         let room = max(8, width - label.count)
         // Up to three lines of ranges; the rest is counted.
-        var remaining = RankRanges.runs(missing)
+        var remaining = missing.ranges
         for row in 0..<3 where !remaining.isEmpty {
             var text = ""
             while let run = remaining.first {

@@ -55,6 +55,8 @@ public final class DistributedState: Sendable {
     struct Counters {
         var barriers = 0
         var checks = 0
+        /// Collectives of the world group (the checks' all-reduces), the `n` of `collective.enter`.
+        var worldCollectives = 0
         var flag = false
         /// Names of the main-first phases this rank is inside, innermost last.
         var phases: [String] = []

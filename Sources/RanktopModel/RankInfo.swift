@@ -24,6 +24,13 @@ public struct RankInfo: Sendable {
 
     /// The barrier this rank waits in.
     public internal(set) var barrier: RankBarrier?
+    /// The collectives this rank is in now (blocking, or async ops in flight).
+    public internal(set) var collectives: [CollectiveKey: RankCollective] = [:]
+    /// Time spent in blocking collectives that completed.
+    public internal(set) var collectiveWaits = CollectiveWaitStats()
+    /// The last time the rank moved on: a step, or a barrier or collective it left. A rank whose
+    /// heartbeats keep coming while this stands still is stalled.
+    public internal(set) var lastActivityTs: Double?
     /// The main-first phase this rank is in.
     public internal(set) var phase: RankPhase?
     /// Highest barrier ordinal entered, -1 before the first.
@@ -47,10 +54,17 @@ public struct RankInfo: Sendable {
     public internal(set) var lostReason: String?
     public internal(set) var lastLog: (level: LogLevel, msg: String, ts: Double)?
     public internal(set) var lastStack: StackSample?
+    /// The rank's last event other than a heartbeat: what it was last doing.
+    public internal(set) var lastActivityKind: EventKind?
+    public internal(set) var lastActivityKindTs: Double?
+    /// The last call site it reported (a barrier's or a collective's).
+    public internal(set) var lastSite: String?
 
     /// Recent barrier waits (seconds) and step times (seconds per step), for sparklines.
     public internal(set) var recentWaits = BoundedHistory<Double>(capacity: 32)
     public internal(set) var recentStepTimes = BoundedHistory<Double>(capacity: 32)
+    /// The median of `recentStepTimes`, kept as steps come so that judging a stall costs nothing.
+    public internal(set) var typicalStepTime: Double?
     /// Recent events of this rank, when the model keeps them (the live view does, a report does not).
     public internal(set) var recentEvents: BoundedHistory<Event>
 
@@ -59,6 +73,14 @@ public struct RankInfo: Sendable {
         self.firstTs = ts
         self.lastTs = ts
         self.recentEvents = BoundedHistory(capacity: recentEventLimit)
+    }
+
+    /// The collective that says most about where the rank is: the oldest blocking one, else the
+    /// oldest async op in flight.
+    public var currentCollective: RankCollective? {
+        collectives.values.min { a, b in
+            a.isAsync != b.isAsync ? !a.isAsync : a.since != b.since ? a.since < b.since : a.n < b.n
+        }
     }
 
     /// Fraction of the run's steps done, when the total is known.

@@ -28,9 +28,12 @@ extension RunModel {
         if info.barrier?.n == n {
             if let ts, let since = info.barrier?.since { info.recentWaits.append(max(0, ts - since)) }
             info.barrier = nil
-            if !info.status.isTerminal { info.status = .running }
+            info.updateWaitingStatus()
         }
-        if let ts { notePhaseBarrierExit(n, rank: &info, ts: ts) }
+        if let ts {
+            notePhaseBarrierExit(n, rank: &info, ts: ts)
+            info.lastActivityTs = max(info.lastActivityTs ?? ts, ts)
+        }
         guard !isCompleted(n) else { return }
         var instance = openBarriers[n] ?? BarrierInstance(n: n)
         instance.exit(rank: info.rank, ts: ts)

@@ -15,7 +15,10 @@ extension RunModel {
             forgetAttempt(of: &info)
         }
         if !isReconnect { info.nextSeq = (seq ?? 0).saturatingAdd(1) }
-        if info.status.isTerminal { info.status = info.barrier == nil ? .running : .waiting }
+        if info.status.isTerminal {
+            info.status = .running
+            info.updateWaitingStatus()
+        }
         info.saidHello = true
         info.node = hello.node
         info.pid = hello.pid
@@ -41,6 +44,8 @@ extension RunModel {
         info.error = nil
         info.lostReason = nil
         info.lastProgressTs = nil
+        info.lastActivityTs = nil
+        forgetCollectives(of: &info)
         for n in Array(openBarriers.keys) {
             openBarriers[n]?.forget(rank: info.rank)
         }
@@ -50,6 +55,7 @@ extension RunModel {
     private mutating func abandonOpenState() {
         openBarriers.removeAll()
         pendingCauses.removeAll()
+        collectiveGroups.removeAll()
     }
 
     mutating func applyProgress(_ progress: Progress, to info: inout RankInfo, ts: Double) {
@@ -60,11 +66,13 @@ extension RunModel {
             // Smoothed so one slow step does not make the ETA jump.
             info.stepRate = info.stepRate.map { 0.7 * $0 + 0.3 * rate } ?? rate
             info.recentStepTimes.append(seconds / steps)
+            info.typicalStepTime = StallPolicy.typicalStep(info.recentStepTimes)
         }
         info.step = progress.step
         if let total = progress.total { info.total = total }
         if let epoch = progress.epoch { info.epoch = epoch }
         info.lastProgressTs = ts
+        info.lastActivityTs = max(info.lastActivityTs ?? ts, ts)
         for metric in progress.metrics {
             if let i = info.metrics.firstIndex(where: { $0.name == metric.name }) {
                 info.metrics[i].value = metric.value
@@ -77,5 +85,7 @@ extension RunModel {
         if let barrier = info.barrier {
             leaveBarrier(barrier.n, rank: &info, ts: nil)
         }
+        leaveEveryCollective(rank: &info)
+        info.updateWaitingStatus()
     }
 }

@@ -69,6 +69,30 @@ public struct RunModel: Sendable {
         return all
     }
 
+    /// Process groups by name, each with its open collectives.
+    public internal(set) var collectiveGroups: [String: CollectiveGroup] = [:]
+    public internal(set) var completedCollectiveCount = 0
+    /// Op mismatches of completed collectives; open ones are derived when asked.
+    var foldedCollectiveMismatches: [CollectiveKey: [String: [Int]]] = [:]
+
+    /// (group, n) -> op -> ranks, for collectives whose members called different ops or sizes.
+    public var collectiveMismatches: [CollectiveKey: [String: [Int]]] {
+        var all = foldedCollectiveMismatches
+        for group in collectiveGroups.values {
+            for instance in group.open.values {
+                if let mismatch = instance.mismatch { all[instance.key] = mismatch }
+            }
+        }
+        return all
+    }
+
+    /// Every open collective, oldest ordinal first within each group, groups by name.
+    public var openCollectives: [CollectiveInstance] {
+        collectiveGroups.keys.sorted().flatMap { name in
+            collectiveGroups[name]!.open.values.sorted { $0.key.n < $1.key.n }
+        }
+    }
+
     public internal(set) var phases: [PhaseInstance] = []
     var phaseIndex: [PhaseKey: Int] = [:]
     public internal(set) var phasesFolded = 0
@@ -151,7 +175,10 @@ public struct RunModel: Sendable {
         rankSlots[event.rank] = consume info
         if isTerminal != wasTerminal {
             terminalRanks += isTerminal ? 1 : -1
-            if isTerminal { settleOpenBarriers() }
+            if isTerminal {
+                settleOpenBarriers()
+                settleCollectives(afterEnd: event.rank)
+            }
         }
     }
 
@@ -159,6 +186,10 @@ public struct RunModel: Sendable {
         info.lastTs = max(info.lastTs, event.ts)
         trackSeq(&info, event)
         if limits.recentEvents > 0, event.kind != .heartbeat { info.recentEvents.append(event) }
+        if event.kind != .heartbeat, event.kind != .stack {
+            info.lastActivityKind = event.kind
+            info.lastActivityKindTs = event.ts
+        }
 
         switch event.body {
         case let .hello(hello):
@@ -166,6 +197,7 @@ public struct RunModel: Sendable {
         case let .progress(progress):
             applyProgress(progress, to: &info, ts: event.ts)
         case let .barrierEnter(enter):
+            if let site = enter.site { info.lastSite = site }
             applyBarrierEnter(enter, to: &info, ts: event.ts)
         case let .barrierExit(n):
             applyBarrierExit(n, to: &info, ts: event.ts)
@@ -184,6 +216,11 @@ public struct RunModel: Sendable {
             break
         case let .stack(id, frames):
             info.lastStack = StackSample(id: id, frames: frames, ts: event.ts)
+        case let .collectiveEnter(enter):
+            if let site = enter.site { info.lastSite = site }
+            applyCollectiveEnter(enter, to: &info, ts: event.ts)
+        case let .collectiveExit(exit):
+            applyCollectiveExit(exit, to: &info, ts: event.ts)
         case let .bye(code, error):
             info.exitCode = code
             info.error = error

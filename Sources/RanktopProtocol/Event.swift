@@ -34,6 +34,9 @@ public enum EventBody: Sendable, Equatable {
     case log(level: LogLevel, msg: String)
     case heartbeat
     case stack(id: String, frames: [String])
+    /// Boxed, as `hello`: its strings would widen every event.
+    indirect case collectiveEnter(CollectiveEnter)
+    case collectiveExit(CollectiveExit)
     case bye(code: Int?, error: String?)
     // Written by the collector.
     case lost(reason: String)
@@ -57,6 +60,8 @@ public enum EventBody: Sendable, Equatable {
         case .log: .log
         case .heartbeat: .heartbeat
         case .stack: .stack
+        case .collectiveEnter: .collectiveEnter
+        case .collectiveExit: .collectiveExit
         case .bye: .bye
         case .lost: .lost
         case .dropped: .dropped
@@ -85,6 +90,8 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case inject
     case discarded
     case stop
+    case collectiveEnter = "collective.enter"
+    case collectiveExit = "collective.exit"
 
     /// 0..<count, for tables indexed by kind. A switch, not a lookup: it runs once per event on
     /// the reducer's hot path, and the compiler makes every new kind name its ordinal (a test
@@ -108,6 +115,8 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .inject: 14
         case .discarded: 15
         case .stop: 16
+        case .collectiveEnter: 17
+        case .collectiveExit: 18
         }
     }
 
@@ -253,5 +262,55 @@ public struct Stop: Sendable, Equatable {
         self.signal = signal
         self.by = by
         self.reason = reason
+    }
+}
+
+/// A rank issued a collective (ranktop extension): the n-th of its group on every member is the
+/// same call.
+public struct CollectiveEnter: Sendable, Equatable {
+    /// A stable name; `world` for the default group.
+    public var group: String
+    /// This rank's ordinal of collectives in the group.
+    public var n: Int
+    /// `all_reduce`, `all_gather`, `broadcast`, `barrier`, `send`, ...
+    public var op: String
+    public var size: Int?
+    /// The group's global ranks, sent on a rank's first collective of a group other than `world`.
+    public var members: [Int]?
+    public var bytes: Int?
+    public var dtype: String?
+    public var site: String?
+    /// The API that issued it: `check_trigger`, `gather_for_metrics`, `ddp.gradients`, ...
+    public var label: String?
+    /// Issued with `async_op=True`: it blocks only inside `work.wait()`.
+    public var isAsync: Bool?
+
+    public init(
+        group: String, n: Int, op: String, size: Int? = nil, members: [Int]? = nil, bytes: Int? = nil,
+        dtype: String? = nil, site: String? = nil, label: String? = nil, isAsync: Bool? = nil
+    ) {
+        self.group = group
+        self.n = n
+        self.op = op
+        self.size = size
+        self.members = members
+        self.bytes = bytes
+        self.dtype = dtype
+        self.site = site
+        self.label = label
+        self.isAsync = isAsync
+    }
+}
+
+/// The rank's part of collective (group, n) is done.
+public struct CollectiveExit: Sendable, Equatable {
+    public var group: String
+    public var n: Int
+    public var op: String?
+
+    public init(group: String, n: Int, op: String? = nil) {
+        self.group = group
+        self.n = n
+        self.op = op
     }
 }

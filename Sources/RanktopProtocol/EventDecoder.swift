@@ -242,6 +242,19 @@ private struct LineFields: ~Copyable {
             return .heartbeat
         case .stack:
             return .stack(id: try string(.id), frames: try optionalStrings(.frames) ?? [])
+        case .collectiveEnter:
+            let maxRank = EventDecoder.maxWorld - 1
+            return .collectiveEnter(CollectiveEnter(
+                group: try string(.group), n: try int(.n, min: 0, max: EventDecoder.maxCounter), op: try string(.op),
+                size: try optionalInt(.size, min: 1, max: EventDecoder.maxWorld),
+                members: try optionalInts(.members, min: 0, max: maxRank, maxCount: EventDecoder.maxWorld),
+                bytes: try optionalInt(.bytes, min: 0, max: EventDecoder.maxCounter), dtype: try optionalString(.dtype),
+                site: try optionalString(.site), label: try optionalString(.label), isAsync: try optionalBool(.async)
+            ))
+        case .collectiveExit:
+            return .collectiveExit(CollectiveExit(
+                group: try string(.group), n: try int(.n, min: 0, max: EventDecoder.maxCounter), op: try optionalString(.op)
+            ))
         case .bye:
             return .bye(code: try optionalInt(.code), error: try optionalString(.error))
         case .lost:
@@ -347,6 +360,44 @@ private struct LineFields: ~Copyable {
         case .absent, .null: throw missing(key)
         case let .bool(b): return b
         default: throw wrongType(key, "boolean", value)
+        }
+    }
+
+    private func optionalBool(_ key: EventKey) throws(DecodeError) -> Bool? {
+        let value = slot(key)
+        switch value {
+        case .absent, .null: return nil
+        case let .bool(b): return b
+        default: throw wrongType(key, "boolean", value)
+        }
+    }
+
+    /// An array of integers in `min...max` (a group's ranks), at most `maxCount` of them.
+    private func optionalInts(_ key: EventKey, min: Int, max: Int, maxCount: Int) throws(DecodeError) -> [Int]? {
+        let value = slot(key)
+        switch value {
+        case .absent, .null: return nil
+        case let .composite(start, false):
+            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of integers", value) }
+            guard items.count <= maxCount else {
+                throw DecodeError("field '\(key.jsonName)': \(items.count) entries is above the supported maximum \(maxCount)")
+            }
+            var result: [Int] = []
+            result.reserveCapacity(items.count)
+            for item in items {
+                let rank: Int?
+                switch item {
+                case let .int(i): rank = i
+                case let .double(d) where d.isFinite && d.rounded() == d && abs(d) < 9e15: rank = Int(d)
+                default: rank = nil
+                }
+                guard let rank, rank >= min, rank <= max else {
+                    throw DecodeError("field '\(key.jsonName)': expected integers from \(min) to \(max), got \(item.typeName)")
+                }
+                result.append(rank)
+            }
+            return result
+        default: throw wrongType(key, "array of integers", value)
         }
     }
 

@@ -70,6 +70,21 @@ public enum EventEncoder {
         case let .stack(id, frames):
             w.field("id", id)
             w.field("frames", strings: frames)
+        case let .collectiveEnter(c):
+            w.field("group", c.group)
+            w.field("n", c.n)
+            w.field("op", c.op)
+            if let size = c.size { w.field("size", size) }
+            if let members = c.members { w.field("members", ints: members) }
+            if let bytes = c.bytes { w.field("bytes", bytes) }
+            if let dtype = c.dtype { w.field("dtype", dtype) }
+            if let site = c.site { w.field("site", site) }
+            if let label = c.label { w.field("label", label) }
+            if let isAsync = c.isAsync { w.field("async", isAsync) }
+        case let .collectiveExit(c):
+            w.field("group", c.group)
+            w.field("n", c.n)
+            if let op = c.op { w.field("op", op) }
         case let .bye(code, error):
             if let code { w.field("code", code) }
             if let error { w.field("error", error) }
@@ -147,6 +162,17 @@ struct JSONWriter {
     mutating func field(_ name: String, timestamp: Double) {
         key(name)
         number((timestamp * 1_000_000).rounded() / 1_000_000)
+        needsComma = true
+    }
+
+    mutating func field(_ name: String, ints: [Int]) {
+        key(name)
+        out.append(UInt8(ascii: "["))
+        for (i, value) in ints.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: String(value).utf8)
+        }
+        out.append(UInt8(ascii: "]"))
         needsComma = true
     }
 

@@ -19,6 +19,7 @@ enum EventKey: Int, CaseIterable {
     case code, error
     case count, by
     case signal
+    case group, op, size, members, bytes, dtype, label, async
 
     /// Sizes the decoder's slot buffer: derived, so a new key can never write past its end.
     static let caseCount = allCases.count
@@ -48,6 +49,7 @@ enum EventKey: Int, CaseIterable {
             case UInt8(ascii: "t"): return rest("ts") ? .ts : nil
             case UInt8(ascii: "i"): return rest("id") ? .id : nil
             case UInt8(ascii: "b"): return rest("by") ? .by : nil
+            case UInt8(ascii: "o"): return rest("op") ? .op : nil
             default: return nil
             }
         case 3:
@@ -63,7 +65,7 @@ enum EventKey: Int, CaseIterable {
             case UInt8(ascii: "k"): return rest("kind") ? .kind : nil
             case UInt8(ascii: "r"): return rest("rank") ? .rank : nil
             case UInt8(ascii: "c"): return rest("caps") ? .caps : rest("code") ? .code : nil
-            case UInt8(ascii: "s"): return rest("step") ? .step : rest("site") ? .site : nil
+            case UInt8(ascii: "s"): return rest("step") ? .step : rest("site") ? .site : rest("size") ? .size : nil
             case UInt8(ascii: "n"): return rest("node") ? .node : rest("name") ? .name : nil
             case UInt8(ascii: "m"): return rest("mode") ? .mode : rest("main") ? .main : nil
             default: return nil
@@ -75,8 +77,12 @@ enum EventKey: Int, CaseIterable {
             case UInt8(ascii: "e"): return rest("epoch") ? .epoch : rest("error") ? .error : nil
             case UInt8(ascii: "p"): return rest("phase") ? .phase : nil
             case UInt8(ascii: "f"): return rest("fired") ? .fired : nil
-            case UInt8(ascii: "l"): return rest("level") ? .level : nil
             case UInt8(ascii: "c"): return rest("count") ? .count : nil
+            case UInt8(ascii: "g"): return rest("group") ? .group : nil
+            case UInt8(ascii: "b"): return rest("bytes") ? .bytes : nil
+            case UInt8(ascii: "d"): return rest("dtype") ? .dtype : nil
+            case UInt8(ascii: "l"): return rest("level") ? .level : rest("label") ? .label : nil
+            case UInt8(ascii: "a"): return rest("async") ? .async : nil
             default: return nil
             }
         case 6:
@@ -90,7 +96,7 @@ enum EventKey: Int, CaseIterable {
             switch p[0] {
             case UInt8(ascii: "r"): return rest("runtime") ? .runtime : rest("restart") ? .restart : nil
             case UInt8(ascii: "t"): return rest("timeout") ? .timeout : nil
-            case UInt8(ascii: "m"): return rest("metrics") ? .metrics : nil
+            case UInt8(ascii: "m"): return rest("metrics") ? .metrics : rest("members") ? .members : nil
             default: return nil
             }
         case 10: return rest("local_rank") ? .localRank : nil
@@ -118,6 +124,8 @@ extension EventKind {
         case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : nil
         case 12: return rest("barrier.exit") ? .barrierExit : nil
         case 13: return rest("barrier.enter") ? .barrierEnter : rest("trigger.check") ? .triggerCheck : nil
+        case 15: return rest("collective.exit") ? .collectiveExit : nil
+        case 16: return rest("collective.enter") ? .collectiveEnter : nil
         default: return nil
         }
     }

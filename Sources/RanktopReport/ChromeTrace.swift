@@ -21,6 +21,7 @@ public struct ChromeTrace: Sendable {
     private var pidByRank: [Int: Int] = [:]
     private var openBarrier: [Int: OpenSpan] = [:]
     private var openPhase: [Int: OpenSpan] = [:]
+    private var openCollective: [Int: (key: CollectiveKey, span: OpenSpan)] = [:]
     private var lastTs = 0.0
 
     public init() {}
@@ -29,13 +30,14 @@ public struct ChromeTrace: Sendable {
     public mutating func convert(_ event: Event) -> [JSONValue] {
         lastTs = max(lastTs, event.ts)
         let rank = event.rank
-        let before = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase) }
+        let before = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase, collective: ChromeTrace.blocking($0)) }
         model.apply(event)
-        let after = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase) }
+        let after = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase, collective: ChromeTrace.blocking($0)) }
         var spans: [JSONValue] = []
         if rank >= 0 {
             spans += barrierSpans(rank: rank, was: before?.barrier ?? nil, now: after?.barrier ?? nil, ts: event.ts)
             spans += phaseSpans(rank: rank, was: before?.phase ?? nil, now: after?.phase ?? nil, ts: event.ts)
+            spans += collectiveSpans(rank: rank, now: after?.collective ?? nil, ts: event.ts)
         }
         return spans + instants(event)
     }
@@ -54,6 +56,30 @@ public struct ChromeTrace: Sendable {
             var args: [(String, JSONValue)] = [("n", .int(now.n))]
             if let site = now.site { args.append(("site", .string(site))) }
             openBarrier[rank] = OpenSpan(name: name, ts: now.since, args: args)
+        }
+        return out
+    }
+
+    /// The blocking collective a rank is in: async ops in flight overlap the work they hide behind,
+    /// so only the calls that block the rank's thread are spans on its track.
+    private static func blocking(_ info: RankInfo) -> RankCollective? {
+        guard let current = info.currentCollective, !current.isAsync else { return nil }
+        return current
+    }
+
+    private mutating func collectiveSpans(rank: Int, now: RankCollective?, ts: Double) -> [JSONValue] {
+        let key = now.map { CollectiveKey(group: $0.group, n: $0.n) }
+        guard openCollective[rank]?.key != key else { return [] }
+        var out: [JSONValue] = []
+        if let open = openCollective.removeValue(forKey: rank) {
+            out.append(complete(open.span, rank: rank, end: ts, category: "collective"))
+        }
+        if let now, let key {
+            var name = "\(now.op) #\(now.n)"
+            if let label = now.label { name += " \(label)" }
+            var args: [(String, JSONValue)] = [("group", .string(now.group)), ("seq", .int(now.n))]
+            if let site = now.site { args.append(("site", .string(site))) }
+            openCollective[rank] = (key, OpenSpan(name: name, ts: now.since, args: args))
         }
         return out
     }
@@ -109,7 +135,7 @@ public struct ChromeTrace: Sendable {
             return [global("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")", ts: event.ts)]
         case let .stop(stop):
             return [global("stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")", ts: event.ts)]
-        case .log, .heartbeat, .stack, .dropped, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit:
+        case .log, .heartbeat, .stack, .dropped, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit, .collectiveEnter, .collectiveExit:
             return []
         }
     }
@@ -127,8 +153,14 @@ public struct ChromeTrace: Sendable {
             open.name += " (still open)"
             out.append(complete(open, rank: rank, end: lastTs, category: "phase"))
         }
+        for (rank, open) in openCollective.sorted(by: { $0.key < $1.key }) {
+            var span = open.span
+            span.name += " (still open)"
+            out.append(complete(span, rank: rank, end: lastTs, category: "collective"))
+        }
         openBarrier = [:]
         openPhase = [:]
+        openCollective = [:]
         return out
     }
 

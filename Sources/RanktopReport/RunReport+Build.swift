@@ -2,7 +2,7 @@ import RanktopModel
 import RanktopProtocol
 
 extension RunReport {
-    public init(model: RunModel, read: LogReadSummary = LogReadSummary()) {
+    public init(model: RunModel, read: LogReadSummary = LogReadSummary(), stallPolicy: StallPolicy = .standard) {
         run = model.run
         otherRuns = model.otherRuns
         world = model.world
@@ -17,7 +17,13 @@ extension RunReport {
         silentRanks = model.silentRankSet
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
-        diagnosis = RunSnapshot(model: model, now: model.lastTs ?? 0).diagnosis
+        let snapshot = RunSnapshot(model: model, now: model.lastTs ?? 0, stallPolicy: stallPolicy)
+        diagnosis = snapshot.diagnosis
+        openCollectives = snapshot.openCollectives
+        stall = snapshot.stall
+        completedCollectives = model.completedCollectiveCount
+        collectiveMismatches = model.collectiveMismatches.sorted { $0.key < $1.key }.map { (key: $0.key, ops: $0.value) }
+        stacks = model.ranks.compactMap { info in info.lastStack.map { (rank: info.rank, sample: $0) } }
         collectorDiscarded = model.collectorDiscarded
         collectorDiscardReason = model.collectorDiscardReason
         phasesFolded = model.phasesFolded
@@ -26,7 +32,7 @@ extension RunReport {
         ranks = model.ranks.map { info in
             RankRow(
                 rank: info.rank, node: info.node, status: info.status, step: info.step, total: info.total,
-                barrier: info.barrier, phase: info.phase?.name, lastTs: info.lastTs, lastProgressTs: info.lastProgressTs, dropped: info.dropped,
+                barrier: info.barrier, collective: info.currentCollective, stalled: snapshot.isStalled(info.rank), phase: info.phase?.name, lastTs: info.lastTs, lastProgressTs: info.lastProgressTs, dropped: info.dropped,
                 restarts: info.restarts, exitCode: info.exitCode, error: info.error, lostReason: info.lostReason
             )
         }

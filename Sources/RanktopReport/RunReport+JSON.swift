@@ -27,6 +27,23 @@ extension RunReport {
             ("other_runs", .array(otherRuns.map(JSONValue.string))),
             ("rejected_lines", .array(rejectedSamples.map { .object([("line", .int($0.line)), ("reason", .string($0.reason))]) })),
             ("diagnosis", .array(diagnosis.map(JSONValue.string))),
+            ("open_collectives", .array(openCollectives.map(\.json))),
+            ("collective_mismatches", .array(collectiveMismatches.map { entry in
+                .object([
+                    ("group", .string(entry.key.group)), ("seq", .int(entry.key.n)),
+                    ("ops", .object(entry.ops.sorted { $0.key < $1.key }.map { ($0.key, .array($0.value.map(JSONValue.int))) })),
+                ])
+            })),
+            ("stall", stall.map { s in
+                .object([("since", .double(s.since)), ("step", s.step.map(JSONValue.int) ?? .null), ("ranks", .ranks(s.ranks))])
+            } ?? .null),
+            ("stacks", .array(stacks.map { entry in
+                .object([
+                    ("rank", .int(entry.rank)), ("ts", .double(entry.sample.ts)),
+                    ("frames", .array(entry.sample.frames.map(JSONValue.string))),
+                ])
+            })),
+            ("completed_collectives", .int(completedCollectives)),
             ("stop", stop.map { s in
                 .object([
                     ("signal", .string(s.signal)), ("by", s.by.map(JSONValue.string) ?? .null),
@@ -48,6 +65,14 @@ extension RunReport.RankRow {
             } ?? .null),
             ("phase", phase.map(JSONValue.string) ?? .null),
             ("last_ts", .double(lastTs)),
+            ("stalled", .bool(stalled)),
+            ("collective", collective.map { c in
+                .object([
+                    ("group", .string(c.group)), ("seq", .int(c.n)), ("op", .string(c.op)),
+                    ("label", c.label.map(JSONValue.string) ?? .null), ("since", .double(c.since)),
+                    ("async", .bool(c.isAsync)),
+                ])
+            } ?? .null),
             ("node", node.map(JSONValue.string) ?? .null),
             ("total", total.map(JSONValue.int) ?? .null),
             ("dropped", .int(dropped)),
@@ -67,6 +92,23 @@ extension RunReport.OpenBarrier {
             ("missing", .ranks(missing)),
             ("since", .double(since)),
             ("site", site.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
+
+extension OpenCollective {
+    var json: JSONValue {
+        .object([
+            ("group", .string(group)),
+            ("seq", .int(n)),
+            ("op", .string(op)),
+            ("label", label.map(JSONValue.string) ?? .null),
+            ("arrived", .array(arrived.map(JSONValue.int))),
+            ("missing", missing.map(JSONValue.ranks) ?? .array([])),
+            ("since", .double(since)),
+            ("missing_count", .int(missingCount)),
+            ("site", site.map(JSONValue.string) ?? .null),
+            ("async", .bool(isAsync)),
         ])
     }
 }

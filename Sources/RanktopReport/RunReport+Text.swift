@@ -32,6 +32,41 @@ extension RunReport {
                 out.append(line)
             }
         }
+        if !openCollectives.isEmpty || completedCollectives > 0 {
+            out.append("")
+            out.append("COLLECTIVES")
+            out.append("  \(completedCollectives) completed, \(openCollectives.count) open")
+            for wait in openCollectives.prefix(20) {
+                var line = "  \(wait.title)"
+                line += " (group \(Format.quoted(wait.group, max: 40)))"
+                if let site = wait.site { line += " at \(Format.clean(site, max: 60))" }
+                line += " for \(Format.duration(now - wait.since)): arrived \(Format.ranks(wait.arrived, limit: 8)); missing "
+                if let missing = wait.missing {
+                    line += missing.isEmpty ? "none" : missing.text(limit: 8)
+                } else {
+                    line += "\(wait.missingCount)"
+                }
+                out.append(line)
+            }
+            if openCollectives.count > 20 { out.append("  ... and \(openCollectives.count - 20) more") }
+        }
+        if !collectiveMismatches.isEmpty {
+            out.append("")
+            out.append("MISMATCHED COLLECTIVES")
+            for entry in collectiveMismatches.prefix(20) {
+                let ops = entry.ops.sorted { $0.key < $1.key }.map { "\($0.key) on \(Format.ranks($0.value, limit: 6))" }
+                out.append("  #\(entry.key.n) of \(Format.quoted(entry.key.group, max: 40)): \(ops.joined(separator: ", "))")
+            }
+        }
+        if !stacks.isEmpty {
+            out.append("")
+            out.append("STACKS (the newest of each rank, innermost last)")
+            for entry in stacks.prefix(16) {
+                out.append("  rank \(entry.rank), \(ago(entry.sample.ts)):")
+                for frame in entry.sample.frames.suffix(12) { out.append("    " + Format.clean(frame, max: 160)) }
+            }
+            if stacks.count > 16 { out.append("  ... and \(stacks.count - 16) more ranks") }
+        }
         if !mismatches.isEmpty {
             out.append("")
             out.append("MISMATCHED BARRIERS")
@@ -115,12 +150,14 @@ extension RunReport {
             var place = "-"
             if let b = r.barrier {
                 place = "barrier #\(b.n)\(b.name.map { " " + Format.clean($0, max: 24) } ?? "") for \(Format.duration(now - b.since))"
+            } else if let c = r.collective {
+                place = "\(c.op) #\(c.n)\(c.label.map { " " + Format.clean($0, max: 24) } ?? "") for \(Format.duration(now - c.since))"
             } else if let phase = r.phase {
                 place = "phase \(Format.clean(phase, max: 24))"
             } else if r.status == .failed, let code = r.exitCode {
                 place = "exit code \(code)"
             }
-            let cells = [r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""]
+            let cells = [r.stalled ? "\(r.status.rawValue), stalled" : r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""]
             if collapse, let current = run, current.cells == cells, current.last.rank + 1 == r.rank {
                 run?.last = r
                 if let node = r.node { run?.nodes.insert(node) }

@@ -12,6 +12,10 @@ public struct RunReport: Sendable {
         public var step: Int?
         public var total: Int?
         public var barrier: RankBarrier?
+        /// The collective the rank is in (the oldest blocking one, else an async op in flight).
+        public var collective: RankCollective?
+        /// Alive but not progressing at the end of the log.
+        public var stalled: Bool
         public var phase: String?
         public var lastTs: Double
         /// When the rank last reported progress.
@@ -77,6 +81,14 @@ public struct RunReport: Sendable {
     /// World ranks that never sent anything.
     public var silentRanks: RankSet
     public var openBarriers: [OpenBarrier]
+    public var openCollectives: [OpenCollective] = []
+    /// (group, n) -> op -> ranks, by (group, n).
+    public var collectiveMismatches: [(key: CollectiveKey, ops: [String: [Int]])] = []
+    public var completedCollectives = 0
+    /// No rank progressing at the end of the log.
+    public var stall: RunStall?
+    /// The newest stack each rank answered, by rank.
+    public var stacks: [(rank: Int, sample: StackSample)] = []
     public var mismatches: [Mismatch]
     public var triggers: [TriggerRow]
     public var stragglers: [StragglerStats]

@@ -13,7 +13,9 @@ import RanktopProtocol
         let result = try ProcessRunner.ranktop(["report", fixture("hang")])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        let diagnosis = lines.firstIndex(of: "DIAGNOSIS").map { lines[$0 + 1] } ?? ""
+        let stall = lines.firstIndex(of: "DIAGNOSIS").map { lines[$0 + 1] } ?? ""
+        #expect(stall.contains("run stalled: no rank has progressed for 14m3"))
+        let diagnosis = lines.firstIndex(of: "DIAGNOSIS").map { lines[$0 + 2] } ?? ""
         #expect(diagnosis.contains("barrier #1 \"save_checkpoint\" open 14m3"))
         #expect(diagnosis.contains("7/8 arrived; missing rank 5 (node-1)"))
     }

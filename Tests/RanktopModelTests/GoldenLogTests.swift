@@ -32,7 +32,11 @@ import RanktopProtocol
         #expect(barrier.name == "save_checkpoint")
         #expect(barrier.missing == [5])
         #expect(barrier.arrived == [0, 1, 2, 3, 4, 6, 7])
-        let first = report.diagnosis.first ?? ""
+        // The stall leads (no rank progresses), with where the waiting ranks are and who they wait for.
+        let stall = report.diagnosis.first ?? ""
+        #expect(stall.hasPrefix("run stalled: no rank has progressed for 14m3"))
+        #expect(stall.contains("ranks 0-4, 6-7 wait in barrier #1 \"save_checkpoint\" for rank 5"))
+        let first = report.diagnosis.dropFirst().first ?? ""
         #expect(first.hasPrefix("barrier #1 \"save_checkpoint\" open 14m3"))
         #expect(first.contains("7/8 arrived; missing rank 5 (node-1), last seen at the end of the log at step 81 (no progress for 14m3"))
         #expect(first.contains("running"))

@@ -27,7 +27,7 @@ import Testing
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
                 #expect(lines.count == height, "\(width)x\(height)")
                 #expect(text.contains("run r"), "\(width)x\(height)")
-                #expect(text.contains("barrier") || text.contains("BARRIERS"), "\(width)x\(height)")
+                #expect(text.contains("barrier") || text.contains("WAITS"), "\(width)x\(height)")
             }
         }
     }

@@ -11,6 +11,9 @@ struct Diagnosis {
     let model: RunModel
     let now: Double
     let openWaits: [OpenWait]
+    let openCollectives: [OpenCollective]
+    let stall: RunStall?
+    let stalled: RankSet
     let incidents: [RankGroup]
 
     var lines: [String] {
@@ -18,11 +21,17 @@ struct Diagnosis {
         var timed: [(ts: Double, line: String)] = []
         for group in incidents where group.status != .stopped { timed.append((group.firstTs, describe(group))) }
         if let stop = model.stop { timed.append((stop.ts, describeStop(stop))) }
-        var lines = timed.enumerated().sorted { a, b in
+        // A run that stopped progressing leads: it is what the user came for.
+        var lines = stall.map { [describe($0)] } ?? []
+        lines += timed.enumerated().sorted { a, b in
             a.element.ts != b.element.ts ? a.element.ts < b.element.ts : a.offset < b.offset
         }.map(\.element.line)
-        // Then the waits they left behind: a barrier open is what a missing rank causes.
+        // Then the waits they left behind: a barrier or collective open is what a missing rank causes.
         lines += openWaits.map(describe)
+        lines += describeCollectives()
+        if stall == nil, !stalled.isEmpty {
+            lines.append("\(Format.ranksLabelled(stalled, limit: 12)) stalled: alive but no progress for \(Format.duration(longestStall(stalled)))")
+        }
 
         let silent = model.silentRankSet
         if !silent.isEmpty {
@@ -33,6 +42,10 @@ struct Diagnosis {
                 "\(Format.quoted(name, max: 40)) on \(Format.ranksLabelled(RankSet(ranks), limit: 6))"
             }
             lines.append("barrier #\(n) names disagree: \(parts.joined(separator: ", ")) (the ranks are not in the same collective)")
+        }
+        for (key, ops) in model.collectiveMismatches.sorted(by: { $0.key < $1.key }) {
+            let parts = ops.sorted { $0.key < $1.key }.map { op, ranks in "\(op) on \(Format.ranksLabelled(RankSet(ranks), limit: 6))" }
+            lines.append("collective #\(key.n) of group \(Format.quoted(key.group, max: 40)) mismatched: \(parts.joined(separator: ", ")) (the ranks called different collectives: the run will hang or corrupt data)")
         }
         for injection in model.pendingInjections {
             lines.append("manual trigger \(injection.id)\(injection.by.map { " by \($0)" } ?? "") was never applied by any rank")
@@ -67,7 +80,65 @@ struct Diagnosis {
             return "nothing failed: \(stopped) of \(world) ranks stopped as asked, \(exited) exited cleanly\(stepText)"
         }
         if ranks.isEmpty { return "no events from any rank" }
-        return "no hang found: \(ranks.count) of \(world) ranks reporting\(stepText), no barrier open"
+        return "no hang found: \(ranks.count) of \(world) ranks reporting\(stepText), no barrier or collective open"
+    }
+
+    private func describe(_ stall: RunStall) -> String {
+        var line = "run stalled: no rank has progressed for \(Format.duration(now - stall.since))"
+        if let step = stall.step { line += " (at step \(step))" }
+        // Where the waiting ranks are, and who they wait for: the oldest open wait says it.
+        if let wait = openCollectives.filter({ !($0.missing?.isEmpty ?? ($0.missingCount == 0)) }).min(by: { $0.since < $1.since }) {
+            let inside = RankSet(wait.arrived)
+            line += "; \(Format.ranksLabelled(inside, limit: 8)) \(inside.count == 1 ? "waits" : "wait") in \(wait.title) (group \(Format.quoted(wait.group, max: 40)))"
+            if let missing = wait.missing {
+                line += " for \(Format.ranksLabelled(missing, limit: 8))"
+            } else {
+                line += " for \(wait.missingCount) more member\(wait.missingCount == 1 ? "" : "s")"
+            }
+        } else if let wait = openWaits.filter({ !$0.missing.isEmpty }).min(by: { $0.since < $1.since }) {
+            let inside = RankSet(wait.arrived)
+            line += "; \(Format.ranksLabelled(inside, limit: 8)) \(inside.count == 1 ? "waits" : "wait") in barrier #\(wait.n)\(wait.name.map { " " + Format.quoted($0, max: 40) } ?? "") for \(Format.ranksLabelled(wait.missing, limit: 8))"
+        } else {
+            line += "; no rank is in a barrier or collective: they are alive (heartbeats) but stuck elsewhere"
+        }
+        return line
+    }
+
+    private func longestStall(_ ranks: RankSet) -> Double {
+        ranks.prefix(4096).compactMap { model.rank($0) }.map { now - ($0.lastActivityTs ?? $0.firstTs) }.max() ?? 0
+    }
+
+    private func describeCollectives() -> [String] {
+        // DDP keeps a few gradient buckets in flight every step: only waits that held someone up
+        // for a moment are worth a line, and the oldest per group says where the group stands.
+        var lines: [String] = []
+        var seenGroups: Set<String> = []
+        for wait in openCollectives.sorted(by: { $0.since < $1.since }) {
+            guard !seenGroups.contains(wait.group) else { continue }
+            let missing = wait.missing?.count ?? wait.missingCount
+            guard missing > 0 || now - wait.since >= 1 else { continue }
+            seenGroups.insert(wait.group)
+            var line = "\(wait.title) (group \(Format.quoted(wait.group, max: 40))) open \(Format.duration(now - wait.since)): \(wait.arrived.count)"
+            if let count = model.collectiveGroups[wait.group]?.memberCount(world: model.world) { line += "/\(count)" }
+            line += " arrived"
+            if let site = wait.site { line += " at \(Format.clean(site, max: 60))" }
+            if let missingSet = wait.missing, !missingSet.isEmpty {
+                let detailed = missingSet.prefix(3).map(describeMissing)
+                let label = missingSet.count == 1 ? "missing" : "missing \(missingSet.count) ranks (\(missingSet.text(limit: 8))):"
+                line += "; \(label) \(detailed.joined(separator: "; "))"
+                if missingSet.count > 3 { line += "; and \(missingSet.count - 3) more\(conditionsOfTheRest(missingSet.dropFirst(3)))" }
+            } else if missing > 0 {
+                line += "; \(missing) member\(missing == 1 ? "" : "s") missing (the group's ranks were not reported)"
+            }
+            if let timeout = model.timeout {
+                let left = wait.since + timeout - now
+                line += left > 0
+                    ? "; the collective timeout fires in \(Format.duration(left))"
+                    : "; past the collective timeout (\(Format.duration(timeout))) by \(Format.duration(-left))"
+            }
+            lines.append(line)
+        }
+        return lines
     }
 
     private func describe(_ group: RankGroup) -> String {
@@ -157,9 +228,19 @@ struct Diagnosis {
             }
         }
         text += ", \(info.status.rawValue)"
+        if let kind = info.lastActivityKind, let ts = info.lastActivityKindTs {
+            text += ", last event \(kind.rawValue) \(ago(ts))"
+        }
+        if let collective = info.currentCollective {
+            text += " in \(collective.op) #\(collective.n)\(collective.label.map { " " + $0 } ?? "")"
+        }
+        if let site = info.lastSite { text += ", last site \(Format.clean(site, max: 60))" }
         if let phase = info.phase { text += " in phase \(Format.quoted(phase.name, max: 30))" }
         if let b = info.barrier { text += " in barrier #\(b.n)\(b.name.map { " " + Format.quoted($0, max: 30) } ?? "")" }
         if let error = info.error { text += " (\(Format.clean(error, max: 80)))" }
+        if let stack = info.lastStack, let innermost = stack.frames.last {
+            text += "; stack \(ago(stack.ts)): \(Format.clean(innermost, max: 120))"
+        }
         return text
     }
 

@@ -23,6 +23,13 @@ public struct RunSnapshot: Sendable {
     public let endedAt: Double?
     /// Barriers open now, by ordinal, with who arrived and who is missing.
     public let openWaits: [OpenWait]
+    /// Collectives open now, by group and ordinal, with who arrived and who is missing.
+    public let openCollectives: [OpenCollective]
+    /// Ranks alive but not progressing (see `StallPolicy`).
+    public let stalled: RankSet
+    /// Set when no rank of the run progresses.
+    public let stall: RunStall?
+    public let stallPolicy: StallPolicy
     /// The model it was derived from (copy on write: holding it costs nothing), for the views
     /// that are only computed when asked.
     private let model: RunModel
@@ -31,9 +38,22 @@ public struct RunSnapshot: Sendable {
     public static let defaultStaleAfter = 10.0
 
     /// `now`: the moment to judge at (the wall clock live, the end of the log for a report).
-    public init(model: RunModel, now: Double, staleAfter: Double = RunSnapshot.defaultStaleAfter) {
+    public init(
+        model: RunModel, now: Double, staleAfter: Double = RunSnapshot.defaultStaleAfter, stallPolicy: StallPolicy = .standard
+    ) {
         self.now = now
+        self.stallPolicy = stallPolicy
         world = model.world
+        let openWaits = model.openBarriersByN.map { OpenWait(barrier: $0, world: model.world, lastTs: model.lastTs) }
+        let openCollectives = RunSnapshot.openCollectives(of: model)
+        // Ranks someone waits for: a rank that holds a wait up is not progressing either.
+        var awaited: [Int] = []
+        for wait in openWaits { awaited += wait.missing.prefix(4096) }
+        for collective in openCollectives { if let missing = collective.missing { awaited += missing.prefix(4096) } }
+        let awaitedSet = Set(awaited)
+        var stalledRanks: [Int] = []
+        var aliveRanks = 0
+        var lastActivity: Double?
         var conditions = [RankCondition](repeating: .silent, count: world)
         var counts: [RankCondition: Int] = [:]
         var sortedSteps: [Int] = []
@@ -56,6 +76,14 @@ public struct RunSnapshot: Sendable {
                 lastEnd = max(lastEnd ?? lastTs, lastTs)
             } else {
                 allEnded = false
+                aliveRanks += 1
+                let activity = slots[r]?.lastActivityTs ?? slots[r]?.firstTs ?? lastTs
+                lastActivity = max(lastActivity ?? activity, activity)
+                let limit = stallPolicy.threshold(typicalStep: slots[r]?.typicalStepTime)
+                // Before its first step a rank may be loading for minutes: it is stalled only
+                // once it waits for others or others wait for it.
+                let judged = slots[r]?.lastProgressTs != nil || status == .waiting || awaitedSet.contains(r)
+                if judged, now - activity > limit { stalledRanks.append(r) }
             }
             conditions[r] = condition
             counts[condition, default: 0] += 1
@@ -73,9 +101,36 @@ public struct RunSnapshot: Sendable {
         stepMedian = sortedSteps.isEmpty ? nil : sortedSteps[sortedSteps.count / 2]
         startedAt = model.firstTs
         endedAt = allEnded ? lastEnd : nil
-        openWaits = model.openBarriersByN.map { OpenWait(barrier: $0, world: model.world, lastTs: model.lastTs) }
+        self.openWaits = openWaits
+        self.openCollectives = openCollectives
+        stalled = RankSet(stalledRanks)
+        stall = aliveRanks > 0 && stalledRanks.count == aliveRanks
+            ? RunStall(since: lastActivity ?? now, step: stepMax, ranks: stalled) : nil
         self.model = model
     }
+
+    /// A collective open this long is worth showing: DDP keeps gradient buckets in flight for
+    /// milliseconds every step, and a panel that flickered with each would hide the one that hangs.
+    public static let collectiveNoticeAfter = 1.0
+
+    /// The open collectives that held someone up for a moment (`collectiveNoticeAfter`), oldest first.
+    public var heldCollectives: [OpenCollective] {
+        openCollectives.filter { now - $0.since >= RunSnapshot.collectiveNoticeAfter }.sorted { $0.since < $1.since }
+    }
+
+    /// Shown at most per group: a stuck async op behind thousands is still the oldest shown.
+    public static let openCollectivesShownPerGroup = 64
+
+    private static func openCollectives(of model: RunModel) -> [OpenCollective] {
+        model.collectiveGroups.keys.sorted().flatMap { name -> [OpenCollective] in
+            let group = model.collectiveGroups[name]!
+            return group.open.values.sorted { $0.key.n < $1.key.n }.prefix(openCollectivesShownPerGroup).map {
+                OpenCollective(instance: $0, group: group, world: model.world, lastTs: model.lastTs)
+            }
+        }
+    }
+
+    public func isStalled(_ rank: Int) -> Bool { stalled.contains(rank: rank) }
 
     /// Ranks that ended badly or never came, in groups of one condition and one reason, the
     /// earliest first: the root cause leads, what followed from it comes after. Computed when
@@ -84,7 +139,10 @@ public struct RunSnapshot: Sendable {
 
     /// What went wrong, most telling first: one line each, a few lines even at 4096 ranks.
     public var diagnosis: [String] {
-        Diagnosis(model: model, now: now, openWaits: openWaits, incidents: incidents).lines
+        Diagnosis(
+            model: model, now: now, openWaits: openWaits, openCollectives: openCollectives, stall: stall,
+            stalled: stalled, incidents: incidents
+        ).lines
     }
 
     /// The end-of-run summary (the headless line, the plain view's last line).

@@ -5,7 +5,7 @@ public enum PanelID: String, CaseIterable, Sendable, Hashable {
     public var title: String {
         switch self {
         case .ranks: "RANKS"
-        case .barriers: "BARRIERS"
+        case .barriers: "WAITS"
         case .phases: "PHASES"
         case .triggers: "TRIGGERS"
         case .events: "EVENTS"

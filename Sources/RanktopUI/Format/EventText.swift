@@ -39,6 +39,15 @@ public enum EventText {
             return "heartbeat"
         case let .stack(id, frames):
             return "stack \(id): \(frames.count) frames" + (frames.last.map { ", in " + $0 } ?? "")
+        case let .collectiveEnter(c):
+            var text = "\(c.op) #\(c.n)"
+            if c.group != "world" { text += " [\(c.group)]" }
+            if let label = c.label { text += " " + label }
+            if c.isAsync == true { text += " async" }
+            if let site = c.site { text += " at " + site }
+            return text
+        case let .collectiveExit(c):
+            return "\(c.op ?? "collective") #\(c.n) done" + (c.group != "world" ? " [\(c.group)]" : "")
         case let .bye(code, error):
             if let error { return "bye: error: " + error + (code.map { " (code \($0))" } ?? "") }
             return "bye" + (code.map { " (code \($0))" } ?? "")
@@ -64,7 +73,7 @@ public enum EventText {
     /// The theme element an event's line is drawn in.
     static func role(_ event: Event) -> ThemeRole {
         switch event.body {
-        case .barrierEnter, .barrierExit: .barrier
+        case .barrierEnter, .barrierExit, .collectiveEnter, .collectiveExit: .barrier
         case .phaseEnter, .phaseExit: .phase
         case .triggerSet, .inject: .trigger
         case let .triggerCheck(_, fired): fired ? .trigger : .dim

@@ -1,16 +1,24 @@
 import RanktopModel
+import RanktopProtocol
 
-/// Open barriers with who is missing (by number: the key diagnostic), how long they have been
-/// open and the time left before the collective timeout; then mismatches, loudly, and the recent
-/// completed barriers with their straggler and the wait it caused.
+/// The waits panel: whether the run is stalled, then open barriers and collectives with who is
+/// missing (by number: the key diagnostic), how long they have been open and the time left
+/// before the collective timeout; mismatches, loudly; and the recent completed barriers with
+/// their straggler and the wait it caused.
 enum BarriersPanel {
     static func title(focused: Bool, context: RenderContext) -> StyledLine {
         var title = PanelFrame.title(.barriers, focused: focused, context: context)
         let model = context.model
-        title.add(" \(model.openBarriers.count) open", context.style(model.openBarriers.isEmpty ? .dim : .barrier))
-        if !model.mismatches.isEmpty {
+        let open = model.openBarriers.count + context.digest.heldCollectives.count
+        title.add(" \(open) open", context.style(open == 0 ? .dim : .barrier))
+        let mismatches = model.mismatches.count + model.collectiveMismatches.count
+        if mismatches > 0 {
             title.add(" ", context.style(.dim))
-            title.add(" \(model.mismatches.count) MISMATCH ", context.style(.mismatch))
+            title.add(" \(mismatches) MISMATCH ", context.style(.mismatch))
+        }
+        if context.digest.stall != nil {
+            title.add(" ", context.style(.dim))
+            title.add(" STALLED ", context.style(.error).overlaid(by: Style(.bold)))
         }
         title.add(context.glyphs.separator + "\(model.completedBarrierCount) done", context.style(.dim))
         return title
@@ -19,6 +27,8 @@ enum BarriersPanel {
     static func lines(width: Int, context: RenderContext) -> [StyledLine] {
         let model = context.model
         var lines: [StyledLine] = []
+        if let stall = context.digest.stall { lines.append(stallLine(stall, context: context)) }
+        lines += collectiveMismatchLines(context: context)
         for (n, names) in model.mismatches.sorted(by: { $0.key > $1.key }).prefix(3) {
             let parts = names.sorted { $0.value.first ?? 0 < $1.value.first ?? 0 }
                 .map { "'\($0.key)' (\(RankRanges.text($0.value)))" }
@@ -27,8 +37,13 @@ enum BarriersPanel {
         for barrier in model.openBarriersByN {
             lines += openBarrier(barrier, width: width, context: context)
         }
-        if model.openBarriers.isEmpty {
-            lines.append(StyledLine("no barrier open", context.style(.dim)))
+        let held = context.digest.heldCollectives
+        for collective in held.prefix(8) {
+            lines += openCollective(collective, width: width, context: context)
+        }
+        if held.count > 8 { lines.append(StyledLine("+\(held.count - 8) more collectives open", context.style(.dim))) }
+        if model.openBarriers.isEmpty, held.isEmpty {
+            lines.append(StyledLine("no barrier or collective open", context.style(.dim)))
         }
         let recent = model.completedBarriers.suffix(8).reversed()
         if !recent.isEmpty {
@@ -77,6 +92,13 @@ enum BarriersPanel {
             lines.append(StyledLine("  everyone arrived; ranks are leaving", dim))
             return lines
         }
+        return lines + missingLines(missing, width: width, context: context)
+    }
+
+    /// Up to three lines of missing ranges, then why they are missing where the run knows.
+    static func missingLines(_ missing: RankSet, width: Int, context: RenderContext) -> [StyledLine] {
+        let dim = context.style(.dim)
+        var lines: [StyledLine] = []
         let label = "  missing \(missing.count): "
         let missingStyle = context.style(.barrierMissing)
         let room = max(8, width - label.count)

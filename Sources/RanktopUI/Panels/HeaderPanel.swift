@@ -36,6 +36,14 @@ enum HeaderPanel {
         first.append((drops > 0 ? 0 : 2, pair("drops ", "\(drops)", label, drops > 0 ? header.overlaid(by: context.theme.raw(.warning)) : header)))
 
         var flagLine = StyledLine()
+        if let stall = digest.stall {
+            var text = "STALLED \(Format.duration(context.now - stall.since))"
+            if let step = stall.step { text += " at step \(step)" }
+            flagLine.add(text, label.overlaid(by: context.theme.raw(.error)))
+        }
+        if flags.paused {
+            if !flagLine.spans.isEmpty { flagLine.add(sep, header) }
+        }
         if flags.paused { flagLine.add("PAUSED (p resumes)", label.overlaid(by: context.theme.raw(.warning))) }
         if let ended = flags.ended {
             if !flagLine.spans.isEmpty { flagLine.add(sep, header) }
@@ -52,6 +60,10 @@ enum HeaderPanel {
             if !states.spans.isEmpty { states.add("  ", header) }
             let style = n > 0 ? header.overlaid(by: context.theme.raw(condition.role)) : header.overlaid(by: context.theme.raw(.dim))
             states.add("\(condition.label) \(n)", style)
+        }
+        if !digest.stalled.isEmpty {
+            if !states.spans.isEmpty { states.add("  ", header) }
+            states.add("stalled \(digest.stalled.count)", header.overlaid(by: context.theme.raw(.stale)))
         }
         second.append((0, states))
         second.append((0, triggerState(context: context, header: header, label: label)))

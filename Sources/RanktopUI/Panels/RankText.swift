@@ -29,6 +29,15 @@ enum RankText {
             line.add(" " + Format.duration(waited), context.style(waited >= 10 ? .warning : .dim))
             return line
         }
+        if let collective = info.currentCollective, !collective.isAsync || context.now - collective.since >= RunSnapshot.collectiveNoticeAfter {
+            // `all_reduce #812 ddp.gradients 41s`: the op and ordinal match the waits panel.
+            var line = StyledLine("\(collective.op) #\(collective.n)", context.style(.barrier))
+            if let label = collective.label { line.add(" " + label, context.style(.barrier)) }
+            if collective.group != "world" { line.add(" [\(collective.group)]", context.style(.dim)) }
+            let waited = context.now - collective.since
+            line.add(" " + Format.duration(waited), context.style(waited >= 10 ? .warning : .dim))
+            return line
+        }
         if let phase = info.phase {
             return StyledLine("phase \(phase.name) (\(partLabel(phase.part)))", context.style(phase.main ? .phaseMain : .phase))
         }

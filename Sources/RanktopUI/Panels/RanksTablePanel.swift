@@ -120,7 +120,12 @@ enum RanksTablePanel {
         col += w.rank + 1
         canvas.put(info?.node ?? "-", x: col, y: y, width: w.node, style: dim, ellipsis: ellipsis)
         col += w.node + 1
-        canvas.put(condition.label, x: col, y: y, style: context.style(condition.role), limit: col + w.state)
+        // Stalled says more than running or waiting: alive, and going nowhere.
+        if (condition == .running || condition == .waiting), context.digest.isStalled(rank) {
+            canvas.put("stalled", x: col, y: y, style: context.style(.stale), limit: col + w.state)
+        } else {
+            canvas.put(condition.label, x: col, y: y, style: context.style(condition.role), limit: col + w.state)
+        }
         col += w.state + 1
         if w.bar > 0 {
             RankText.drawBar(into: &canvas, x: col, y: y, width: w.bar, fraction: info?.fractionDone, context: context)

@@ -77,7 +77,7 @@ extension RunReport {
         }
         if !stragglers.isEmpty {
             out.append("")
-            out.append("STRAGGLERS (last to arrive at completed barriers)")
+            out.append("STRAGGLERS (last to arrive at completed barriers and collectives)")
             for s in stragglers.prefix(10) {
                 out.append("  rank \(s.rank): last \(s.timesLast) \(s.timesLast == 1 ? "time" : "times"), kept the others waiting \(Format.duration(s.waitCaused)) in total")
             }

@@ -20,6 +20,9 @@ struct DashboardFlags: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Most frames per second the dashboard draws.", valueName: "n"))
     var fps: Double = 10
 
+    @OptionGroup(title: "STALLS")
+    var stall: StallFlags
+
     func validate() throws {
         guard fps.isFinite, fps >= 1, fps <= 60 else {
             throw ValidationError("--fps must be between 1 and 60, not \(fps)")
@@ -42,10 +45,11 @@ enum DashboardSession {
         let noColor = flags.noColor || !(environment["NO_COLOR"] ?? "").isEmpty
         let choice = ThemeLoader.standard(environment: environment).choose(flags.theme ?? environment["RANKTOP_THEME"], noColor: noColor)
         if let warning = choice.warning { Terminal.printError(warning) }
-        let options = DashboardOptions(
+        var options = DashboardOptions(
             label: source.label, logPath: logPath, ownsRun: ownsRun, canControl: source.canControl,
             glyphs: flags.ascii ? .ascii : .unicode, theme: choice.theme, utcOffset: localUTCOffset()
         )
+        options.stallPolicy = flags.stall.policy
         var configuration = DashboardRunner.Configuration(
             options: options, noColor: noColor, maxFramesPerSecond: flags.fps,
             endedMessage: endedMessage, startupMessage: [choice.warning, startupMessage].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,

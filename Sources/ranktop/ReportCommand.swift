@@ -32,16 +32,18 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "'all': every rank on its own row in RANKS (by default, past \(RunReport.collapseRowsAbove) ranks, rows that say the same are one row of ranges).")
     var ranks: RankRows?
 
+    @OptionGroup var stall: StallFlags
+
     func run() throws {
         try reportingFailures {
-            var report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY)
+            var report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY, stallPolicy: stall.policy)
             report.listEveryRank = ranks == .all
             print(json ? report.json.serialized : report.text, terminator: json ? "\n" : "")
         }
     }
 
     /// Folds the whole log through the run model.
-    static func makeReport(path: String, showProgress: Bool) throws -> RunReport {
+    static func makeReport(path: String, showProgress: Bool, stallPolicy: StallPolicy = .standard) throws -> RunReport {
         var model = RunModel(limits: .report)
         var bar = showProgress ? ProgressBar(label: "reading \(path)") : nil
         do {
@@ -53,7 +55,7 @@ struct ReportCommand: ParsableCommand {
             bar?.finish()
             if summary.isNotAnEventLog { throw CLIFailure(message: summary.notAnEventLogMessage(path: path)) }
             if summary.isMostlyRejected { Terminal.printError("warning: " + summary.mostlyRejectedWarning(path: path)) }
-            return RunReport(model: model, read: summary)
+            return RunReport(model: model, read: summary, stallPolicy: stallPolicy)
         } catch let error as LogReadError {
             bar?.finish()
             throw CLIFailure(message: error.description)

@@ -21,6 +21,12 @@ import Testing
         Event(rank: 1, ts: 7, .lost(reason: "connection closed")),
         Event(rank: 1, ts: 8, .dropped(count: 12)),
         Event(rank: -1, ts: 9, .inject(Injection(id: "inj-1", reason: "diverging", by: "alice@login-1"))),
+        Event(rank: 2, ts: 10, seq: 15, .collectiveEnter(CollectiveEnter(
+            group: "pg-3", n: 812, op: "all_reduce", size: 2, members: [1, 2], bytes: 4096, dtype: "float32",
+            site: "train.py:88", label: "ddp.gradients", isAsync: true))),
+        Event(rank: 2, ts: 11, seq: 16, .collectiveEnter(CollectiveEnter(group: "world", n: 0, op: "barrier"))),
+        Event(rank: 2, ts: 12, seq: 17, .collectiveExit(CollectiveExit(group: "pg-3", n: 812, op: "all_reduce"))),
+        Event(rank: 2, ts: 13, seq: 18, .collectiveExit(CollectiveExit(group: "world", n: 0))),
     ]
 
     @Test func everyKindSurvivesEncodeThenDecode() {
@@ -176,6 +182,12 @@ import Testing
         (#"{"kind":"progress","rank":0,"ts":1,"step":9007199254740993}"#, "above the supported maximum"),
         (#"{"kind":"hello","rank":5,"ts":1,"v":1,"run":"r","world":4,"local_rank":0,"local_world":1,"node":"n","pid":1,"runtime":"x"}"#, "outside the world of 4"),
         (#"{"kind":"discarded","rank":-1,"ts":1,"count":-1}"#, "below 0"),
+        (#"{"kind":"collective.enter","rank":0,"ts":1,"group":"world","n":0}"#, "missing field 'op'"),
+        (#"{"kind":"collective.enter","rank":0,"ts":1,"group":"world","n":-1,"op":"all_reduce"}"#, "below 0"),
+        (#"{"kind":"collective.enter","rank":0,"ts":1,"group":"g","n":0,"op":"all_reduce","members":[0,"x"]}"#, "expected integers"),
+        (#"{"kind":"collective.enter","rank":0,"ts":1,"group":"g","n":0,"op":"all_reduce","members":[0,2000000]}"#, "expected integers"),
+        (#"{"kind":"collective.enter","rank":0,"ts":1,"group":"g","n":0,"op":"all_reduce","async":"yes"}"#, "expected boolean"),
+        (#"{"kind":"collective.exit","rank":0,"ts":1,"n":3}"#, "missing field 'group'"),
     ])
     func test_isRejected(line: String, reason: String) {
         var decoder = EventDecoder()

@@ -10,7 +10,7 @@ extension Dashboard {
         let toEnd = measuresToTheEnd(model)
         let now = toEnd ? model.lastTs ?? clock : clock
         var canvas = Canvas(width: size.width, height: size.height, asciiOnly: options.glyphs == .ascii, background: options.theme[.text])
-        let digest = RunSnapshot(model: model, now: now, staleAfter: options.staleAfter)
+        let digest = RunSnapshot(model: model, now: now, staleAfter: options.staleAfter, stallPolicy: options.stallPolicy)
         let context = RenderContext(model: model, digest: digest, now: now, options: options)
         frame = FrameGeometry()
         frame.size = size

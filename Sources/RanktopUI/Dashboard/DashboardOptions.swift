@@ -1,3 +1,5 @@
+import RanktopModel
+
 /// What the dashboard knows about where it runs: the source, who owns the run, how to draw.
 public struct DashboardOptions: Sendable {
     /// The source's label: an address, or a log path for a replay.
@@ -14,6 +16,8 @@ public struct DashboardOptions: Sendable {
     public var utcOffset: Int
     /// A rank not heard from for this long is stale (heartbeats come every 2 s).
     public var staleAfter: Double
+    /// When a rank alive but not progressing counts as stalled (`--stall-after`).
+    public var stallPolicy: StallPolicy = .standard
 
     public init(
         label: String, logPath: String? = nil, ownsRun: Bool = false, canControl: Bool = true,

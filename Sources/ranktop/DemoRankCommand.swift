@@ -42,12 +42,28 @@ struct DemoRankCommand: ParsableCommand {
     @Flag(help: "Print nothing when the run ends.")
     var quiet = false
 
+    @Option(help: "Benchmark mode (docs/benchmarks.md): each step is this many milliseconds of fixed arithmetic, then --events-per-step events and a trigger check; segments with and without the events alternate and rank 0 prints the step times.")
+    var workMs: Double?
+
+    @Option(help: "Benchmark mode: events (progress calls) per instrumented step.")
+    var eventsPerStep = 2
+
+    @Option(help: "Benchmark mode: pairs of bare and instrumented segments.")
+    var benchPairs = 10
+
+    @Option(help: "Benchmark mode: steps per segment.")
+    var benchSegment = 50
+
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard stepTime >= 0, stepTime <= 60 else { throw ValidationError("--step-time must be between 0 and 60 seconds") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
         guard timeout > 0, connectTimeout > 0 else { throw ValidationError("--timeout and --connect-timeout must be positive") }
+        if let workMs, !(workMs > 0 && workMs <= 10_000) { throw ValidationError("--work-ms must be between 0 and 10000") }
+        guard eventsPerStep >= 0, benchPairs >= 1, benchSegment >= 1 else {
+            throw ValidationError("--events-per-step must be at least 0, --bench-pairs and --bench-segment at least 1")
+        }
     }
 
     func run() throws {
@@ -59,6 +75,17 @@ struct DemoRankCommand: ParsableCommand {
                 throw CLIFailure(message: String(describing: error), exitCode: 1)
             }
             state.reportTerminationSignals()
+            if let workMs {
+                let bench = DemoStepBenchmark(state: state, workMilliseconds: workMs, events: eventsPerStep, pairs: benchPairs, stepsPerSegment: benchSegment)
+                let result: DemoStepBenchmark.Result
+                do {
+                    result = try state.run { _ in try bench.run() }
+                } catch {
+                    throw CLIFailure(message: String(describing: error), exitCode: 1)
+                }
+                if state.rank == 0 { print(bench.summary(result)) }
+                return
+            }
             let plan = DemoTraining.Plan(
                 steps: steps, stepTime: stepTime,
                 slowRank: slowRank.map { $0 < 0 ? nil : $0 } ?? (state.worldSize > 1 ? state.worldSize - 1 : nil),

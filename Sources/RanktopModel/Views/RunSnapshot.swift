@@ -24,8 +24,8 @@ public struct RunSnapshot: Sendable {
     /// Barriers open now, by ordinal, with who arrived and who is missing.
     public let openWaits: [OpenWait]
     /// The model it was derived from (copy on write: holding it costs nothing), for the views
-    /// that are only computed when asked.
-    private let model: RunModel
+    /// that are only computed when asked (here and in the other files of `Views/`).
+    let model: RunModel
 
     /// A rank with no event for this long is stale (heard from, but not lately).
     public static let defaultStaleAfter = 10.0

@@ -22,6 +22,9 @@ public final class Collector: Sendable {
     let state: NIOLockedValueBox<State>
     private let acceptedLines = ManagedAtomic<Int>(0)
     private let rejectedLines = ManagedAtomic<Int>(0)
+    /// Automatic stack capture: policy checks made, and requests handed to ranks.
+    let stackCaptureChecks = ManagedAtomic<Int>(0)
+    let stackCaptureRequests = ManagedAtomic<Int>(0)
 
     /// A rank of a run: two runs on one `serve` both have a rank 0.
     struct RankKey: Hashable, Sendable {
@@ -65,6 +68,8 @@ public final class Collector: Sendable {
         var injections = InjectionBook()
         var guards = ClientGuards()
         var warned: Set<String> = []
+        /// (run, rank, episode) already asked for a stack by automatic capture.
+        var stackCaptures = StackCaptureBook()
         var connections = 0
     }
 
@@ -75,7 +80,7 @@ public final class Collector: Sendable {
         var initial = State()
         initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
         state = NIOLockedValueBox(initial)
-        log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.keepsLiveModel, warn: configuration.warn)
+        log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.foldsLiveModel, warn: configuration.warn)
     }
 
     public var logPath: String { configuration.logPath }
@@ -119,10 +124,17 @@ public final class Collector: Sendable {
         let expiryTimer = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.expireInjections()
         }
+        var timers = [flushTimer, expiryTimer]
+        if configuration.stackAfter > 0 {
+            // At most once a second: the policy reads an O(world) snapshot of the live model.
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+                self?.captureStacks()
+            })
+        }
         state.withLockedValue { state in
             state.transports = started.map(\.0)
             state.addresses = started.map(\.1)
-            state.timers = [flushTimer, expiryTimer]
+            state.timers = timers
         }
         return started.map(\.1)
     }
@@ -165,7 +177,7 @@ public final class Collector: Sendable {
     }
 
     /// The run as the collector has taken it so far: every accepted event and the collector's
-    /// own, folded in log order. Empty unless `configuration.keepsLiveModel`.
+    /// own, folded in log order. Empty unless `configuration.keepsLiveModel` or `stackAfter`.
     public func model() -> RunModel {
         log.model()
     }
@@ -175,7 +187,8 @@ public final class Collector: Sendable {
         let (ranks, connections) = state.withLockedValue { ($0.current.count, $0.connections) }
         return CollectorStatistics(
             connectedRanks: ranks, connections: connections,
-            acceptedLines: acceptedLines.load(ordering: .relaxed), rejectedLines: rejectedLines.load(ordering: .relaxed)
+            acceptedLines: acceptedLines.load(ordering: .relaxed), rejectedLines: rejectedLines.load(ordering: .relaxed),
+            stackCaptureChecks: stackCaptureChecks.load(ordering: .relaxed), stackCaptureRequests: stackCaptureRequests.load(ordering: .relaxed)
         )
     }
 
@@ -258,4 +271,7 @@ public struct CollectorStatistics: Sendable, Equatable {
     public var connections: Int
     public var acceptedLines: Int
     public var rejectedLines: Int
+    /// Automatic stack capture: how often the policy was checked, and stack requests it sent.
+    public var stackCaptureChecks = 0
+    public var stackCaptureRequests = 0
 }

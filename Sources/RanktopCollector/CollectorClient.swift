@@ -69,6 +69,17 @@ public final class CollectorClient: RunSource {
         connection.close()
     }
 
+    /// One stack request, what `ranktop stack` sends per rank: returns its id, which the rank's
+    /// `stack` event will carry.
+    public static func requestStack(at address: Address, rank: Int, token: String?, timeout: Double) async throws -> String {
+        let connection = try await CollectorConnection.open(address, request: .stack(rank: rank, token: token), timeout: timeout)
+        connection.close()
+        guard let id = connection.reply.id else {
+            throw TransportError("the collector at \(address) accepted the stack request but sent no id")
+        }
+        return id
+    }
+
     public var label: String { address.description }
     public var canControl: Bool { true }
 

@@ -32,22 +32,31 @@ public struct StackGroup: Sendable, Equatable {
     /// Groups `stacks` by their frames, notes aside (two ranks waiting 1.2 s and 1.3 s in the
     /// same barrier are in the same place), the group of the lowest rank first.
     public static func groups(_ stacks: [RankStack]) -> [StackGroup] {
-        var order: [[StackFrame]] = []
-        var members: [[StackFrame]: (ranks: [Int], frames: [StackFrame], newest: Double)] = [:]
+        // Identical text first, so each distinct stack is parsed and hashed as frames once
+        // (thousands of ranks, a few distinct stacks); stacks that differ only in their notes
+        // then land in the same group.
+        var groupOfText: [[String]: Int] = [:]
+        var groupOfFrames: [[StackFrame]: Int] = [:]
+        var groups: [(ranks: [Int], frames: [StackFrame], newest: Double)] = []
         for stack in stacks.sorted(by: { $0.rank < $1.rank }) {
-            let frames = Array(StackFrame.parse(stack.frames).reversed())
-            let key = frames.map(\.identity)
-            if var group = members[key] {
-                group.ranks.append(stack.rank)
-                group.newest = max(group.newest, stack.ts)
-                members[key] = group
+            let index: Int
+            if let known = groupOfText[stack.frames] {
+                index = known
             } else {
-                order.append(key)
-                members[key] = ([stack.rank], frames, stack.ts)
+                let frames = Array(StackFrame.parse(stack.frames).reversed())
+                let key = frames.map(\.identity)
+                if let existing = groupOfFrames[key] {
+                    index = existing
+                } else {
+                    index = groups.count
+                    groupOfFrames[key] = index
+                    groups.append(([], frames, stack.ts))
+                }
+                groupOfText[stack.frames] = index
             }
+            groups[index].ranks.append(stack.rank)
+            groups[index].newest = max(groups[index].newest, stack.ts)
         }
-        return order.compactMap { key in
-            members[key].map { StackGroup(ranks: RankSet($0.ranks), frames: $0.frames, newest: $0.newest) }
-        }
+        return groups.map { StackGroup(ranks: RankSet($0.ranks), frames: $0.frames, newest: $0.newest) }
     }
 }

@@ -145,7 +145,7 @@ extension Dashboard {
         case let .detail(rank):
             RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequest: stackRequests[rank], context: context)
         case var .stacks(state):
-            state.firstGroup = StacksView.draw(into: &canvas, rect: body, state: state, context: context)
+            state.firstGroup = StacksView.draw(into: &canvas, rect: body, state: state, cache: &stacksCache, context: context)
             overlay = .stacks(state)
         case let .triggerDialog(field):
             Dialogs.trigger(field, into: &canvas, context: context)

@@ -8,23 +8,43 @@ enum StacksView {
     /// Narrower than this, a column shows too little of a frame to be worth having.
     static let minimumColumnWidth = 36
 
-    /// The stacks that answer `state` as groups, and the ranks asked that have not answered.
-    static func content(_ state: StacksOverlay, context: RenderContext) -> (groups: [StackGroup], unanswered: [Int]) {
+    /// The groups of the last frame, and what they were made from: regrouping thousands of
+    /// stacks of dozens of frames every frame would cost more than the rest of the frame.
+    struct Cache: Sendable {
+        var stackIDs: [String?]
+        var request: StacksOverlay
+        var groups: [StackGroup]
+        var unanswered: [Int]
+    }
+
+    /// The stacks that answer `state` as groups, and the ranks asked that have not answered;
+    /// from `cache` while no rank's last stack changed.
+    static func content(_ state: StacksOverlay, context: RenderContext, cache: inout Cache?) -> (groups: [StackGroup], unanswered: [Int]) {
+        let model = context.model
+        var request = state
+        request.firstGroup = 0
+        // Read through the array in place: copying each rank's whole RankInfo is what 4096
+        // ranks a frame would spend the time on.
+        let slots = model.rankSlots
+        let ids = (0..<model.world).map { $0 < slots.count ? slots[$0]?.lastStack?.id : nil }
+        if let cache, cache.stackIDs == ids, cache.request == request { return (cache.groups, cache.unanswered) }
         var stacks: [RankStack] = []
         var unanswered: [Int] = []
-        for rank in 0..<context.model.world {
-            if let stack = context.model.rank(rank)?.lastStack, state.isAnswered(byStackAt: stack.ts) {
+        for rank in 0..<model.world {
+            if rank < slots.count, let stack = slots[rank]?.lastStack, state.isAnswered(byStackAt: stack.ts) {
                 stacks.append(RankStack(rank: rank, ts: stack.ts, frames: stack.frames))
             } else if state.asked.contains(rank: rank) {
                 unanswered.append(rank)
             }
         }
-        return (StackGroup.groups(stacks), unanswered)
+        let groups = StackGroup.groups(stacks)
+        cache = Cache(stackIDs: ids, request: request, groups: groups, unanswered: unanswered)
+        return (groups, unanswered)
     }
 
     /// Draws the view into `rect`; returns the first group shown (clamped to what exists).
-    static func draw(into canvas: inout Canvas, rect: Rect, state: StacksOverlay, context: RenderContext) -> Int {
-        let (groups, unanswered) = content(state, context: context)
+    static func draw(into canvas: inout Canvas, rect: Rect, state: StacksOverlay, cache: inout Cache?, context: RenderContext) -> Int {
+        let (groups, unanswered) = content(state, context: context, cache: &cache)
         let capacity = max(1, (rect.width - 2) / minimumColumnWidth)
         let first = max(0, min(state.firstGroup, groups.count - capacity))
         let shown = Array(groups.dropFirst(first).prefix(capacity))

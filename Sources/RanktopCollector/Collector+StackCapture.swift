@@ -6,7 +6,8 @@ extension Collector {
     /// names (`RunSnapshot.stackCandidates`) for its stack, once per (run, rank, episode), so the
     /// log holds where the culprit was even if nobody watched. The answers are `stack` events like
     /// any other; their ids start with `stk-auto-`. A candidate that is not connected is not
-    /// noted, so it is asked if it connects while the episode lasts.
+    /// noted, so it is asked if it connects while the episode lasts; a restarted rank (a new
+    /// process) is asked again.
     func captureStacks() {
         stackCaptureChecks.wrappingIncrement(ordering: .relaxed)
         let model = log.model()
@@ -18,10 +19,10 @@ extension Collector {
             guard !state.stopping, let run = state.newestConnectedRun else { return [] }
             return candidates.compactMap { candidate in
                 guard let connection = state.current[RankKey(run: run, rank: candidate.rank)],
-                      let control = state.live[connection]?.control,
-                      state.stackCaptures.insert(StackCaptureBook.Key(run: run, rank: candidate.rank, episode: candidate.episode))
+                      let live = state.live[connection],
+                      state.stackCaptures.insert(StackCaptureBook.Key(run: run, rank: candidate.rank, pid: live.pid, episode: candidate.episode))
                 else { return nil }
-                return control
+                return live.control
             }
         }
         guard !targets.isEmpty else { return }

@@ -1,12 +1,14 @@
 import DequeModule
 
-/// The (run, rank, episode) automatic capture has already asked, so each is asked once. Bounded:
+/// The (run, rank, process, episode) automatic capture has already asked, so each is asked
+/// once; a restarted rank is a new process, whose barriers count from 0 again. Bounded:
 /// past `capacity` the oldest are forgotten (a week-long run opens many barriers), which at worst
 /// asks a rank again about an episode long over.
 struct StackCaptureBook: Sendable {
     struct Key: Hashable, Sendable {
         var run: String
         var rank: Int
+        var pid: Int
         var episode: String
     }
 

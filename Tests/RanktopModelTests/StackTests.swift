@@ -105,6 +105,15 @@ import RanktopProtocol
         ])
     }
 
+    @Test func ofManyWaitingRanksASpreadSampleIsAskedAndEveryMissingOne() {
+        var s = Script()
+        s.hello(0..<100, world: 100)
+        for rank in 0..<97 { s.emit(rank, .barrierEnter(BarrierEnter(n: 4, name: "save"))) }
+        let candidates = RunSnapshot(model: Fixtures.model(s.events), now: 1010).stackCandidates(waitOpenFor: 5)
+        #expect(candidates.map(\.rank) == [97, 98, 99, 0, 13, 27, 41, 54, 68, 82, 96])
+        #expect(Set(candidates.map(\.episode)) == ["barrier:4"])
+    }
+
     @Test func aRankThatLeftTheBarrierIsNoLongerAsked() {
         var s = script()
         s.emit(2, .barrierEnter(BarrierEnter(n: 0, name: "save")))

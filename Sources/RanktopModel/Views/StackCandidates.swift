@@ -12,6 +12,11 @@ public struct StackCandidate: Sendable, Equatable, Hashable {
 }
 
 extension RunSnapshot {
+    /// How many of the ranks waiting in one barrier are asked: they wait in the same place, as a
+    /// rule, and a checkpoint that keeps 4095 ranks waiting past the threshold every hour must
+    /// not write 4095 stacks into the log each time. Spread over the ranks, so that nodes differ.
+    public static let waitingStackSample = 8
+
     /// The ranks to ask for their stacks once something has been stuck for `threshold` seconds.
     /// Each source of episodes is one function below; ranks that ended or never came are left
     /// out (they have no process to answer).
@@ -23,17 +28,25 @@ extension RunSnapshot {
         return candidates.filter { canAnswer($0.rank) }
     }
 
-    /// A barrier open too long: the ranks missing from it (where are they instead?) first, then
-    /// the ranks waiting in it (their stacks show where in the program they wait).
+    /// A barrier open too long: every rank missing from it (where is it instead?) first, then a
+    /// sample of the ranks waiting in it (their stacks show where in the program they wait).
     private func barrierCandidates(_ wait: OpenWait) -> [StackCandidate] {
         let episode = "barrier:\(wait.n)"
-        let waiting = wait.arrived.filter { model.rank($0)?.barrier?.n == wait.n }
-        return (Array(wait.missing) + waiting).map { StackCandidate(rank: $0, episode: episode) }
+        let slots = model.rankSlots
+        let waiting = wait.arrived.filter { $0 < slots.count && slots[$0]?.barrier?.n == wait.n }
+        return (Array(wait.missing) + RunSnapshot.spread(waiting, count: RunSnapshot.waitingStackSample))
+            .map { StackCandidate(rank: $0, episode: episode) }
+    }
+
+    /// At most `count` of `ranks`, evenly spread from the first to the last.
+    static func spread(_ ranks: [Int], count: Int) -> [Int] {
+        guard ranks.count > count, count > 1 else { return Array(ranks.prefix(max(0, count))) }
+        return (0..<count).map { ranks[$0 * (ranks.count - 1) / (count - 1)] }
     }
 
     /// Whether the rank has a process that may answer: heard from and not ended.
     private func canAnswer(_ rank: Int) -> Bool {
-        guard let info = model.rank(rank) else { return false }
-        return !info.status.isTerminal
+        guard rank < model.rankSlots.count, let status = model.rankSlots[rank]?.status else { return false }
+        return !status.isTerminal
     }
 }

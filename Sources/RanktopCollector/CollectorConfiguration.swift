@@ -28,8 +28,9 @@ public struct CollectorConfiguration: Sendable {
     /// launcher's end-of-run summary reads. Off for `serve`, which needs none, since it costs
     /// ingest about a tenth of its throughput (automatic stack capture keeps one anyway).
     public var keepsLiveModel: Bool
-    /// Once a barrier has been open this many seconds, ask the ranks missing from it and those
-    /// waiting in it for their stacks, once each (`RunSnapshot.stackCandidates`); 0 never does.
+    /// Once a barrier has been open this many seconds, ask the ranks missing from it and a sample
+    /// of those waiting in it for their stacks, once each (`RunSnapshot.stackCandidates`); 0
+    /// never does.
     /// It needs the live model, so it keeps one whatever `keepsLiveModel` says.
     public var stackAfter: Double
     /// Where warnings go (a rank sending garbage, a log that cannot be written).

@@ -31,7 +31,7 @@ enum StackAfter {
     static let defaultSeconds = 5.0
 
     static let help = ArgumentHelp(
-        "Once a barrier has been open this long, ask the ranks missing from it and those waiting in it for their stacks, once each, into the log (0: never).",
+        "Once a barrier has been open this long, ask the ranks missing from it (and a few of those waiting in it) for their stacks, once each, into the log (0: never).",
         valueName: "seconds")
 
     static func validate(_ seconds: Double) throws {

@@ -20,9 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
         peers need none: only your own processes (or root's) are let in.
 
         When a barrier stays open longer than --stack-after seconds (default 5), serve asks the \
-        ranks missing from it and the ranks waiting in it for their stacks, once each; the answers \
-        go to the log, so `ranktop report` and `replay` show where the culprit was even if nobody \
-        watched. `ranktop stack` asks for them by hand.
+        ranks missing from it and a few of the ranks waiting in it for their stacks, once each; the answers \
+        go to the log, so a `ranktop replay` of it shows where the culprit was (S, or a rank's \
+        detail) even if nobody watched. `ranktop stack` asks for them by hand.
 
           ranktop serve --listen tcp://0.0.0.0:29600 --token "$(openssl rand -hex 16)"
           ranktop serve --listen unix:/tmp/train.sock --listen tcp://127.0.0.1:29600

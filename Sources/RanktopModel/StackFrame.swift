@@ -94,7 +94,10 @@ public struct StackFrame: Sendable, Equatable, Hashable {
                 return (inside, false)
             }
         }
-        if path.hasPrefix("<") { return (path, false) } // <frozen runpy>, <string>
+        // Python's own frozen modules are not the user's; `<string>` and `<stdin>` (python -c,
+        // a pasted script) are.
+        if path.hasPrefix("<frozen") { return (path, false) }
+        if path.hasPrefix("<") { return (path, true) }
         if let stdlib = pythonLibrary(in: path) { return (stdlib, false) }
         if isRanktopAdapter(path) {
             let start = path.ranges(of: "/ranktop/").last.map { path.index(after: $0.lowerBound) } ?? path.startIndex

@@ -29,6 +29,7 @@ import RanktopProtocol
         #expect(frozen.function == "_run_code")
         #expect(frozen.code == nil)
         #expect(!frozen.isUser)
+        #expect(StackFrame(parsing: "<string>:6 in inner").isUser, "python -c: the user's code")
         let adapter = StackFrame(parsing: "/opt/ranktop/python/ranktop/_wiring.py:210 in wait_for_everyone: return original(*a)")
         #expect(adapter.location == "ranktop/_wiring.py:210")
         #expect(!adapter.isUser)

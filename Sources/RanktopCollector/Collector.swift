@@ -229,9 +229,10 @@ public final class Collector: Sendable {
         return RankStream(collector: self, control: control, connectionID: id, peer: peer)
     }
 
-    /// A follower of the log from its first byte, for a viewer.
-    public func followLog() -> LogTail {
-        LogTail(log: log)
+    /// A follower of the log from its first byte, for a viewer; or, `fromEnd`, from what the log
+    /// holds now.
+    public func followLog(fromEnd: Bool = false) -> LogTail {
+        LogTail(log: log, from: fromEnd ? log.end() : 0)
     }
 
     func countLines(accepted: Int = 0, rejected: Int = 0) {

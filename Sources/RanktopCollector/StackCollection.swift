@@ -15,9 +15,8 @@ public enum StackCollection {
         public var missing: [Int: String]
     }
 
-    /// What the viewer connection has shown so far.
+    /// The answers the viewer connection has shown so far.
     private struct Seen: Sendable {
-        var world = 0
         var ended = false
         /// Answers by request id: a request's answer may come before its id does.
         var answers: [String: RankStack] = [:]
@@ -26,11 +25,13 @@ public enum StackCollection {
     /// At most this many requests are in flight at once (each is a short connection).
     static let concurrentRequests = 64
 
-    /// Connects to the collector at `address` as a viewer, asks `ranks` (nil: every rank of the
-    /// run's world, learnt from its `hello`s) for their stacks, and waits up to `timeout` seconds
-    /// for the answers. Throws a `TransportError` when the collector cannot be reached.
+    /// Asks `ranks` (nil: every rank of the run's world, from its first `hello`) of the run behind
+    /// the collector at `address` for their stacks, and waits up to `timeout` seconds for the
+    /// answers, which it reads from a viewer of the events logged from now on (not the whole
+    /// history, which a week-long run makes long). Throws a `TransportError` when the collector
+    /// cannot be reached.
     public static func collect(at address: Address, token: String?, ranks requested: [Int]?, timeout: Double) async throws -> Result {
-        let client = try await CollectorClient.connect(to: address, token: token, timeout: min(timeout, 5))
+        let client = try await CollectorClient.connect(to: address, token: token, timeout: min(timeout, 5), fromEnd: true)
         let seen = NIOLockedValueBox(Seen())
         // One nudge per batch wakes whoever waits on what was seen; the deadline ends the waiting.
         let (updates, nudge) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -38,11 +39,7 @@ public enum StackCollection {
             for await batch in client.batches() {
                 seen.withLockedValue { seen in
                     for event in batch {
-                        switch event.body {
-                        case let .hello(hello): seen.world = max(seen.world, min(hello.world, 1 << 20), event.rank + 1)
-                        case let .stack(id, frames): seen.answers[id] = RankStack(rank: event.rank, ts: event.ts, frames: frames)
-                        default: break
-                        }
+                        if case let .stack(id, frames) = event.body { seen.answers[id] = RankStack(rank: event.rank, ts: event.ts, frames: frames) }
                     }
                 }
                 nudge.yield()
@@ -51,23 +48,19 @@ public enum StackCollection {
             nudge.finish()
         }
         defer { follower.cancel() }
-        var waiter = updates.makeAsyncIterator()
 
-        // Every rank: the world its hellos announce, once the history shows one.
         let ranks: [Int]
         if let requested {
             ranks = Array(Set(requested)).sorted()
         } else {
-            let deadline = finishing(nudge, after: timeout)
-            await wait(&waiter) { seen.withLockedValue { $0.world > 0 || $0.ended } }
-            deadline.cancel()
-            ranks = Array(0..<seen.withLockedValue { $0.world })
+            ranks = Array(0..<(try await world(at: address, token: token, timeout: timeout)))
         }
 
         let sent = await requestAll(ranks, at: address, token: token, timeout: timeout)
         let ids = sent.compactMapValues { try? $0.get() }
         if !ids.isEmpty {
             let deadline = finishing(nudge, after: timeout)
+            var waiter = updates.makeAsyncIterator()
             await wait(&waiter) { seen.withLockedValue { seen in seen.ended || ids.values.allSatisfy { seen.answers[$0] != nil } } }
             deadline.cancel()
         }
@@ -85,6 +78,29 @@ public enum StackCollection {
             }
         }
         return Result(run: client.run, asked: ranks, stacks: stacks, missing: missing)
+    }
+
+    /// The run's world, from the first `hello` of the log's history (a second viewer, from the
+    /// start, closed once it has one); 0 when none comes within `timeout` seconds.
+    private static func world(at address: Address, token: String?, timeout: Double) async throws -> Int {
+        let history = try await CollectorClient.connect(to: address, token: token, timeout: min(timeout, 5))
+        return await withTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                for await batch in history.batches() {
+                    for event in batch {
+                        if case let .hello(hello) = event.body { return max(min(hello.world, 1 << 20), event.rank + 1) }
+                    }
+                }
+                return 0
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(Int(timeout * 1000)))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? 0
+        }
     }
 
     /// Ends the nudges after `seconds`, unless cancelled first.

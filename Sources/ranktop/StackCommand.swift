@@ -29,7 +29,7 @@ struct StackCommand: AsyncParsableCommand {
 
         Exit status: 0 every rank asked answered; 1 some rank did not answer in time (not \
         connected, ended, or busy past --timeout; they are listed); 2 no run to ask (nothing \
-        listening at ADDR, or no local run); 64 a usage error.
+        listening at ADDR, no local run, or no rank connected to it yet); 64 a usage error.
         """
     )
 
@@ -75,13 +75,13 @@ struct StackCommand: AsyncParsableCommand {
         try await reportingFailures {
             let (addressText, ranks) = try split()
             let result = try await collect(addressText: addressText, ranks: ranks.isEmpty ? nil : ranks)
+            if result.asked.isEmpty {
+                throw CLIFailure(message: "no rank has connected to the collector yet: no run to ask", exitCode: 2)
+            }
             if json {
                 Console.say(StackCommand.json(result))
             } else {
                 for line in StackCommand.text(result, ascii: !StackCommand.localeIsUTF8) { Console.say(line) }
-            }
-            if result.asked.isEmpty {
-                throw CLIFailure(message: "no rank of the run has connected yet: nothing to ask", exitCode: ExitStatus.notDone)
             }
             if !result.missing.isEmpty { throw ExitCode(ExitStatus.notDone) }
         }

@@ -82,7 +82,7 @@ import Glibc
         #expect(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #"{"stacks":[],"missing":[9]}"#)
     }
 
-    @Test func noRunToAskExitsTwoWithAReason() throws {
+    @Test func noRunToAskExitsTwoWithAReason() async throws {
         let empty = NSTemporaryDirectory() + "ranktop-stack-none-\(getpid())"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: empty) }
@@ -92,6 +92,23 @@ import Glibc
         let gone = try ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0"])
         #expect(gone.status == 2)
         #expect(gone.stderr.contains("nothing listens at unix:\(empty)/gone.sock"), "\(gone.stderr)")
+        // A collector with no rank connected: no run either.
+        let serve = Process()
+        serve.executableURL = RanktopExecutable.url
+        serve.arguments = ["serve", "--listen", "unix:\(empty)/serve.sock", "--log", "\(empty)/serve.jsonl"]
+        serve.standardOutput = FileHandle.nullDevice
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer {
+            kill(serve.processIdentifier, SIGINT)
+            serve.waitUntilExit()
+        }
+        try await waitUntil("serve listening", timeout: 30) { FileManager.default.fileExists(atPath: "\(empty)/serve.sock") }
+        let idle = try ProcessRunner.ranktop(["stack", "unix:\(empty)/serve.sock", "--timeout", "1"])
+        #expect(idle.status == 2, "\(idle.stdout) \(idle.stderr)")
+        #expect(idle.stderr.contains("no rank has connected to the collector yet"), "\(idle.stderr)")
+        #expect(idle.stdout.isEmpty)
+
         let both = try ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0", "--all"])
         #expect(both.status == 64)
         #expect(both.stderr.contains("give ranks or --all, not both"))

@@ -19,8 +19,9 @@ extension Format {
     /// `frame` in at most `width` columns. What goes first when it does not fit: the source line
     /// and note, then the location's directories (`(…/modules/module.py:1736)`), then the
     /// location; the function is cut last, at its end, so it is always what shows.
-    public static func frame(_ frame: StackFrame, width: Int, ascii: Bool = false) -> FittedFrame {
-        let ellipsis = ascii ? "..." : "…"
+    /// `ellipsis`: what marks a cut (default `…`, or `...` in ASCII).
+    public static func frame(_ frame: StackFrame, width: Int, ascii: Bool = false, ellipsis: String? = nil) -> FittedFrame {
+        let ellipsis = ellipsis ?? (ascii ? "..." : "…")
         let marker = frame.isUser ? userFrameMarker(ascii: ascii) : "  "
         var detail = [frame.code, frame.note].compactMap { $0 }.map { "  " + $0 }.joined()
         var function = frame.function

@@ -75,6 +75,15 @@ import Testing
         try Golden.check(text, named: "stacks-80x24")
     }
 
+    @Test func inASCIIEveryCellIsASCIIAndTheUsersFramesAreStarred() {
+        var d = Fixtures.dashboard(glyphs: .ascii)
+        _ = pressS(&d)
+        let text = d.render(model: answered(Fixtures.eight), now: now + 1, size: Size(width: 80, height: 24)).text()
+        #expect(text.unicodeScalars.allSatisfy { $0.isASCII })
+        #expect(text.contains("* main (/home/ana/llm/train.py:64)"))
+        #expect(text.contains("  wait (threading.py:331)  gotit = ~"))
+    }
+
     @Test func inAReplaySShowsTheStacksTheLogHoldsAndAsksNobody() {
         var d = Fixtures.dashboard(canControl: false)
         let model = answered(Fixtures.eight)

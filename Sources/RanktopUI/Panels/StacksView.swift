@@ -103,7 +103,7 @@ enum StacksView {
 
     /// One frame, styled: the user's own frames stand out, locations and source lines recede.
     static func frameLine(_ frame: StackFrame, width: Int, context: RenderContext) -> StyledLine {
-        let fitted = Format.frame(frame, width: width, ascii: context.glyphs == .ascii)
+        let fitted = Format.frame(frame, width: width, ascii: context.glyphs == .ascii, ellipsis: context.glyphs.ellipsis)
         let strong = context.style(frame.isUser ? .titleFocused : .text)
         var line = StyledLine(fitted.marker, strong)
         line.add(fitted.function, strong)

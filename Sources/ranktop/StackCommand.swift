@@ -29,7 +29,8 @@ struct StackCommand: AsyncParsableCommand {
 
         Exit status: 0 every rank asked answered; 1 some rank did not answer in time (not \
         connected, ended, or busy past --timeout; they are listed); 2 no run to ask (nothing \
-        listening at ADDR, no local run, or no rank connected to it yet); 64 a usage error.
+        listening at ADDR, a collector that refuses the token, no local run, or no rank \
+        connected yet); 64 a usage error.
         """
     )
 

@@ -115,6 +115,13 @@ import RanktopProtocol
         #expect(Set(candidates.map(\.episode)) == ["barrier:4"])
     }
 
+    @Test func aRankThatFailedWhileWaitingIsNotAsked() {
+        var s = script()
+        s.emit(1, .bye(code: 1, error: "killed"))
+        let candidates = RunSnapshot(model: Fixtures.model(s.events), now: 1010).stackCandidates(waitOpenFor: 5)
+        #expect(candidates.map(\.rank) == [2, 0])
+    }
+
     @Test func aRankThatLeftTheBarrierIsNoLongerAsked() {
         var s = script()
         s.emit(2, .barrierEnter(BarrierEnter(n: 0, name: "save")))

@@ -18,14 +18,14 @@ extension RunSnapshot {
     public static let waitingStackSample = 8
 
     /// The ranks to ask for their stacks once something has been stuck for `threshold` seconds.
-    /// Each source of episodes is one function below; ranks that ended or never came are left
-    /// out (they have no process to answer).
+    /// Each source of episodes is one function below, which leaves out ranks that ended or never
+    /// came (`canAnswer`: they have no process to answer).
     public func stackCandidates(waitOpenFor threshold: Double) -> [StackCandidate] {
         var candidates: [StackCandidate] = []
         for wait in openWaits where now - wait.since >= threshold {
             candidates += barrierCandidates(wait)
         }
-        return candidates.filter { canAnswer($0.rank) }
+        return candidates
     }
 
     /// A barrier open too long: every rank missing from it (where is it instead?) first, then a
@@ -33,8 +33,9 @@ extension RunSnapshot {
     private func barrierCandidates(_ wait: OpenWait) -> [StackCandidate] {
         let episode = "barrier:\(wait.n)"
         let slots = model.rankSlots
-        let waiting = wait.arrived.filter { $0 < slots.count && slots[$0]?.barrier?.n == wait.n }
-        return (Array(wait.missing) + RunSnapshot.spread(waiting, count: RunSnapshot.waitingStackSample))
+        let waiting = wait.arrived.filter { $0 < slots.count && slots[$0]?.barrier?.n == wait.n && canAnswer($0) }
+        let missing = wait.missing.filter(canAnswer)
+        return (missing + RunSnapshot.spread(waiting, count: RunSnapshot.waitingStackSample))
             .map { StackCandidate(rank: $0, episode: episode) }
     }
 

@@ -19,9 +19,14 @@ import Darwin
 public final class Collector: Sendable {
     public let configuration: CollectorConfiguration
     let log: CollectorLog
+    /// Folds the model off the ingest path when stacks are captured and nobody keeps it inline.
+    let modelFollower: LogModelFollower?
     let state: NIOLockedValueBox<State>
     private let acceptedLines = ManagedAtomic<Int>(0)
     private let rejectedLines = ManagedAtomic<Int>(0)
+    /// Automatic stack capture: policy checks made, and requests handed to ranks.
+    let stackCaptureChecks = ManagedAtomic<Int>(0)
+    let stackCaptureRequests = ManagedAtomic<Int>(0)
 
     /// A rank of a run: two runs on one `serve` both have a rank 0.
     struct RankKey: Hashable, Sendable {
@@ -65,6 +70,8 @@ public final class Collector: Sendable {
         var injections = InjectionBook()
         var guards = ClientGuards()
         var warned: Set<String> = []
+        /// (run, rank, episode) already asked for a stack by automatic capture.
+        var stackCaptures = StackCaptureBook()
         var connections = 0
     }
 
@@ -76,6 +83,7 @@ public final class Collector: Sendable {
         initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
         state = NIOLockedValueBox(initial)
         log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.keepsLiveModel, warn: configuration.warn)
+        modelFollower = configuration.stackAfter > 0 && !configuration.keepsLiveModel ? LogModelFollower() : nil
     }
 
     public var logPath: String { configuration.logPath }
@@ -119,10 +127,18 @@ public final class Collector: Sendable {
         let expiryTimer = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
             self?.expireInjections()
         }
+        var timers = [flushTimer, expiryTimer]
+        modelFollower?.start(followLog())
+        if configuration.stackAfter > 0 {
+            // At most once a second: the policy reads an O(world) snapshot of the live model.
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+                self?.captureStacks()
+            })
+        }
         state.withLockedValue { state in
             state.transports = started.map(\.0)
             state.addresses = started.map(\.1)
-            state.timers = [flushTimer, expiryTimer]
+            state.timers = timers
         }
         return started.map(\.1)
     }
@@ -165,9 +181,10 @@ public final class Collector: Sendable {
     }
 
     /// The run as the collector has taken it so far: every accepted event and the collector's
-    /// own, folded in log order. Empty unless `configuration.keepsLiveModel`.
+    /// own, folded in log order. Empty unless `configuration.keepsLiveModel` or `stackAfter`
+    /// (then folded by a follower of the log, up to 20 ms behind it).
     public func model() -> RunModel {
-        log.model()
+        modelFollower?.model ?? log.model()
     }
 
     /// What the collector has seen so far.
@@ -175,7 +192,8 @@ public final class Collector: Sendable {
         let (ranks, connections) = state.withLockedValue { ($0.current.count, $0.connections) }
         return CollectorStatistics(
             connectedRanks: ranks, connections: connections,
-            acceptedLines: acceptedLines.load(ordering: .relaxed), rejectedLines: rejectedLines.load(ordering: .relaxed)
+            acceptedLines: acceptedLines.load(ordering: .relaxed), rejectedLines: rejectedLines.load(ordering: .relaxed),
+            stackCaptureChecks: stackCaptureChecks.load(ordering: .relaxed), stackCaptureRequests: stackCaptureRequests.load(ordering: .relaxed)
         )
     }
 
@@ -216,9 +234,10 @@ public final class Collector: Sendable {
         return RankStream(collector: self, control: control, connectionID: id, peer: peer)
     }
 
-    /// A follower of the log from its first byte, for a viewer.
-    public func followLog() -> LogTail {
-        LogTail(log: log)
+    /// A follower of the log from its first byte, for a viewer; or, `fromEnd`, from what the log
+    /// holds now.
+    public func followLog(fromEnd: Bool = false) -> LogTail {
+        LogTail(log: log, from: fromEnd ? log.end() : 0)
     }
 
     func countLines(accepted: Int = 0, rejected: Int = 0) {
@@ -258,4 +277,7 @@ public struct CollectorStatistics: Sendable, Equatable {
     public var connections: Int
     public var acceptedLines: Int
     public var rejectedLines: Int
+    /// Automatic stack capture: how often the policy was checked, and stack requests it sent.
+    public var stackCaptureChecks = 0
+    public var stackCaptureRequests = 0
 }

@@ -25,12 +25,13 @@ public final class CollectorClient: RunSource {
         opened = NIOLockedBox(connection)
     }
 
-    /// Connects as a viewer; throws a message for the user when nothing listens there or the
-    /// collector refuses the token.
+    /// Connects as a viewer (`fromEnd`: of the events logged from now on only); throws a message
+    /// for the user when nothing listens there or the collector refuses the token.
     public static func connect(
-        to address: Address, token: String?, requester: String = LocalRunSource.currentUser(), timeout: Double = 10
+        to address: Address, token: String?, requester: String = LocalRunSource.currentUser(), timeout: Double = 10,
+        fromEnd: Bool = false
     ) async throws -> CollectorClient {
-        let connection = try await CollectorConnection.open(address, request: .viewer(token: token), timeout: timeout)
+        let connection = try await CollectorConnection.open(address, request: .viewer(token: token, fromEnd: fromEnd), timeout: timeout)
         return CollectorClient(address: address, token: token, requester: requester, timeout: timeout, connection: connection)
     }
 
@@ -67,6 +68,17 @@ public final class CollectorClient: RunSource {
     public func requestStack(rank: Int) async throws {
         let connection = try await CollectorConnection.open(address, request: .stack(rank: rank, token: token), timeout: timeout)
         connection.close()
+    }
+
+    /// One stack request, what `ranktop stack` sends per rank: returns its id, which the rank's
+    /// `stack` event will carry.
+    public static func requestStack(at address: Address, rank: Int, token: String?, timeout: Double) async throws -> String {
+        let connection = try await CollectorConnection.open(address, request: .stack(rank: rank, token: token), timeout: timeout)
+        connection.close()
+        guard let id = connection.reply.id else {
+            throw TransportError("the collector at \(address) accepted the stack request but sent no id")
+        }
+        return id
     }
 
     public var label: String { address.description }

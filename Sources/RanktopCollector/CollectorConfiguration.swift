@@ -26,17 +26,23 @@ public struct CollectorConfiguration: Sendable {
     public var tokenFile: String?
     /// Fold every event into a live `RunModel` as it is logged (`Collector.model()`): what a
     /// launcher's end-of-run summary reads. Off for `serve`, which needs none, since it costs
-    /// ingest about a tenth of its throughput.
+    /// ingest about a tenth of its throughput (automatic stack capture folds one off the ingest
+    /// path instead: `LogModelFollower`).
     public var keepsLiveModel: Bool
+    /// Once a barrier or collective has been open this many seconds, or a rank is stalled, ask
+    /// the ranks missing from it and a sample of those waiting in it for their stacks, once each
+    /// (`RunSnapshot.stackCandidates`); 0 never does.
+    public var stackAfter: Double
     /// Where warnings go (a rank sending garbage, a log that cannot be written).
     public var warn: @Sendable (String) -> Void
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,
         silenceTimeout: Double = 30, flushInterval: Double = 1, identifyTimeout: Double = 10, tokenFile: String? = nil,
-        keepsLiveModel: Bool = false,
+        keepsLiveModel: Bool = false, stackAfter: Double = 0,
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.stackAfter = stackAfter
         self.tokenFile = tokenFile
         self.keepsLiveModel = keepsLiveModel
         self.identifyTimeout = identifyTimeout
@@ -49,9 +55,11 @@ public struct CollectorConfiguration: Sendable {
         self.warn = warn
     }
 
-    /// Refuses what would expose a run without a token.
+
+    /// Refuses what would expose a run without a token, and thresholds that mean nothing.
     func validate() throws(TransportError) {
         if listen.isEmpty { throw TransportError("nothing to listen on: give at least one --listen address") }
+        if !(stackAfter >= 0 && stackAfter.isFinite) { throw TransportError("the stack capture threshold must be 0 (off) or a positive number of seconds, not \(stackAfter)") }
         if token?.isEmpty == true { throw TransportError("the token is empty: give a non-empty --token or RANKTOP_TOKEN") }
         for address in listen where address.isTCP && token == nil {
             throw TransportError(

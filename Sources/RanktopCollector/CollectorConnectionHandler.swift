@@ -139,9 +139,13 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
         if case .viewer = request { onViewer() }
         requestTask = Task {
             let reply = await collector.reply(to: request, from: peer)
+            // Where the viewer starts is fixed before it hears the reply: a client that acts on
+            // the reply (asks for stacks) must see every answer to it.
+            var tail: LogTail?
+            if reply.kind == "viewer.ok", case let .viewer(_, fromEnd) = request { tail = collector.followLog(fromEnd: fromEnd) }
             do {
                 try await channel.writeAndFlush(ByteBuffer(string: reply.line)).get()
-                if reply.kind == "viewer.ok" { try await ViewerFeed.run(channel: channel, tail: collector.followLog()) }
+                if let tail { try await ViewerFeed.run(channel: channel, tail: tail) }
             } catch {
                 // The viewer went away; nothing to tell anyone.
             }

@@ -116,6 +116,16 @@ final class CollectorLog: @unchecked Sendable {
         lock.withLock { liveModel }
     }
 
+    /// The end of the log's lines so far (flushed first): where a viewer of new events starts.
+    func end() -> Int {
+        let (end, woken): (Int, [Waiter]) = lock.withLock {
+            let woken = closed ? [] : flushAndTakeWaiters()
+            return (initialSize + writer.bytesWritten, woken)
+        }
+        resume(woken)
+        return end
+    }
+
     /// Pushes the buffer to the file (the collector's timer, and before viewers read).
     func flush() {
         let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }

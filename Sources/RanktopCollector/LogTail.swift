@@ -5,7 +5,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads the collector's log from its first byte and then follows it as it grows, in chunks read
+/// Reads the collector's log from its first byte (or a line boundary given) and then follows it as it grows, in chunks read
 /// into one buffer that is reused: as bytes for a viewer connection, or as decoded batches of
 /// events for an in-process viewer. Finishes when the collector has stopped and every byte was read.
 public actor LogTail {
@@ -24,8 +24,9 @@ public actor LogTail {
     /// the 150 ms from emit to screen.
     public static let liveReadInterval: Duration = .milliseconds(20)
 
-    init(log: CollectorLog) {
+    init(log: CollectorLog, from offset: Int = 0) {
         self.log = log
+        self.offset = offset
     }
 
     /// Hands the next bytes of the log (whole lines or not) to `consume`, waiting for new ones;

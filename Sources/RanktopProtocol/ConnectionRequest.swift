@@ -1,8 +1,10 @@
 /// The first line of a connection that is not a rank's (a ranktop extension of protocol v1, see
 /// docs/protocol.md): a viewer that follows the run, or a one-shot control request.
 public enum ConnectionRequest: Sendable, Equatable {
-    /// `{"kind":"viewer","v":1,"token":...}`: the whole log so far, then live events.
-    case viewer(token: String?)
+    /// `{"kind":"viewer","v":1,"token":...}`: the whole log so far, then live events. With
+    /// `"from":"end"` (`fromEnd`), only the events logged after the reply: what a client that
+    /// waits for answers (`ranktop stack`) needs, without reading a week of history first.
+    case viewer(token: String?, fromEnd: Bool = false)
     /// `{"kind":"inject.req","reason":...,"by":"user@host","run":...,"ttl":S,"token":...}`: stop the
     /// run at its next check. `run` names the run (default: the newest connected one); the
     /// injection is withdrawn when no rank of it took it within `ttl` seconds.
@@ -17,7 +19,7 @@ public enum ConnectionRequest: Sendable, Equatable {
 
     public var token: String? {
         switch self {
-        case let .viewer(token), let .inject(_, _, token, _, _), let .cancelInjection(_, token), let .stack(_, token): token
+        case let .viewer(token, _), let .inject(_, _, token, _, _), let .cancelInjection(_, token), let .stack(_, token): token
         case .malformed: nil
         }
     }
@@ -30,8 +32,9 @@ public enum ConnectionRequest: Sendable, Equatable {
         var members: [(String, JSONValue)] = []
         func add(_ key: String, _ value: String?) { if let value { members.append((key, .string(value))) } }
         switch self {
-        case let .viewer(token):
+        case let .viewer(token, fromEnd):
             members = [("kind", .string("viewer")), ("v", .int(1))]
+            if fromEnd { add("from", "end") }
             add("token", token)
         case let .inject(reason, by, token, run, ttl):
             members = [("kind", .string("inject.req"))]
@@ -65,7 +68,11 @@ public enum ConnectionRequest: Sendable, Equatable {
             let token = try optionalString(fields, "token")
             switch kind {
             case "viewer":
-                return .viewer(token: token)
+                switch try optionalString(fields, "from") {
+                case nil, "start"?: return .viewer(token: token)
+                case "end"?: return .viewer(token: token, fromEnd: true)
+                case let other?: throw RequestFieldError("field 'from': expected \"start\" or \"end\", not \"\(other)\"")
+                }
             case "inject.req":
                 let ttl = try optionalNumber(fields, "ttl")
                 if let ttl, !(ttl > 0 && ttl.isFinite) { throw RequestFieldError("field 'ttl': expected a positive number of seconds") }

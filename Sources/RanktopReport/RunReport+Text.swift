@@ -60,12 +60,14 @@ extension RunReport {
         }
         if !stacks.isEmpty {
             out.append("")
-            out.append("STACKS (the newest of each rank, innermost last)")
-            for entry in stacks.prefix(16) {
-                out.append("  rank \(entry.rank), \(ago(entry.sample.ts)):")
-                for frame in entry.sample.frames.suffix(12) { out.append("    " + Format.clean(frame, max: 160)) }
+            out.append("STACKS (the newest of each rank, grouped where identical; innermost first, \(Format.userFrameMarker(ascii: false))your code)")
+            let groups = StackGroup.groups(stacks.map { RankStack(rank: $0.rank, ts: $0.sample.ts, frames: $0.sample.frames) })
+            for group in groups.prefix(12) {
+                out.append("  \(group.title), \(ago(group.newest)):")
+                for frame in group.frames.prefix(16) { out.append("    " + Format.frame(frame, width: 156).text) }
+                if group.frames.count > 16 { out.append("    ... \(group.frames.count - 16) outer frames") }
             }
-            if stacks.count > 16 { out.append("  ... and \(stacks.count - 16) more ranks") }
+            if groups.count > 12 { out.append("  ... and \(groups.count - 12) more groups") }
         }
         if !mismatches.isEmpty {
             out.append("")

@@ -121,7 +121,41 @@ public enum DashboardRunner {
                 } catch {
                     inbox.post(.stackFailed(rank: rank, reason: "\(error)"))
                 }
+            case let .requestStacks(ranks):
+                let failures = await requestStacks(ranks, from: source)
+                if let (rank, reason) = failures.first {
+                    let others = failures.count > 1 ? " and \(failures.count - 1) more" : ""
+                    inbox.post(.status("could not ask rank \(rank)\(others) for a stack: \(reason)", isError: true))
+                } else {
+                    inbox.post(.status("asked \(ranks.count) rank\(ranks.count == 1 ? "" : "s") for their stacks", isError: false))
+                }
             }
+        }
+    }
+
+    /// One stack request per rank, a few dozen in flight at once (each may be a connection to a
+    /// collector); returns the ranks that could not be asked, and why.
+    private static func requestStacks(_ ranks: [Int], from source: any RunSource) async -> [(Int, String)] {
+        await withTaskGroup(of: (Int, String)?.self) { group in
+            var pending = ranks[...]
+            func addNext() {
+                guard let rank = pending.popFirst() else { return }
+                group.addTask {
+                    do {
+                        try await source.requestStack(rank: rank)
+                        return nil
+                    } catch {
+                        return (rank, "\(error)")
+                    }
+                }
+            }
+            for _ in 0..<64 { addNext() }
+            var failures: [(Int, String)] = []
+            for await failure in group {
+                if let failure { failures.append(failure) }
+                addNext()
+            }
+            return failures.sorted { $0.0 < $1.0 }
         }
     }
 

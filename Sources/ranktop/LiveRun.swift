@@ -40,7 +40,7 @@ struct LiveRun {
         do {
             collector = try Collector(configuration: CollectorConfiguration(
                 listen: addresses, logPath: logPath, runID: runID, token: token,
-                tokenFile: TokenFile.defaultPath(runID: runID), keepsLiveModel: true,
+                tokenFile: TokenFile.defaultPath(runID: runID), keepsLiveModel: true, stackAfter: options.stackAfter,
                 warn: { message in if !quiet { Console.warn(message) } }
             ))
             try await collector.start()

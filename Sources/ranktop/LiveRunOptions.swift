@@ -15,6 +15,28 @@ struct LiveRunOptions: ParsableArguments {
         valueName: "addr"))
     var listen: [String] = []
 
+    @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
+    var stackAfter: Double = StackAfter.defaultSeconds
+
     @OptionGroup(title: "Dashboard")
     var dashboard: DashboardFlags
+
+    func validate() throws {
+        try StackAfter.validate(stackAfter)
+    }
+}
+
+/// `--stack-after SECONDS` of serve, launch, run and demo: automatic stack capture.
+enum StackAfter {
+    static let defaultSeconds = 5.0
+
+    static let help = ArgumentHelp(
+        "Once a barrier has been open this long, ask the ranks missing from it (and a few of those waiting in it) for their stacks, once each, into the log (0: never).",
+        valueName: "seconds")
+
+    static func validate(_ seconds: Double) throws {
+        guard seconds >= 0, seconds.isFinite else {
+            throw ValidationError("--stack-after must be 0 (off) or a positive number of seconds, not \(seconds)")
+        }
+    }
 }

@@ -19,6 +19,11 @@ struct ServeCommand: AsyncParsableCommand {
         `ranktop trigger` on this machine find it; the token is never printed. Unix-socket \
         peers need none: only your own processes (or root's) are let in.
 
+        When a barrier stays open longer than --stack-after seconds (default 5), serve asks the \
+        ranks missing from it and a few of the ranks waiting in it for their stacks, once each; the answers \
+        go to the log, so a `ranktop replay` of it shows where the culprit was (S, or a rank's \
+        detail) even if nobody watched. `ranktop stack` asks for them by hand.
+
           ranktop serve --listen tcp://0.0.0.0:29600 --token "$(openssl rand -hex 16)"
           ranktop serve --listen unix:/tmp/train.sock --listen tcp://127.0.0.1:29600
         """
@@ -37,7 +42,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The token every connection must present (default: $RANKTOP_TOKEN).", valueName: "token"))
     var token: String?
 
+    @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
+    var stackAfter: Double = StackAfter.defaultSeconds
+
     func validate() throws {
+        try StackAfter.validate(stackAfter)
         if listen.isEmpty { throw ValidationError("give at least one --listen address, e.g. --listen tcp://127.0.0.1:29600") }
     }
 
@@ -53,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 collector = try Collector(configuration: CollectorConfiguration(
                     listen: addresses, logPath: logPath, runID: runID, token: token, tokenFile: tokenFile,
-                    warn: { Console.warn($0) }
+                    stackAfter: stackAfter, warn: { Console.warn($0) }
                 ))
                 try await collector.start()
             } catch let error as TransportError {

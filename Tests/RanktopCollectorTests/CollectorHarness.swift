@@ -16,13 +16,14 @@ struct CollectorHarness {
 
     static func start(
         token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 30, identifyTimeout: Double = 10,
-        existingLog: String? = nil, logPath: String? = nil
+        existingLog: String? = nil, logPath: String? = nil, stackAfter: Double = 0
     ) async throws -> CollectorHarness {
         let directory = NSTemporaryDirectory() + "ranktop-collector-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = CollectorConfiguration(
             listen: listen ?? [.unix(path: directory + "/c.sock")], logPath: existingLog ?? logPath ?? directory + "/run.jsonl",
-            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1, identifyTimeout: identifyTimeout
+            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1, identifyTimeout: identifyTimeout,
+            stackAfter: stackAfter
         )
         let collector = try Collector(configuration: configuration)
         let addresses = try await collector.start()

@@ -72,6 +72,27 @@ struct CollectorViewerTests {
         await harness.stop()
     }
 
+    @Test func test_aViewerFromTheEndGetsOnlyWhatIsLoggedAfterItsReply() async throws {
+        let harness = try await CollectorHarness.start()
+        let rank = try await rankWithHistory(harness)
+        let live = try await CollectorClient.connect(to: harness.address, token: nil, fromEnd: true)
+        let (seen, task) = collect(live.events())
+        try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
+        try await waitFor("the bye") { await seen.events.count == 1 }
+        #expect(await seen.events.map(\.kind) == [.bye])
+        task.cancel()
+        rank.close()
+        await harness.stop()
+    }
+
+    @Test func test_aViewerRequestFromSomewhereUnknownIsRefused() {
+        let line = Array(#"{"kind":"viewer","v":1,"from":"middle"}"#.utf8)
+        let request = line.withUnsafeBufferPointer { ConnectionRequest.parse($0) }
+        #expect(request == .malformed(kind: "viewer", reason: #"field 'from': expected "start" or "end", not "middle""#))
+        let end = Array(ConnectionRequest.viewer(token: nil, fromEnd: true).line.utf8.dropLast())
+        #expect(end.withUnsafeBufferPointer { ConnectionRequest.parse($0) } == .viewer(token: nil, fromEnd: true))
+    }
+
     @Test func test_anInProcessViewerGetsTheHistoryAsOneBatch_thenEachCommit() async throws {
         let harness = try await CollectorHarness.start()
         let rank = try await rankWithHistory(harness)

@@ -153,7 +153,12 @@ import Testing
         var answered = model
         answered.apply(Event(rank: 0, ts: now + 0.2, .stack(id: "s1", frames: ["train.py:10 in main", "accelerate/state.py:88 in wait_for_everyone"])))
         let screen = d.render(model: answered, now: now + 0.3, size: Size(width: 120, height: 40)).text()
-        #expect(screen.contains("accelerate/state.py:88 in wait_for_everyone"))
+        // Formatted as the stacks view does, innermost first.
+        let lines = screen.split(separator: "\n")
+        let inner = lines.firstIndex { $0.contains("wait_for_everyone (accelerate/state.py:88)") }
+        let outer = lines.firstIndex { $0.contains("▶ main (train.py:10)") }
+        #expect(inner != nil && outer != nil && inner! < outer!, "\(screen)")
+        #expect(screen.contains("s1, 100ms ago, innermost first"))
     }
 
     @Test func test_d_onAReplay_saysStacksCannotBeRequested() {

@@ -238,8 +238,12 @@ struct Diagnosis {
         if let phase = info.phase { text += " in phase \(Format.quoted(phase.name, max: 30))" }
         if let b = info.barrier { text += " in barrier #\(b.n)\(b.name.map { " " + Format.quoted($0, max: 30) } ?? "")" }
         if let error = info.error { text += " (\(Format.clean(error, max: 80)))" }
-        if let stack = info.lastStack, let innermost = stack.frames.last {
-            text += "; stack \(ago(stack.ts)): \(Format.clean(innermost, max: 120))"
+        if let stack = info.lastStack, !stack.frames.isEmpty {
+            // Where the rank is, and the user's own frame that led there (the line to open).
+            let frames = StackFrame.parse(stack.frames)
+            var shown = [frames[frames.count - 1]]
+            if let user = frames.last(where: \.isUser), user != shown[0] { shown.append(user) }
+            text += "; stack \(ago(stack.ts)): " + shown.map { Format.frame($0, width: 100).text }.joined(separator: " <- ")
         }
         return text
     }

@@ -31,8 +31,8 @@ public struct RunSnapshot: Sendable {
     public let stall: RunStall?
     public let stallPolicy: StallPolicy
     /// The model it was derived from (copy on write: holding it costs nothing), for the views
-    /// that are only computed when asked.
-    private let model: RunModel
+    /// that are only computed when asked (here and in the other files of `Views/`).
+    let model: RunModel
 
     /// A rank with no event for this long is stale (heard from, but not lately).
     public static let defaultStaleAfter = 10.0

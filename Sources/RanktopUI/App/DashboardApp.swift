@@ -37,6 +37,7 @@ public struct DashboardApp {
     public enum Request: Sendable, Equatable {
         case injectTrigger(reason: String?)
         case requestStack(rank: Int)
+        case requestStacks(ranks: [Int])
     }
 
     private let settings: Settings
@@ -162,6 +163,9 @@ public struct DashboardApp {
         case let .requestStack(rank):
             needsFrame = true
             perform(.requestStack(rank: rank))
+        case let .requestStacks(ranks):
+            needsFrame = true
+            perform(.requestStacks(ranks: ranks))
         }
         return nil
     }

@@ -1,4 +1,5 @@
 import RanktopModel
+import RanktopProtocol
 
 extension Dashboard {
     /// Applies one input to the state; returns what the runner should do. `model` and `now` are
@@ -70,6 +71,22 @@ extension Dashboard {
                 self.overlay = .filter(panel, field, previous: previous)
                 setFilter(field.text, for: panel)
                 return .redraw
+            }
+        case var .stacks(state):
+            switch Keymap.command(for: key) {
+            case .back, .quit, .open:
+                self.overlay = nil
+                return .redraw
+            case .moveLeft, .moveRight:
+                state.firstGroup = max(0, state.firstGroup + (Keymap.command(for: key) == .moveRight ? 1 : -1))
+                self.overlay = .stacks(state)
+                return .redraw
+            case .stacks:
+                return askEveryRank(model: model, now: now)
+            case let command? where [.trigger, .pause, .help].contains(command):
+                return perform(command, model: model, now: now)
+            default:
+                return key == .backspace ? closeOverlay() : .none
             }
         case let .detail(rank):
             if key == .backspace {
@@ -146,6 +163,8 @@ extension Dashboard {
             }
         case .open:
             return openDetail()
+        case .stacks:
+            return askEveryRank(model: model, now: now)
         case .requestStack:
             guard let rank = selectedRank else { return .none }
             overlay = .detail(rank: rank)
@@ -186,6 +205,24 @@ extension Dashboard {
         }
         stackRequests[rank] = StackRequest(at: now)
         return .requestStack(rank: rank)
+    }
+
+    private mutating func closeOverlay() -> DashboardAction {
+        overlay = nil
+        return .redraw
+    }
+
+    /// `S`: asks every rank that may answer for its stack and shows the stacks view. Where
+    /// nobody can be asked (a replayed log, a run that is over) it shows the last stacks the log
+    /// holds, which automatic capture leaves there.
+    private mutating func askEveryRank(model: RunModel, now: Double) -> DashboardAction {
+        let ranks = options.canControl ? (0..<model.world).filter { Dashboard.whyNotAsked(rank: $0, model: model) == nil } : []
+        var state = StacksOverlay(at: ranks.isEmpty ? nil : now, asked: RankSet(ranks))
+        if case let .stacks(previous) = overlay { state.firstGroup = previous.firstGroup }
+        overlay = .stacks(state)
+        guard !ranks.isEmpty else { return .redraw }
+        for rank in ranks { stackRequests[rank] = StackRequest(at: now) }
+        return .requestStacks(ranks: ranks)
     }
 
     /// Why asking `rank` for its stack would be pointless (it has no process to answer), or nil.

@@ -138,12 +138,15 @@ extension Dashboard {
         for row in 0..<min(visible, events.count - top) { frame.eventRows[inner.y + row] = top + row }
     }
 
-    private func drawOverlay(into canvas: inout Canvas, body: Rect, context: RenderContext) {
+    private mutating func drawOverlay(into canvas: inout Canvas, body: Rect, context: RenderContext) {
         switch overlay {
         case .help:
             Dialogs.help(into: &canvas, context: context)
         case let .detail(rank):
             RankDetailPanel.draw(into: &canvas, rect: body, rank: rank, stackRequest: stackRequests[rank], context: context)
+        case var .stacks(state):
+            state.firstGroup = StacksView.draw(into: &canvas, rect: body, state: state, cache: &stacksCache, context: context)
+            overlay = .stacks(state)
         case let .triggerDialog(field):
             Dialogs.trigger(field, into: &canvas, context: context)
         case .confirmQuit:

@@ -29,6 +29,8 @@ public struct Dashboard: Sendable {
     var dockChoice: [Int: PanelID] = [:]
     /// The last stack request `d` made of each rank.
     public internal(set) var stackRequests: [Int: StackRequest] = [:]
+    /// The `S` view's groups, kept while no stack changes.
+    var stacksCache: StacksView.Cache?
     /// What the last frame showed where: keys and the mouse act on what the user sees.
     var frame = FrameGeometry()
     /// The wall clock at the last input or frame.

@@ -42,4 +42,6 @@ public enum DashboardAction: Sendable, Equatable {
     case injectTrigger(reason: String?)
     /// Ask a rank for its stack.
     case requestStack(rank: Int)
+    /// Ask these ranks for their stacks, all at once (`S`).
+    case requestStacks(ranks: [Int])
 }

@@ -2,7 +2,7 @@
 enum KeyCommand: Sendable, Equatable {
     case quit, help, nextPanel, previousPanel
     case moveUp, moveDown, moveLeft, moveRight, pageUp, pageDown, first, last
-    case open, requestStack, filter, back, sort, toggleGrid, pause, trigger
+    case open, requestStack, stacks, filter, back, sort, toggleGrid, pause, trigger
 }
 
 /// The one table of the dashboard's keys: `handle` dispatches through it, the help box lists it
@@ -43,7 +43,9 @@ enum Keymap {
               bindings: [(.pageUp, [.pageUp]), (.pageDown, [.pageDown]), (.first, [.home]), (.last, [.end])]),
         Entry(keys: "Enter", help: "detail of the selected rank (Esc back)", bindings: [(.open, [.enter])],
               hint: Hint(keys: .text("Enter"), label: "detail")),
-        Entry(keys: "d", help: "in the detail: ask the rank for its stack", bindings: [(.requestStack, [.char("d")])]),
+        // One line for both stack keys: the help box must fit 24 rows.
+        Entry(keys: "d, S", help: "d: the detail's rank's stack; S: all ranks', grouped",
+              bindings: [(.requestStack, [.char("d")]), (.stacks, [.char("S")])], hint: Hint(keys: .text("S"), label: "stacks")),
         Entry(keys: "/", help: "filter ranks (waiting, stale, node, 0-7) or events", bindings: [(.filter, [.char("/")])],
               hint: Hint(keys: .text("/"), label: "filter")),
         Entry(keys: "Esc", help: "clear the filter, close a dialog", bindings: [(.back, [.escape])]),
@@ -57,7 +59,7 @@ enum Keymap {
 
     /// The footer's hints, most useful first (the footer drops what does not fit from the end),
     /// named by a command of their entry.
-    static let footerOrder: [KeyCommand] = [.quit, .help, .trigger, .nextPanel, .open, .filter, .sort, .pause, .moveDown, .toggleGrid]
+    static let footerOrder: [KeyCommand] = [.quit, .help, .trigger, .nextPanel, .open, .stacks, .filter, .sort, .pause, .moveDown, .toggleGrid]
 
     static func command(for key: Key) -> KeyCommand? {
         for entry in entries {

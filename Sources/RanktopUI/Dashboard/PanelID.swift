@@ -27,6 +27,8 @@ public enum PanelID: String, CaseIterable, Sendable, Hashable {
 public enum Overlay: Sendable, Equatable {
     case help
     case detail(rank: Int)
+    /// Every rank's stack, grouped where identical (`S`).
+    case stacks(StacksOverlay)
     /// The early-stop dialog, with the reason being typed.
     case triggerDialog(TextField)
     case confirmQuit

@@ -19,8 +19,9 @@ enum RankDetailPanel {
         LineList.draw(summary, into: &canvas, rect: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: summaryHeight), scroll: 0, context: context)
 
         let events = eventLines(info, context: context)
-        let stack = stackLines(info, rank: rank, request: stackRequest, context: context)
         let below = Rect(x: inner.x + 1, y: inner.y + summaryHeight + 1, width: inner.width - 2, height: inner.height - summaryHeight - 1)
+        let stackWidth = inner.width >= 110 ? below.width - below.width / 2 - 1 : below.width
+        let stack = stackLines(info, rank: rank, request: stackRequest, width: stackWidth, context: context)
         if inner.width >= 110 {
             let (left, right) = below.splitLeft(below.width / 2)
             drawSection("recent events", events, into: &canvas, rect: Rect(x: left.x, y: left.y, width: left.width - 1, height: left.height), bottomAligned: true, context: context)
@@ -131,13 +132,13 @@ enum RankDetailPanel {
         return events.map { EventsPanel.styledLine(for: $0, context: context) }
     }
 
-    static func stackLines(_ info: RankInfo?, rank: Int, request: StackRequest?, context: RenderContext) -> [StyledLine] {
+    static func stackLines(_ info: RankInfo?, rank: Int, request: StackRequest?, width: Int, context: RenderContext) -> [StyledLine] {
         let dim = context.style(.dim)
         var lines: [StyledLine] = []
         let answersStacks = info?.caps.contains("stack") ?? false
         if let stack = info?.lastStack, request.map({ stack.ts >= $0.at - 5 }) ?? true {
-            lines.append(StyledLine("\(stack.id), " + Format.duration(context.now - stack.ts) + " ago, innermost last", dim))
-            for frame in stack.frames { lines.append(StyledLine(frame, context.style(.text))) }
+            lines.append(StyledLine("\(stack.id), " + Format.duration(context.now - stack.ts) + " ago, innermost first", dim))
+            for frame in StackFrame.parse(stack.frames).reversed() { lines.append(StacksView.frameLine(frame, width: width, context: context)) }
         } else if let request {
             let asked = Format.duration(context.now - request.at)
             if let failure = request.failure {

@@ -40,15 +40,16 @@ class RanktopRun:
         self.address = "unix:" + str(self.socket_path)
         self.process: Optional[subprocess.Popen] = None
 
-    def start(self, command: List[str], launch_ranks: int = 0) -> None:
-        """`ranktop run ... -- command`, or with launch_ranks `ranktop launch -n N ... -- command`."""
+    def start(self, command: List[str], launch_ranks: int = 0, options: Optional[List[str]] = None) -> None:
+        """`ranktop run ... -- command`, or with launch_ranks `ranktop launch -n N ... -- command`;
+        `options` go to ranktop before the `--`."""
         # The user's environment: nothing of ranktop's; ranktop adds the hook and the address.
         env = {k: v for k, v in os.environ.items() if not k.startswith("RANKTOP_") and k != "PYTHONPATH"}
         env["OMP_NUM_THREADS"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
         verb = ["launch", "-n", str(launch_ranks)] if launch_ranks else ["run"]
         self.process = subprocess.Popen(
-            [self.binary, *verb, "--headless", "--log", str(self.log), "--listen", self.address, "--", *command],
+            [self.binary, *verb, "--headless", "--log", str(self.log), "--listen", self.address, *(options or []), "--", *command],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def events(self) -> List[dict]:

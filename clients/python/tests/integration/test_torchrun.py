@@ -102,15 +102,37 @@ def test_a_stack_request_while_a_rank_waits_in_a_barrier_returns_its_stack(run, 
     site = "train_tiny.py:%d" % held_barrier
     wait_until(run, lambda ev: any(b["site"] == site for b in of(ev, "barrier.enter", 0)))
     request = run.request_stack(0)
-    events = wait_until(run, lambda ev: of(ev, "stack", 0), timeout=5)  # the log is flushed every second
+    # The answer to this request (the collector's own capture may have asked too, once the
+    # barrier was open --stack-after seconds).
+    answers = lambda ev: [s for s in of(ev, "stack", 0) if s["id"] == request]
+    events = wait_until(run, answers, timeout=5)  # the log is flushed every second
     release.touch()
     n = [b["n"] for b in of(events, "barrier.enter", 0) if b["site"] == site][0]
     assert n not in [e["n"] for e in of(events, "barrier.exit", 0)], "answered while rank 0 still waited"
-    stack = of(events, "stack", 0)[0]
-    assert stack["id"] == request
+    stack = answers(events)[0]
     frames = stack["frames"]
     assert any(("train_tiny.py:%d in <module>" % held_barrier) in f for f in frames), frames
     assert "barrier" in frames[-1] or "wait" in frames[-1], frames[-1]
+    run.wait(RUN_TIMEOUT)
+
+
+def test_a_hung_barrier_leaves_both_ranks_stacks_in_the_log_with_nobody_watching(run, tmp_path):
+    # Rank 1 keeps rank 0 in the barrier until both stacks are in the log; nobody asks for them.
+    release = tmp_path / "release"
+    run.start(torchrun("--steps", "4", "--hold-step", "1", "--hold-rank", "1", "--hold-until", str(release)),
+              options=["--stack-after", "1"])
+    held_barrier = line_of(SOURCE, "        accelerator.wait_for_everyone()")
+    events = wait_until(run, lambda ev: {e["rank"] for e in of(ev, "stack")} == {0, 1})
+    release.touch()
+    stacks = {e["rank"]: e for e in of(events, "stack")}
+    assert all(s["id"].startswith("stk-auto-") for s in stacks.values()), stacks
+    # Rank 0 waits in torch's barrier, called from the script's wait_for_everyone; rank 1, the
+    # culprit, is still in the script's own hold loop.
+    assert "train_tiny.py:%d in <module>" % held_barrier in "\n".join(stacks[0]["frames"]), stacks[0]["frames"]
+    assert "barrier" in stacks[0]["frames"][-1], stacks[0]["frames"][-1]
+    assert "train_tiny.py" in stacks[1]["frames"][-1], stacks[1]["frames"]
+    entered = [b["ts"] for b in of(events, "barrier.enter", 0) if b["site"].endswith(":%d" % held_barrier)][0]
+    assert max(s["ts"] for s in stacks.values()) - entered < 1 + 4, "captured long after the threshold"
     run.wait(RUN_TIMEOUT)
 
 

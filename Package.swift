@@ -70,7 +70,10 @@ let package = Package(
         // terminal.
         .target(
             name: "RanktopUI",
-            dependencies: ["RanktopModel", "RanktopProtocol", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: [
+                "RanktopModel", "RanktopProtocol", .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // Macros and globals of ncurses that Swift cannot import.
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import NIOConcurrencyHelpers
 import RanktopEmitter
 import RanktopProtocol
@@ -66,5 +71,5 @@ final class ActivityStack: Sendable {
 }
 
 private func quoted(_ name: String) -> String {
-    "\"" + name.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    "\"" + name.replacing("\"", with: "\\\"") + "\""
 }

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 
 /// Where this process sits in the run, read from the variables every launcher sets (torchrun,
 /// `accelerate launch`, `ranktop launch`): RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
@@ -37,7 +42,7 @@ public struct LaunchEnvironment: Sendable, Equatable {
     public init(parsing environment: [String: String]) throws(RendezvousError) {
         func integer(_ name: String) throws(RendezvousError) -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            guard let value = Int(String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())) else {
                 throw RendezvousError("\(name)='\(text)' is not an integer")
             }
             return value

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import FoundationEssentials
 import NIOConcurrencyHelpers
 import RanktopProtocol
 
@@ -61,7 +65,8 @@ public final class LogReplaySource: RunSource {
         let (stream, continuation) = AsyncStream.makeStream(of: [Event].self, bufferingPolicy: .unbounded)
         let cancelled = NIOLockedValueBox(false)
         continuation.onTermination = { _ in cancelled.withLockedValue { $0 = true } }
-        let thread = Thread { [path, speed, state] in
+        // A thread of its own (the read blocks and paces with sleeps), not the cooperative pool.
+        DispatchQueue(label: "ranktop-replay").async { [path, speed, state] in
             var previousTs: Double?
             var batch: [Event] = []
             func handOver() {
@@ -95,8 +100,6 @@ public final class LogReplaySource: RunSource {
             state.withLockedValue { $0.finished = true }
             continuation.finish()
         }
-        thread.name = "ranktop-replay"
-        thread.start()
         return stream
     }
 
@@ -105,7 +108,7 @@ public final class LogReplaySource: RunSource {
         var left = seconds
         while left > 0, !cancelled.withLockedValue({ $0 }) {
             let slice = min(left, 0.05)
-            Thread.sleep(forTimeInterval: slice)
+            usleep(UInt32(slice * 1_000_000))
             left -= slice
         }
     }

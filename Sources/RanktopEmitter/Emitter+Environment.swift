@@ -1,5 +1,10 @@
 import Atomics
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopProtocol
 
 extension Emitter {
@@ -38,6 +43,7 @@ extension Emitter {
 
     private static func warnOnce(_ message: String) {
         guard !warned.exchange(true, ordering: .relaxed) else { return }
-        FileHandle.standardError.write(Data("ranktop: \(message)\n".utf8))
+        var line = Array("ranktop: \(message)\n".utf8)
+        _ = line.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

@@ -1,5 +1,10 @@
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import NIOConcurrencyHelpers
 import RanktopProtocol
 
@@ -24,10 +29,7 @@ public final class Emitter: Sendable {
     ) throws(PosixSocket.Failure) {
         core = try EmitterCore(address: address, rank: rank, hello: hello, options: options, onControl: onControl)
         let core = core
-        let thread = Thread { EmitterWriter(core: core).run() }
-        thread.name = "ranktop-emitter"
-        thread.stackSize = 256 * 1024
-        thread.start()
+        DetachedThread.start(name: "ranktop-emitter", stackSize: 256 * 1024) { EmitterWriter(core: core).run() }
     }
 
     deinit {

@@ -1,5 +1,5 @@
 import CNcursesShim
-import Foundation
+import FoundationEssentials
 import RanktopProtocol
 import RanktopUI
 #if canImport(Glibc)
@@ -61,15 +61,14 @@ public enum DashboardRunner {
             interrupter?.cancel()
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
+            // The terminal's own thread (ncurses and the poll() wait block), 8 MiB like a main thread.
+            DetachedThread.start(name: "ranktop-dashboard", stackSize: 8 << 20) {
                 do {
                     continuation.resume(returning: try runOnThisThread(source: source, configuration: configuration, inbox: inbox, inboxWake: inboxWake))
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
-            thread.name = "ranktop-dashboard"
-            thread.start()
         }
     }
 

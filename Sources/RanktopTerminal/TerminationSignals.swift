@@ -1,5 +1,6 @@
 import CNcursesShim
-import Foundation
+import FoundationEssentials
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,7 @@ public enum TerminationSignals {
         _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
         let (readFD, writeFD) = (fds[0], fds[1])
         rt_route_termination_signals(writeFD)
-        let reader = Thread {
+        DetachedThread.start(name: "ranktop-signals", stackSize: 64 * 1024) {
             var byte: UInt8 = 0
             while true {
                 let n = read(readFD, &byte, 1)
@@ -37,8 +38,6 @@ public enum TerminationSignals {
             close(readFD)
             continuation.finish()
         }
-        reader.name = "ranktop-signals"
-        reader.start()
         continuation.onTermination = { _ in
             rt_unroute_termination_signals()
             // The reader sees end of file and closes its end.

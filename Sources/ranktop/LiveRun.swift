@@ -1,5 +1,10 @@
 import NIOConcurrencyHelpers
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopModel
 import RanktopProtocol
 import RanktopCollector

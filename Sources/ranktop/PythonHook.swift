@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 
 /// The zero-code hook for Python ranks: `<pydir>/ranktop/_autoload` (a `sitecustomize` that
 /// instruments Accelerate when `RANKTOP_ADDR` is set) and `<pydir>` (the adapter itself) go first
@@ -10,12 +15,12 @@ enum PythonHook {
     /// the real path of this executable and then from the current directory, that has one.
     static func pythonDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let explicit = environment["RANKTOP_PYTHON_DIR"], !explicit.isEmpty { return explicit }
-        let starts = [(RunLocations.executablePath() as NSString).deletingLastPathComponent, FileManager.default.currentDirectoryPath]
+        let starts = [FilePaths.parent(of: RunLocations.executablePath()), FileManager.default.currentDirectoryPath]
         for start in starts {
             var directory = start
             while true {
                 if FileManager.default.fileExists(atPath: directory + "/" + marker) { return directory + "/clients/python" }
-                let parent = (directory as NSString).deletingLastPathComponent
+                let parent = FilePaths.parent(of: directory)
                 if parent == directory || parent.isEmpty { break }
                 directory = parent
             }

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
-import Foundation
+import FoundationEssentials
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,9 +59,7 @@ final class RankProcesses: Sendable {
             }
         }
         state.withLockedValue { $0.pids = started }
-        let reaper = Thread { [self] in reap() }
-        reaper.name = "ranktop-reaper"
-        reaper.start()
+        DetachedThread.start(name: "ranktop-reaper", stackSize: 256 * 1024) { [self] in reap() }
     }
 
     var count: Int { specs.count }

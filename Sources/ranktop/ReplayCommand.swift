@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopProtocol
 import RanktopCollector
 import RanktopUI
@@ -55,11 +60,10 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     private func checkReadable(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let isDirectory = FilePaths.isDirectory(path) else {
             throw CLIFailure(message: "no such event log: '\(path)'")
         }
-        guard !isDirectory.boolValue else { throw CLIFailure(message: "'\(path)' is a directory, not an event log") }
+        guard !isDirectory else { throw CLIFailure(message: "'\(path)' is a directory, not an event log") }
         guard FileManager.default.isReadableFile(atPath: path) else { throw CLIFailure(message: "cannot read '\(path)': permission denied") }
     }
 }

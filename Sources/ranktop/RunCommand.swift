@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopCollector
 
 struct RunCommand: AsyncParsableCommand {
@@ -42,7 +47,7 @@ struct RunCommand: AsyncParsableCommand {
             var environment = run.environment()
             PythonHook.install(into: &environment)
             let commandLine = LaunchCommand.commandLine(command)
-            let name = (commandLine[0] as NSString).lastPathComponent
+            let name = FilePaths.lastComponent(of: commandLine[0])
             let spec = RankProcesses.Spec(
                 label: name, arguments: commandLine, environment: environment, outputPath: run.outputPath(for: name)
             )

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopProtocol
 import RanktopCollector
 
@@ -23,7 +28,7 @@ enum RunLocations {
         if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
             return state + "/ranktop/runs"
         }
-        return NSHomeDirectory() + "/.local/state/ranktop/runs"
+        return FilePaths.home + "/.local/state/ranktop/runs"
     }
 
     /// The event log of a run: `--log`, else `<runs directory>/<run id>.jsonl` (directories
@@ -33,12 +38,11 @@ enum RunLocations {
     static func logPath(explicit: String?, runID: String, appending: Bool = false) throws -> String {
         if let explicit {
             let absolute = explicit.hasPrefix("/") ? explicit : FileManager.default.currentDirectoryPath + "/" + explicit
-            let directory = (absolute as NSString).deletingLastPathComponent
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            let directory = FilePaths.parent(of: absolute)
+            guard FilePaths.isDirectory(directory) == true else {
                 throw CLIFailure(message: "cannot write the log '\(explicit)': the directory '\(directory)' does not exist")
             }
-            if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
+            if FilePaths.isDirectory(absolute) == true {
                 throw CLIFailure.usage("--log '\(explicit)' is a directory; give the path of a file, e.g. \(explicit.hasSuffix("/") ? explicit : explicit + "/")run.jsonl")
             }
             if !appending, let size = (try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? Int, size > 0 {
@@ -105,7 +109,7 @@ enum RunLocations {
         }
         let argument = CommandLine.arguments[0]
         let absolute = argument.hasPrefix("/") ? argument : FileManager.default.currentDirectoryPath + "/" + argument
-        return (absolute as NSString).resolvingSymlinksInPath
+        return FilePaths.resolvingSymlinks(absolute)
     }
 }
 

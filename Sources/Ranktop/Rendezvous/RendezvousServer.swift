@@ -1,6 +1,11 @@
 import Atomics
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 import RanktopEmitter
 import RanktopProtocol
 
@@ -30,12 +35,10 @@ final class RendezvousServer: Sendable {
         let stopRequested = stopRequested
         let otherRanksConnected = otherRanksConnected
         let finished = finished
-        let thread = Thread {
+        DetachedThread.start(name: "ranktop-rendezvous", stackSize: 512 * 1024) {
             RendezvousServerLoop(listener: listener, world: world, run: run).run(until: stopRequested, otherRanksConnected: otherRanksConnected)
             finished.signal()
         }
-        thread.name = "ranktop-rendezvous"
-        thread.start()
     }
 
     /// Waits (at most `timeout` seconds) until every other rank has disconnected, so that rank 0,

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 
 /// The two clocks of the app loop. `wall` paces frames and times footer messages; `run` is the
 /// run's own time, which a replay keeps in the log's past.

@@ -1,4 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
+import NIOConcurrencyHelpers
 import RanktopProtocol
 
 /// Where the run source's task and the action tasks leave work for the app loop, which owns the
@@ -24,7 +30,7 @@ public final class DashboardInbox: @unchecked Sendable {
         public var oldestTs: Double?
     }
 
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var pending = Batch()
     private var wakePending = false
     private let wake: @Sendable () -> Void

@@ -1,4 +1,9 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FoundationEssentials
 
 /// The theme the dashboard starts with, and what went wrong choosing it (shown to the user; the
 /// dashboard then runs with the default theme).
@@ -89,8 +94,8 @@ public struct ThemeLoader: Sendable {
 
     private func locate(_ spec: String) -> Location {
         if spec.contains("/") || spec.hasSuffix(".toml") {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory), !isDirectory.boolValue {
+            var info = stat()
+            if stat(spec, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
                 return .success(spec)
             }
             return .failure("theme file '\(spec)' not found")

@@ -30,7 +30,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Events, the JSON Lines codec, the event log, addresses. Foundation only.
@@ -71,7 +70,7 @@ let package = Package(
         .target(
             name: "RanktopUI",
             dependencies: [
-                "RanktopModel", "RanktopProtocol", .product(name: "TOMLKit", package: "TOMLKit"),
+                "RanktopModel", "RanktopProtocol",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import FoundationEssentials
 import Ranktop
+import RanktopModel
 import RanktopProtocol
 
 /// `demo-rank --work-ms X --events-per-step N`: what a training step of the Swift runtime pays
@@ -97,13 +98,15 @@ struct DemoStepBenchmark {
         let ratios = zip(result.instrumented, result.bare).map { $0 / $1 }
         let ratio = DemoStepBenchmark.median(ratios)
         let perEvent = events > 0 ? DemoStepBenchmark.median(zip(result.instrumented, result.bare).map { $0 - $1 }) / Double(events) : 0
-        let ms = { (s: Double) in String(format: "%.3f", s * 1000) }
+        let ms = { (s: Double) in Format.fixed(s * 1000, decimals: 3) }
         var text = "step benchmark, rank \(state.rank) of \(state.worldSize): work \(workMilliseconds) ms, \(events) events a step, "
         text += "\(pairs) pairs of \(stepsPerSegment) steps: bare \(ms(bare)) ms (p90 \(ms(DemoStepBenchmark.quantile(result.bare, 0.9)))), "
         text += "instrumented \(ms(instrumented)) ms (p90 \(ms(DemoStepBenchmark.quantile(result.instrumented, 0.9)))), "
-        text += String(format: "ratio %.3fx, %+.2f us per event", ratio, perEvent * 1e6)
-        let json = String(format: #"{"ranks":%d,"work_ms":%g,"events":%d,"bare_ms":%.4f,"instrumented_ms":%.4f,"ratio":%.4f,"us_per_event":%.3f}"#,
-                          state.worldSize, workMilliseconds, events, bare * 1000, instrumented * 1000, ratio, perEvent * 1e6)
+        let perEventText = (perEvent >= 0 ? "+" : "") + Format.fixed(perEvent * 1e6, decimals: 2)
+        text += "ratio \(Format.fixed(ratio, decimals: 3))x, \(perEventText) us per event"
+        var json = #"{"ranks":\#(state.worldSize),"work_ms":\#(workMilliseconds),"events":\#(events),"#
+        json += #""bare_ms":\#(Format.fixed(bare * 1000, decimals: 4)),"instrumented_ms":\#(Format.fixed(instrumented * 1000, decimals: 4)),"#
+        json += #""ratio":\#(Format.fixed(ratio, decimals: 4)),"us_per_event":\#(Format.fixed(perEvent * 1e6, decimals: 3))}"#
         return text + "\n" + json
     }
 }

@@ -104,7 +104,8 @@ private actor ViewState {
     }
 
     private func stamp(_ elapsed: Double) -> String {
-        "[" + String(format: "%6.1fs", elapsed) + "] "
+        let text = Format.fixed(elapsed, decimals: 1) + "s"
+        return "[" + String(repeating: " ", count: max(0, 7 - text.count)) + text + "] "
     }
 
     private func statusLine(_ snapshot: RunSnapshot) -> String {

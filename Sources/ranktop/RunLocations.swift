@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import FoundationEssentials
+import RanktopModel
 import RanktopProtocol
 import RanktopCollector
 
@@ -14,10 +15,8 @@ enum RunLocations {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        let stamp = String(
-            format: "%04d%02d%02d-%02d%02d%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec
-        )
+        let date = "\(Int(parts.tm_year) + 1900)" + Format.pad2(Int(parts.tm_mon) + 1) + Format.pad2(Int(parts.tm_mday))
+        let stamp = date + "-" + Format.pad2(Int(parts.tm_hour)) + Format.pad2(Int(parts.tm_min)) + Format.pad2(Int(parts.tm_sec))
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "r-\(stamp)-\(String(repeating: "0", count: 4 - suffix.count))\(suffix)"
     }
@@ -54,7 +53,7 @@ enum RunLocations {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw CLIFailure(message: "cannot create the run directory '\(directory)': \(error.localizedDescription); give --log PATH")
+            throw CLIFailure(message: "cannot create the run directory '\(directory)': \(error); give --log PATH")
         }
         return directory + "/\(runID).jsonl"
     }

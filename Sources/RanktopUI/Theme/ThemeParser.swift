@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// What is wrong with a theme file, and where: printed as `file:line: problem`.
 public struct ThemeProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -19,13 +17,11 @@ public enum ThemeParser {
     static let styleFields = ["fg", "bg"] + TextAttributes.names.map(\.0)
 
     public static func parse(_ text: String, file: String, base: Theme) throws(ThemeProblem) -> Theme {
-        let table: TOMLTable
+        let table: TOMLDocument.Table
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ThemeProblem(file: file, line: error.source.begin.line, problem: "not valid TOML: \(error.description)")
+            table = try TOMLDocument(parsing: text).root
         } catch {
-            throw ThemeProblem(file: file, line: nil, problem: "not valid TOML: \(error)")
+            throw ThemeProblem(file: file, line: error.line, problem: "not valid TOML: \(error.message)")
         }
         let lines = SourceLines(text)
         var theme = base
@@ -56,7 +52,7 @@ public enum ThemeParser {
     /// elements, so `[styles.barrier]` may set `fg = ...` for `barrier` and `missing = {...}`
     /// for `barrier.missing`, and `"state.running" = {...}` names the same element as
     /// `[styles.state]` with `running = {...}`.
-    private static func readStyles(_ table: TOMLTable, path: [String], into theme: inout Theme, file: String, lines: SourceLines) throws(ThemeProblem) {
+    private static func readStyles(_ table: TOMLDocument.Table, path: [String], into theme: inout Theme, file: String, lines: SourceLines) throws(ThemeProblem) {
         for key in table.keys.sorted() {
             let elementPath = path + [key]
             let element = elementPath.joined(separator: ".")
@@ -80,7 +76,7 @@ public enum ThemeParser {
             }
             let nested = value.keys.filter { !isStyleField($0) && value[$0]?.table != nil }
             if !nested.isEmpty {
-                let children = TOMLTable()
+                var children = TOMLDocument.Table()
                 for name in nested { children[name] = value[name] }
                 try readStyles(children, path: elementPath, into: &theme, file: file, lines: lines)
             }
@@ -89,7 +85,7 @@ public enum ThemeParser {
 
     private static func isStyleField(_ key: String) -> Bool { styleFields.contains(key) }
 
-    private static func style(from table: TOMLTable, fields: [String], element: String, file: String, line: Int?) throws(ThemeProblem) -> Style {
+    private static func style(from table: TOMLDocument.Table, fields: [String], element: String, file: String, line: Int?) throws(ThemeProblem) -> Style {
         var style = Style()
         for field in fields.sorted() {
             guard let value = table[field] else { continue }
@@ -124,8 +120,8 @@ public enum ThemeParser {
     }
 }
 
-/// Finds the line that defines a key, for messages: TOMLKit reports positions for syntax errors
-/// only, so semantic problems are located by reading the source's keys and table headers.
+/// Finds the line that defines a key, for messages: the parser reports positions for syntax
+/// errors only, so semantic problems are located by reading the source's keys and table headers.
 struct SourceLines {
     private var definitions: [(path: [String], line: Int)] = []
 

@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // One libm symbol defined so the release binary needs glibc 2.34, not 2.35 (hypotf.c).
+        .target(name: "CGlibcBaseline", linkerSettings: [.linkedLibrary("m")]),
         // Macros and globals of ncurses that Swift cannot import.
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
         // The ncurses backend: the `Screen` that blits a canvas and reads keys, the wait in poll(),
@@ -87,6 +89,7 @@ let package = Package(
             name: "ranktop",
             dependencies: [
                 "RanktopProtocol", "RanktopModel", "RanktopReport", "RanktopCollector", "RanktopEmitter", "Ranktop", "RanktopUI", "RanktopTerminal",
+                "CGlibcBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -11,10 +11,13 @@ import FoundationEssentials
 enum PythonHook {
     static let marker = "clients/python/ranktop/__init__.py"
 
-    /// `$RANKTOP_PYTHON_DIR`, else the `clients/python` of the first directory, walking up from
-    /// the real path of this executable and then from the current directory, that has one.
+    /// `$RANKTOP_PYTHON_DIR`; else, for a ranktop installed by pip (`<prefix>/bin/ranktop`), the
+    /// `site-packages` beside it that holds the adapter (`<prefix>/lib/pythonX.Y/site-packages`);
+    /// else the `clients/python` of the first directory, walking up from the real path of this
+    /// executable and then from the current directory, that has one (a source checkout).
     static func pythonDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let explicit = environment["RANKTOP_PYTHON_DIR"], !explicit.isEmpty { return explicit }
+        if let installed = installedSitePackages(executable: RunLocations.executablePath()) { return installed }
         let starts = [FilePaths.parent(of: RunLocations.executablePath()), FileManager.default.currentDirectoryPath]
         for start in starts {
             var directory = start
@@ -23,6 +26,22 @@ enum PythonHook {
                 let parent = FilePaths.parent(of: directory)
                 if parent == directory || parent.isEmpty { break }
                 directory = parent
+            }
+        }
+        return nil
+    }
+
+    /// `<prefix>/lib/python*/site-packages` (or `lib64`) holding `ranktop/__init__.py` and the
+    /// autoload hook, for the executable `<prefix>/bin/ranktop` that pip installed with it.
+    static func installedSitePackages(executable: String) -> String? {
+        let prefix = FilePaths.parent(of: FilePaths.parent(of: executable))
+        for lib in ["lib", "lib64"] {
+            let libDirectory = prefix + "/" + lib
+            let pythons = ((try? FileManager.default.contentsOfDirectory(atPath: libDirectory)) ?? [])
+                .filter { $0.hasPrefix("python") }.sorted().reversed()
+            for python in pythons {
+                let site = libDirectory + "/" + python + "/site-packages"
+                if FileManager.default.fileExists(atPath: site + "/ranktop/_autoload/sitecustomize.py") { return site }
             }
         }
         return nil

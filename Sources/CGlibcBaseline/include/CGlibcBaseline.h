@@ -1,0 +1,1 @@
+// hypotf.c defines a libm symbol for the linker; there is nothing to import.

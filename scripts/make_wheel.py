@@ -81,6 +81,10 @@ def main():
             archive = os.path.relpath(full, ADAPTER).replace(os.sep, "/")
             files.append((archive, open(full, "rb").read(), False))
     files.append(("%s/scripts/ranktop" % data_dir, open(binary, "rb").read(), True))
+    # Zero-code mode with only the environment variables set (multi-node runs): Python runs a .pth
+    # file's `import` lines at start-up; this one looks at RANKTOP_ADDR and nothing else.
+    pth = 'import os; os.environ.get("RANKTOP_ADDR") and __import__("ranktop._autoload_pth")\n'
+    files.append(("ranktop_autoload.pth", pth.encode(), False))
     readme = open(os.path.join(ADAPTER, "README.md"), encoding="utf-8").read()
     metadata = (
         "Metadata-Version: 2.1\nName: ranktop\nVersion: %s\n"

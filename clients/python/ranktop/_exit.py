@@ -66,8 +66,27 @@ def _record_exit_status(status: Any) -> None:
         pass
 
 
+def say_bye() -> None:
+    """`destroy_process_group` of the default group: the rank is done with the run, say so now."""
+    try:
+        em = state.emitter
+        if em is None or state.bye_sent:
+            return
+        state.bye_sent = True
+        em.emit("bye", {})
+        em.flush(0.5)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _at_exit() -> None:
     try:
+        if state.bye_sent and not state.exit_error and not state.exit_code:
+            em = state.emitter
+            if em is not None:  # said bye at destroy_process_group; only flush what came after
+                em.flush(0.5)
+                em.stop()
+            return
         em = state.emitter
         if em is None:
             # A worker that dies before Accelerate is up still says why; a launcher process

@@ -89,6 +89,9 @@ def state_ready(accelerate_state: Any) -> None:
 
 
 def _can_inject() -> bool:
+    # Injections are applied at check_trigger: a torch.distributed script without Accelerate has none.
+    if "accelerate" not in sys.modules and "torch.distributed" in sys.modules:
+        return False
     module = sys.modules.get("accelerate.accelerator")
     accelerator = getattr(module, "Accelerator", None)
     return accelerator is None or hasattr(accelerator, "check_trigger")

@@ -1,0 +1,210 @@
+"""Collectives on the training thread: which group a call is in, its ordinal, its enter and exit.
+
+One source per collective: a torch.distributed call made from Python is reported by its Python
+wrapper (`_torch_patches`); a call torch makes from C++ (DDP's gradient buckets, its construction
+broadcasts) by the process group's pre/post hooks (`_pg_hooks`), which stay silent while a wrapper
+is active on that thread (`context.depth`). Labels (`check_trigger`, `gather_for_metrics`,
+`ddp.init`) come from `state.labels`: the outermost API that issued the call names it.
+
+`n` is this rank's ordinal of collectives in a group. Point-to-point calls are not collectives of
+their group (only two ranks take part), so they count in a group of their own per direction,
+`p2p:S>R` (op `p2p`, label the API: `send`, `irecv`, ...), or the group ordinals would drift apart
+between ranks; a send and the recv that takes it are the same (group, n).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, List, Optional
+
+from ._state import state
+
+
+class _Context(threading.local):
+    # Per thread: depth > 0 inside a wrapped torch.distributed call (the outermost reports it).
+    depth = 0
+
+
+context = _Context()
+
+WORLD = "world"
+
+
+class Group:
+    """One process group as this rank reports it: its name, its next ordinal, its members."""
+
+    __slots__ = ("name", "n", "size", "members", "announced", "ddp", "hooked")
+
+    def __init__(self, name: str, size: Optional[int], members: Optional[List[int]]) -> None:
+        self.name = name
+        self.n = 0
+        self.size = size
+        self.members = members
+        self.announced = members is None  # members go on the first collective of a non-world group
+        self.ddp = False  # a DistributedDataParallel module reduces its gradients over this group
+        self.hooked = False  # the process group's pre/post hooks are registered
+
+
+class Groups:
+    """The rank's groups, keyed by their ProcessGroup object (None: the default group)."""
+
+    def __init__(self) -> None:
+        self.world: Optional[Group] = None
+        self.default_pg: Any = None
+        self.by_pg: Dict[Any, Group] = {}
+        self.pairs: Dict[Any, Group] = {}
+        self.me: Optional[int] = None  # this rank's global rank, once the default group exists
+        self.on_new_group = None  # set by _pg_hooks: registers the hooks of a group first seen
+
+    def reset_world(self, default_pg: Any, size: int) -> Group:
+        world = self.world
+        if world is None or world.size != size:
+            world = self.world = Group(WORLD, size, None)
+        self.default_pg = default_pg
+        self.by_pg = {default_pg: world} if default_pg is not None else {}
+        return world
+
+    def record(self, pg: Any) -> Optional[Group]:
+        """The Group of a ProcessGroup argument (None means the default group)."""
+        if pg is None:
+            world = self.world
+            if world is None:
+                world = self._world_from_torch()
+            return world
+        found = self.by_pg.get(pg)
+        if found is not None:
+            return found
+        if isinstance(pg, int):  # GroupMember.NON_GROUP_MEMBER: the call does nothing here
+            return None
+        return self._add(pg)
+
+    def _world_from_torch(self) -> Optional[Group]:
+        try:
+            from torch.distributed import distributed_c10d as c10d
+
+            pg = c10d._get_default_group()
+            world = self.reset_world(pg, int(pg.size()))
+        except Exception:  # noqa: BLE001 - not initialised: the call will raise on its own
+            return None
+        hook = self.on_new_group
+        if hook is not None:
+            hook(pg, world)
+        return world
+
+    def _add(self, pg: Any) -> Optional[Group]:
+        try:
+            if self.world is None:
+                self._world_from_torch()
+                if pg in self.by_pg:
+                    return self.by_pg[pg]
+            from torch import distributed as dist
+
+            members = [int(r) for r in dist.get_process_group_ranks(pg)]
+            name = getattr(pg, "group_name", None)
+            if not isinstance(name, str) or not name:
+                name = "ranks:" + ",".join(str(r) for r in sorted(members))
+            elif name == WORLD:
+                name = "pg:" + name
+            group = Group(name, len(members), members)
+        except Exception as error:  # noqa: BLE001
+            state.internal_error("collective group", error)
+            return None
+        self.by_pg[pg] = group
+        hook = self.on_new_group
+        if hook is not None:
+            hook(pg, group)
+        return group
+
+    def direction(self, sender: int, receiver: int) -> Group:
+        """The group of messages from one rank to another: a send and its recv share (group, n)."""
+        key = (sender, receiver)
+        group = self.pairs.get(key)
+        if group is None:
+            group = self.pairs[key] = Group("p2p:%d>%d" % key, 2, [sender, receiver])
+        return group
+
+
+groups = Groups()
+
+
+def _label() -> Optional[str]:
+    labels = state.labels
+    return labels[0] if labels else None
+
+
+def enter(group: Group, op: str, label: Optional[str], site: Optional[str], nbytes: Optional[int],
+          dtype: Optional[str], is_async: bool) -> int:
+    """Emits `collective.enter`; returns the ordinal for `exit`. Never raises."""
+    n = group.n
+    group.n = n + 1
+    em = state.emitter
+    if em is None:
+        return n
+    try:
+        fields: Dict[str, Any] = {"group": group.name, "n": n, "op": op}
+        if group.size:
+            fields["size"] = group.size
+        if not group.announced:
+            group.announced = True
+            fields["members"] = group.members
+        if nbytes is not None:
+            fields["bytes"] = nbytes
+        if dtype:
+            fields["dtype"] = dtype
+        if site:
+            fields["site"] = site
+        if label:
+            fields["label"] = label
+        if is_async:
+            fields["async"] = True
+        em.emit("collective.enter", fields)
+    except Exception as error:  # noqa: BLE001
+        state.internal_error("collective", error)
+    return n
+
+
+def exit(group: Group, n: int, op: str) -> None:  # noqa: A001 - the event's name
+    em = state.emitter
+    if em is not None:
+        em.emit("collective.exit", {"group": group.name, "n": n, "op": op})
+
+
+def exit_when_done(work: Any, group: Group, n: int, op: str) -> None:
+    """An async op's exit: when its work completes (its future fires), on whichever thread."""
+    try:
+        future = work.get_future()
+
+        def done(_future, group=group, n=n, op=op):
+            try:
+                exit(group, n, op)
+            except Exception:  # noqa: BLE001 - runs inside torch's callback machinery
+                pass
+
+        future.add_done_callback(done)
+    except Exception:  # noqa: BLE001 - a Work without a future: the next enter implies this exit
+        pass
+
+
+_DTYPES: Dict[Any, str] = {}
+
+
+def describe(data: Any):
+    """(bytes, dtype) of a tensor or a list of tensors; (None, None) for anything else."""
+    try:
+        if isinstance(data, (list, tuple)):
+            if not data:
+                return None, None
+            total = 0
+            for tensor in data:
+                total += tensor.numel() * tensor.element_size()
+            dtype = data[0].dtype
+        else:
+            dtype = data.dtype
+            total = data.numel() * data.element_size()
+        name = _DTYPES.get(dtype)
+        if name is None:
+            name = str(dtype).replace("torch.", "")
+            _DTYPES[dtype] = name
+        return total, name
+    except Exception:  # noqa: BLE001 - not tensors (objects, None)
+        return None, None

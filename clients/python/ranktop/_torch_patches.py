@@ -23,7 +23,7 @@ from . import _exit
 from . import _pg_hooks
 from . import _runtime as rt
 from . import _wiring
-from ._patches import ORIGINAL, _replace
+from ._patches import _replace, _wrap_label
 from ._state import state
 
 _getframe = sys._getframe
@@ -504,7 +504,16 @@ def _wrap_register_builtin(original):
     return _register_builtin_comm_hook
 
 
+# -- FSDP2 (torch.distributed.fsdp.fully_shard): its collectives are Python calls, labelled here --
+
+
+def patch_fsdp_collectives(module) -> None:
+    _replace(module, "foreach_all_gather", lambda original: _wrap_label(original, "fsdp.all_gather"))
+    _replace(module, "foreach_reduce", lambda original: _wrap_label(original, "fsdp.reduce_scatter"))
+
+
 PATCHES: Dict[str, Callable] = {
     "torch.distributed.distributed_c10d": patch_c10d,
     "torch.nn.parallel.distributed": patch_ddp,
+    "torch.distributed.fsdp._fully_shard._fsdp_collectives": patch_fsdp_collectives,
 }

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import line_of
-from tests.integration.harness import TRAIN_TINY, RanktopRun, report, results, torchrun, wait_until
+from tests.integration.harness import (TRAIN_TINY, RanktopRun, rejected_by_collector, report, results, torchrun,
+                                       wait_until)
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +72,8 @@ def test_a_run_shows_hellos_main_first_phase_barriers_progress_checks_and_a_code
     assert [(t["rank"], t["source"]) for t in of(events, "trigger.set")] == [(1, "code")]
 
     summary = report(run.log)
-    assert summary["rejected"] == 0 and summary["dropped"] == 0
+    # Nothing lost: the only seq gaps are the collective lines this branch's collector refuses.
+    assert summary["rejected"] == 0 and summary["dropped"] <= rejected_by_collector(events)
     assert summary["run"] == hellos[0]["run"]
     assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
     assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(3, "code")]

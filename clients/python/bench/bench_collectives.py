@@ -1,24 +1,28 @@
 """What reporting torch.distributed collectives costs the training thread (docs/collectives.md).
 
-    OMP_NUM_THREADS=1 ~/.cache/ranktop/venv/bin/python clients/python/bench/bench_collectives.py [--rounds K]
+    OMP_NUM_THREADS=1 ~/.cache/ranktop/venv/bin/python clients/python/bench/bench_collectives.py \
+        [--batches 300] [--pairs 20] [--detail-launches 3]
 
-1. Per collective: a gloo world of 1 (one process, so no peer's jitter) runs `all_reduce` on a
-   4-float tensor in batches of 200; the figure is the median over 150 batches of the mean time a
-   call takes on the calling thread. Modes, each a fresh process, K rounds alternating:
-   - bare: no ranktop;
-   - wrappers: zero-code ranktop with the process-group hooks off (RANKTOP_PG_HOOKS=0): the Python
-     wrapper emits enter and exit;
-   - hooks: zero-code ranktop as shipped on a torch with hooks: the wrapper emits, the hooks are
-     registered and return at once (what every Python-issued collective pays for them);
-   - pg-call bare / pg-call hooks: `ProcessGroup.allreduce([t]).wait()` called directly, the way
-     torch's C++ callers (DDP) issue collectives: no Python wrapper, the pre/post hooks emit;
-   - DETAIL: no ranktop, TORCH_DISTRIBUTED_DEBUG=DETAIL (torch's own collective checking).
-2. Step time: `torchrun --nproc_per_node 2 ddp_loop.py` (gloo, a 3-layer MLP, batch 64, DDP),
-   rank 0's median step time over 200 steps after 30 warm-up steps, per mode: bare, hooks,
-   wrappers (comm-hook fallback), DETAIL; K launches each, alternating.
+On a shared machine, load drifts by 3x between launches, so both figures alternate bare and
+instrumented inside ONE process (zero-code ranktop, sending to a collector that drains its socket):
 
-Instrumented modes send to a collector that drains its socket (another process), as
-bench_training_thread.py does.
+1. Per collective (`percall`): a gloo world of 1 runs `all_reduce` on a 4-float tensor, batches of
+   200 calls in rotation over five modes; each figure is the median over the batches of the
+   per-call mean, and the added cost the median of the per-batch differences to the bare mode of
+   the same rotation:
+   - bare: the original torch function, process-group hooks unregistered;
+   - wrappers: the ranktop wrapper (emits enter + exit), hooks unregistered: the path without hooks;
+   - wrappers+hooks: as shipped on a torch with hooks: the wrapper emits, the hooks are called and
+     return at once;
+   - pg-call bare / pg-call hooks: `ProcessGroup.allreduce([t]).wait()` called directly, as torch's
+     C++ callers (DDP) issue collectives: no Python wrapper, the hooks emit (exit from the future).
+2. Step time (`steps`): `torchrun --nproc_per_node 2 ddp_loop.py` with BENCH_ALT: a DDP loop (3-layer
+   MLP, batch 64) whose rank 0 and 1 run `pairs` pairs of bare and instrumented segments of 20 steps
+   (bare: hooks unregistered, DDP.forward unwrapped, the optimizer hook removed; once with the hooks,
+   once with RANKTOP_PG_HOOKS=0, the comm-hook fallback, which cannot be taken off: there the bare
+   segments still run DDP through the labelling comm hook).
+3. TORCH_DISTRIBUTED_DEBUG=DETAIL cannot be turned on inside a process: bare and DETAIL launches
+   of the same loop alternate, `detail-launches` each (noisy: different launches).
 """
 
 from __future__ import annotations
@@ -52,27 +56,52 @@ while True:
 """
 
 PER_CALL = """
-import os, statistics, sys, time, torch, torch.distributed as dist
+import json, statistics, sys, time, torch, torch.distributed as dist
+from ranktop import _collectives, _pg_hooks
 dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%s" % sys.argv[1], rank=0, world_size=1)
-direct = sys.argv[2] == "pg"
+batches = int(sys.argv[2])
 t = torch.ones(4)
 pg = dist.distributed_c10d._get_default_group()
-def call():
-    if direct:
-        pg.allreduce([t]).wait()
+world = _collectives.groups.world
+pre, post = world.hooks
+wrapped = dist.all_reduce
+original = wrapped.__ranktop_original__
+def hooks(on):
+    if on:
+        pg.register_pre_hook(_pg_hooks.HOOK_ID, pre); pg.register_post_hook(_pg_hooks.HOOK_ID, post)
     else:
-        dist.all_reduce(t)
+        pg.unregister_pre_hook(_pg_hooks.HOOK_ID); pg.unregister_post_hook(_pg_hooks.HOOK_ID)
+modes = {
+    "bare": (False, lambda: original(t)),
+    "wrappers": (False, lambda: wrapped(t)),
+    "wrappers+hooks": (True, lambda: wrapped(t)),
+    "pg-call bare": (False, lambda: pg.allreduce([t]).wait()),
+    "pg-call hooks": (True, lambda: pg.allreduce([t]).wait()),
+}
+times = {name: [] for name in modes}
+cpu = {name: [] for name in modes}
 clock = time.perf_counter_ns
-for _ in range(2000):
-    call()
-means = []
-for _ in range(150):
-    start = clock()
-    for _ in range(200):
-        call()
-    means.append((clock() - start) / 200 / 1000)
+thread_clock = time.thread_time_ns
+hooks(False)
+for i in range(batches + 10):
+    names = list(modes)
+    names = names[i % len(names):] + names[:i % len(names)]
+    for name in names:
+        on, call = modes[name]
+        hooks(on)
+        for _ in range(20):
+            call()
+        start, start_cpu = clock(), thread_clock()
+        for _ in range(200):
+            call()
+        elapsed = (clock() - start) / 200 / 1000
+        elapsed_cpu = (thread_clock() - start_cpu) / 200 / 1000
+        hooks(False)
+        if i >= 10:
+            times[name].append(elapsed)
+            cpu[name].append(elapsed_cpu)
     time.sleep(0.002)
-print("RESULT %.3f" % statistics.median(means), flush=True)
+print("RESULT " + json.dumps({"wall": times, "cpu": cpu}), flush=True)
 """
 
 
@@ -83,79 +112,89 @@ def start_drain(directory):
     return process, "unix:" + path
 
 
-def env_for(mode, address):
+def env_for(instrumented, address, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RANKTOP_") and k != "PYTHONPATH"}
     env["OMP_NUM_THREADS"] = "1"
-    if mode in ("wrappers", "hooks"):
+    if instrumented:
         env["PYTHONPATH"] = os.pathsep.join([str(AUTOLOAD), str(ADAPTER)])
         env["RANKTOP_ADDR"] = address
         env["RANKTOP_RUN"] = "bench"
-        env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"] = "0", "1", "0"
-        if mode == "wrappers":
-            env["RANKTOP_PG_HOOKS"] = "0"
-    if mode == "DETAIL":
-        env["TORCH_DISTRIBUTED_DEBUG"] = "DETAIL"
+    env.update(extra)
     return env
 
 
-def per_call(mode, address, port, direct=False):
-    env = env_for(mode, address)
-    output = subprocess.run([PYTHON, "-c", PER_CALL, str(port), "pg" if direct else "api"], env=env,
-                            capture_output=True, text=True, timeout=300)
-    for line in output.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return float(line.split()[1])
-    raise RuntimeError(output.stdout + output.stderr)
+def run(command, env):
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError("%s failed:\n%s" % (command, (result.stdout + result.stderr)[-3000:]))
+    return result.stdout
 
 
-def step_time(mode, address, out):
+def percall(address, batches):
+    env = env_for(True, address, RANK="0", WORLD_SIZE="1", LOCAL_RANK="0")
+    output = run([PYTHON, "-c", PER_CALL, "29741", str(batches)], env)
+    both = json.loads([line for line in output.splitlines() if line.startswith("RESULT ")][0][7:])
+    print("per all_reduce (4 floats, gloo world of 1), us: median over %d batches of 200 calls; added: median of "
+          "the per-batch differences; wall clock, and the calling thread's CPU time" % batches)
+    wall, cpu = both["wall"], both["cpu"]
+    for name in wall:
+        base = "pg-call bare" if name.startswith("pg-call") else "bare"
+        added = statistics.median(v - b for v, b in zip(wall[name], wall[base]))
+        added_cpu = statistics.median(v - b for v, b in zip(cpu[name], cpu[base]))
+        print("  %-16s wall %7.2f  added %+6.2f   cpu %7.2f  added %+6.2f" % (
+            name, statistics.median(wall[name]), added, statistics.median(cpu[name]), added_cpu))
+
+
+def torchrun(script_env, out):
     launcher = shutil.which("torchrun", path=os.path.dirname(PYTHON)) or "torchrun"
-    env = env_for(mode, address)
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
-        env.pop(name, None)
-    env["BENCH_OUT"] = out
-    subprocess.run([launcher, "--standalone", "--nproc_per_node", "2", str(HERE / "ddp_loop.py")], env=env,
-                   check=True, capture_output=True, timeout=600)
+    script_env["BENCH_OUT"] = out
+    run([launcher, "--standalone", "--nproc_per_node", "2", str(HERE / "ddp_loop.py")], script_env)
     with open(out) as f:
-        return json.load(f)["median_ms"]
+        return json.load(f)
+
+
+def steps(address, pairs, directory):
+    print("DDP step time, 2 ranks (gloo, MLP 256-512-512-10, batch 64), rank 0, %d pairs of 20-step segments "
+          "in one launch: median of segment medians, ms" % pairs)
+    for name, extra in (("hooks", {}), ("comm-hook fallback", {"RANKTOP_PG_HOOKS": "0"})):
+        env = env_for(True, address, BENCH_ALT=str(pairs), **extra)
+        result = torchrun(env, os.path.join(directory, "alt-%s.json" % name.replace(" ", "-")))
+        bare, inst = result["bare"], result["instrumented"]
+        ratio = statistics.median(i / b for i, b in zip(inst, bare))
+        print("  %-20s bare %.3f  instrumented %.3f  ratio (median of pairs) %.4f  added %+.1f us/step" % (
+            name, statistics.median(bare), statistics.median(inst), ratio,
+            statistics.median(i - b for i, b in zip(inst, bare)) * 1000))
+
+
+def detail(launches, directory):
+    print("DETAIL vs bare, separate launches alternating (%d each), rank 0's median step ms over 200 steps" % launches)
+    values = {"bare": [], "DETAIL": []}
+    for i in range(launches):
+        for name in values:
+            env = env_for(False, None, **({"TORCH_DISTRIBUTED_DEBUG": "DETAIL"} if name == "DETAIL" else {}))
+            values[name].append(torchrun(env, os.path.join(directory, "detail-%s-%d.json" % (name, i)))["median_ms"])
+    ratios = [d / b for d, b in zip(values["DETAIL"], values["bare"])]
+    print("  bare %s  DETAIL %s  ratio per pair %s" % (
+        ["%.3f" % v for v in values["bare"]], ["%.3f" % v for v in values["DETAIL"]], ["%.3f" % r for r in ratios]))
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--skip-steps", action="store_true")
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=20)
+    parser.add_argument("--detail-launches", type=int, default=3)
+    parser.add_argument("--only", default="percall,steps,detail")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="ranktop-bench-coll-")
     drain, address = start_drain(directory)
     try:
-        modes = [("bare", False), ("wrappers", False), ("hooks", False), ("bare", True), ("hooks", True),
-                 ("DETAIL", False)]
-        results = {m: [] for m in modes}
-        port = 29700
-        for _ in range(args.rounds):
-            for mode in modes:
-                port += 1
-                results[mode].append(per_call(mode[0], address, port, direct=mode[1]))
-        print("per all_reduce (4 floats, gloo world of 1), us; median of %d rounds [each round]" % args.rounds)
-        bare = statistics.median(results[("bare", False)])
-        bare_pg = statistics.median(results[("bare", True)])
-        for mode in modes:
-            value = statistics.median(results[mode])
-            base = bare_pg if mode[1] else bare
-            name = ("pg-call " if mode[1] else "") + mode[0]
-            print("  %-16s %7.2f  (+%.2f)  %s" % (name, value, value - base, ["%.2f" % v for v in results[mode]]))
-        if args.skip_steps:
-            return
-        steps = {m: [] for m in ("bare", "hooks", "wrappers", "DETAIL")}
-        for i in range(args.rounds):
-            for mode in steps:
-                steps[mode].append(step_time(mode, address, os.path.join(directory, "step-%s-%d.json" % (mode, i))))
-        print("DDP step time, 2 ranks (gloo, MLP 256-512-512-10, batch 64), rank 0's median ms; median of %d launches"
-              % args.rounds)
-        base = statistics.median(steps["bare"])
-        for mode, values in steps.items():
-            value = statistics.median(values)
-            print("  %-16s %7.3f  (%.3fx)  %s" % (mode, value, value / base, ["%.3f" % v for v in values]))
+        only = args.only.split(",")
+        if "percall" in only:
+            percall(address, args.batches)
+        if "steps" in only:
+            steps(address, args.pairs, directory)
+        if "detail" in only:
+            detail(args.detail_launches, directory)
     finally:
         drain.kill()
 

@@ -33,7 +33,7 @@ WORLD = "world"
 class Group:
     """One process group as this rank reports it: its name, its next ordinal, its members."""
 
-    __slots__ = ("name", "n", "size", "members", "announced", "ddp", "hooked")
+    __slots__ = ("name", "n", "size", "members", "announced", "ddp", "hooked", "hooks")
 
     def __init__(self, name: str, size: Optional[int], members: Optional[List[int]]) -> None:
         self.name = name
@@ -43,6 +43,7 @@ class Group:
         self.announced = members is None  # members go on the first collective of a non-world group
         self.ddp = False  # a DistributedDataParallel module reduces its gradients over this group
         self.hooked = False  # the process group's pre/post hooks are registered
+        self.hooks: Any = None  # (pre, post) as registered (the bench takes them off and back)
 
 
 class Groups:
@@ -135,6 +136,8 @@ def _label() -> Optional[str]:
 def enter(group: Group, op: str, label: Optional[str], site: Optional[str], nbytes: Optional[int],
           dtype: Optional[str], is_async: bool) -> int:
     """Emits `collective.enter`; returns the ordinal for `exit`. Never raises."""
+    if _pending:
+        poll()
     n = group.n
     group.n = n + 1
     em = state.emitter
@@ -169,20 +172,46 @@ def exit(group: Group, n: int, op: str) -> None:  # noqa: A001 - the event's nam
         em.emit("collective.exit", {"group": group.name, "n": n, "op": op})
 
 
-def exit_when_done(work: Any, group: Group, n: int, op: str) -> None:
-    """An async op's exit: when its work completes (its future fires), on whichever thread."""
-    try:
-        future = work.get_future()
+# Async ops whose exit waits for their work to complete: (work, group, n, op), or (work, None, n,
+# callable) for another kind of exit (an async world barrier's barrier.exit). Polled with
+# `work.is_completed()` on the training thread (at the next enter, barrier or optimizer step) and on
+# the emitter's writer thread every flush interval while any is pending. Not a callback on the
+# work's future: that would run Python on the backend's worker thread, which must then take the
+# GIL from the training thread for every op (+26 us a collective on gloo, docs/collectives.md).
+_pending: List[Any] = []
+_pending_lock = threading.Lock()
+MAX_PENDING = 4096
 
-        def done(_future, group=group, n=n, op=op):
+
+def exit_when_done(work: Any, group: Optional[Group], n: int, op: Any) -> None:
+    """An async op's exit: once its work completes (its `wait()` returned or it finished)."""
+    with _pending_lock:
+        if len(_pending) >= MAX_PENDING:
+            del _pending[0]  # its exit is implied by the group's later enters
+        _pending.append((work, group, n, op))
+
+
+def poll() -> bool:
+    """Emits the exits of pending async ops that completed; True while some are still pending."""
+    if not _pending:
+        return False
+    with _pending_lock:
+        done = []
+        left = []
+        for entry in _pending:
             try:
-                exit(group, n, op)
-            except Exception:  # noqa: BLE001 - runs inside torch's callback machinery
-                pass
-
-        future.add_done_callback(done)
-    except Exception:  # noqa: BLE001 - a Work without a future: the next enter implies this exit
-        pass
+                finished = entry[0].is_completed()
+            except Exception:  # noqa: BLE001 - a Work that cannot say: do not hold it
+                finished = True
+            (done if finished else left).append(entry)
+        if done:
+            _pending[:] = left
+            for _work, group, n, op in done:
+                if group is None:
+                    op(n)
+                else:
+                    exit(group, n, op)
+        return bool(left)
 
 
 _DTYPES: Dict[Any, str] = {}

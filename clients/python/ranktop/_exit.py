@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, Optional
 
+from . import _collectives
 from ._state import state
 
 MAX_TEXT = 2000
@@ -73,6 +74,7 @@ def say_bye() -> None:
         if em is None or state.bye_sent:
             return
         state.bye_sent = True
+        _collectives.poll()  # async ops that completed since the last poll: their exits first
         em.emit("bye", {})
         em.flush(0.5)
     except Exception:  # noqa: BLE001
@@ -96,6 +98,7 @@ def _at_exit() -> None:
             if _starter is None or not _starter():
                 return
             em = state.emitter
+        _collectives.poll()
         fields: Dict[str, Any] = {}
         if state.exit_code is not None:
             fields["code"] = state.exit_code

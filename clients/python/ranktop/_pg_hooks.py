@@ -124,6 +124,7 @@ def install(pg: Any, group: "co.Group") -> bool:
 
         pg.register_pre_hook(HOOK_ID, pre)
         pg.register_post_hook(HOOK_ID, post)
+        group.hooks = (pre, post)
         return True
     except Exception as error:  # noqa: BLE001
         state.internal_error("process group hooks", error)

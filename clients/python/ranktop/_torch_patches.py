@@ -93,17 +93,34 @@ def _wrap_collective(original, api: str, op: str, data: Optional[str]):
     groups = co.groups
     labels = state.labels
     api_label = api if api != op else None
+    # Positions of the arguments read on every call, found once (the hot path does no method calls).
+    group_at = params.index.get("group", 1 << 30)
+    async_at = params.index.get("async_op", 1 << 30)
+    data_at = params.index.get(data, 1 << 30) if data else None
+    record = groups.record
+    describe = co.describe
+    enter = co.enter
+    site_of = rt.caller_site
 
     def collective(*args, **kwargs):
         if context.depth or state.emitter is None:
             return _nested(original, args, kwargs)
         try:
-            group = groups.record(params.get(args, kwargs, "group"))
+            count = len(args)
+            if kwargs:
+                pg = kwargs["group"] if "group" in kwargs else (args[group_at] if count > group_at else None)
+                is_async = kwargs["async_op"] if "async_op" in kwargs else (args[async_at] if count > async_at else False)
+            else:
+                pg = args[group_at] if count > group_at else None
+                is_async = args[async_at] if count > async_at else False
+            group = record(pg)
             if group is not None:
-                is_async = bool(params.get(args, kwargs, "async_op", False))
-                nbytes, dtype = co.describe(params.get(args, kwargs, data)) if data else (None, None)
-                n = co.enter(group, op, labels[0] if labels else api_label, rt.caller_site(_getframe(1)),
-                             nbytes, dtype, is_async)
+                is_async = bool(is_async)
+                if data_at is None:
+                    nbytes = dtype = None
+                else:
+                    nbytes, dtype = describe(args[data_at] if count > data_at else kwargs.get(data))
+                n = enter(group, op, labels[0] if labels else api_label, site_of(_getframe(1)), nbytes, dtype, is_async)
         except Exception as error:  # noqa: BLE001
             state.internal_error(api, error)
             group = None
@@ -216,19 +233,20 @@ def _exit_when_all_done(works, entered) -> None:
         for group, n in entered:
             co.exit(group, n, "p2p")
         return
-    left = [len(works)]
+    # Each message's exit once the batch's last work completed (the batch may be one coalesced work).
+    last = works[-1]
+    for group, n in entered:
+        co.exit_when_done(_AllOf(works) if len(works) > 1 else last, group, n, "p2p")
 
-    def done(_future):
-        left[0] -= 1
-        if left[0] == 0:
-            for group, n in entered:
-                co.exit(group, n, "p2p")
 
-    for work in works:
-        try:
-            work.get_future().add_done_callback(done)
-        except Exception:  # noqa: BLE001
-            done(None)
+class _AllOf:
+    __slots__ = ("works",)
+
+    def __init__(self, works) -> None:
+        self.works = works
+
+    def is_completed(self) -> bool:
+        return all(work.is_completed() for work in self.works)
 
 
 def _wrap_barrier(original, monitored: bool):
@@ -278,10 +296,8 @@ def _wrap_barrier(original, monitored: bool):
 
 
 def _barrier_exit_when_done(work, n: int) -> None:
-    try:
-        work.get_future().add_done_callback(lambda _future: rt.barrier_exit(n))
-    except Exception:  # noqa: BLE001
-        pass
+    # An async world barrier: barrier.exit once its work completed (polled like async collectives).
+    co.exit_when_done(work, None, n, rt.barrier_exit)
 
 
 # -- the process group's life ----------------------------------------------------------------------
@@ -354,6 +370,9 @@ def _wrap_new_group(original):
 # -- progress from optimizer steps -----------------------------------------------------------------
 
 
+step_hook_handle = None  # torch's handle (the bench removes it for its bare segments)
+
+
 def install_step_hook() -> None:
     if state.step_hook:
         return
@@ -363,7 +382,8 @@ def install_step_hook() -> None:
 
         register = getattr(optimizer_module, "register_optimizer_step_post_hook", None)
         if register is not None:
-            register(_optimizer_stepped)
+            global step_hook_handle
+            step_hook_handle = register(_optimizer_stepped)
     except Exception as error:  # noqa: BLE001
         state.internal_error("optimizer hook", error)
 

@@ -21,8 +21,9 @@ instrumented inside ONE process (zero-code ranktop, sending to a collector that 
    (bare: hooks unregistered, DDP.forward unwrapped, the optimizer hook removed; once with the hooks,
    once with RANKTOP_PG_HOOKS=0, the comm-hook fallback, which cannot be taken off: there the bare
    segments still run DDP through the labelling comm hook).
-3. TORCH_DISTRIBUTED_DEBUG=DETAIL cannot be turned on inside a process: bare and DETAIL launches
-   of the same loop alternate, `detail-launches` each (noisy: different launches).
+3. TORCH_DISTRIBUTED_DEBUG=DETAIL cannot be turned on inside a process, and DDP's construction
+   crashes under it (torch 2.15, gloo: SIGSEGV in _ddp_init_helper): per-call all_reduce only, bare
+   and DETAIL launches alternating, `detail-launches` each, the calling thread's CPU time.
 """
 
 from __future__ import annotations
@@ -166,16 +167,41 @@ def steps(address, pairs, directory):
             statistics.median(i - b for i, b in zip(inst, bare)) * 1000))
 
 
+DETAIL_CALL = """
+import statistics, sys, time, torch, torch.distributed as dist
+dist.init_process_group("gloo", init_method="tcp://127.0.0.1:%s" % sys.argv[1], rank=0, world_size=1)
+t = torch.ones(4)
+for _ in range(1000):
+    dist.all_reduce(t)
+means = []
+for _ in range(100):
+    start = time.thread_time_ns()
+    for _ in range(200):
+        dist.all_reduce(t)
+    means.append((time.thread_time_ns() - start) / 200 / 1000)
+print("RESULT %.3f" % statistics.median(means), flush=True)
+"""
+
+
 def detail(launches, directory):
-    print("DETAIL vs bare, separate launches alternating (%d each), rank 0's median step ms over 200 steps" % launches)
+    # DETAIL cannot be switched inside a process, and DDP construction under DETAIL crashes
+    # (SIGSEGV in _ddp_init_helper, torch 2.15, gloo): per call only, separate launches alternating.
+    print("TORCH_DISTRIBUTED_DEBUG=DETAIL vs bare, all_reduce of 4 floats, gloo world of 1, CPU us per call, "
+          "%d launches each, alternating" % launches)
     values = {"bare": [], "DETAIL": []}
-    for i in range(launches):
+    port = 29760
+    for _ in range(launches):
         for name in values:
+            port += 1
             env = env_for(False, None, **({"TORCH_DISTRIBUTED_DEBUG": "DETAIL"} if name == "DETAIL" else {}))
-            values[name].append(torchrun(env, os.path.join(directory, "detail-%s-%d.json" % (name, i)))["median_ms"])
-    ratios = [d / b for d, b in zip(values["DETAIL"], values["bare"])]
-    print("  bare %s  DETAIL %s  ratio per pair %s" % (
-        ["%.3f" % v for v in values["bare"]], ["%.3f" % v for v in values["DETAIL"]], ["%.3f" % r for r in ratios]))
+            # A DETAIL process aborts at exit ("terminate called without an active exception", torch
+            # 2.15): its figure is printed before that.
+            output = subprocess.run([PYTHON, "-c", DETAIL_CALL, str(port)], env=env, capture_output=True, text=True,
+                                    timeout=300).stdout
+            values[name].append(float([l for l in output.splitlines() if l.startswith("RESULT ")][0].split()[1]))
+    print("  bare %s  DETAIL %s  added (median of pairs) %+.2f us" % (
+        ["%.2f" % v for v in values["bare"]], ["%.2f" % v for v in values["DETAIL"]],
+        statistics.median(d - b for d, b in zip(values["DETAIL"], values["bare"]))))
 
 
 def main():

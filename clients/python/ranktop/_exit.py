@@ -2,7 +2,7 @@
 
 The code and error are kept in `_state.state`. Starting an emitter at exit (a rank that died
 before it said hello) is `_wiring`'s job: it hands its starter to `install_exit_hooks`, so this
-module imports nothing but the state.
+module imports nothing but the state (and the collectives' poll, to flush async exits before `bye`).
 """
 
 from __future__ import annotations

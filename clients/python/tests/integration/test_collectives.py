@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 
 from tests.conftest import line_of
-from tests.integration.harness import ranktop_binary
-from tests.integration.torch_world import TorchWorld, open_enters
+from tests.integration.harness import RanktopRun, rejected_by_collector, ranktop_binary, report
+from tests.integration.torch_world import TORCHRUN, TorchWorld, open_enters
 
 pytestmark = pytest.mark.integration
 
@@ -274,3 +274,47 @@ def test_a_clean_three_rank_run_closes_every_collective_and_counts_agree(world, 
     assert summary["rejected"] == 0 and 0 < summary["dropped"] <= left_out
     assert [r["state"] for r in summary["ranks"]] == ["exited"] * 3
     assert summary["open_barriers"] == []
+
+
+PLAIN = textwrap.dedent("""\
+    import torch, torch.distributed as dist
+    dist.init_process_group("gloo")
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(3):
+        model(torch.randn(8, 4)).sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    dist.barrier()  # BARRIER
+    dist.destroy_process_group()
+""")
+
+
+def test_a_plain_torch_script_under_ranktop_run_reports_without_accelerate(tmp_path):
+    # The real CLI and collector: `ranktop run --headless -- torchrun ...` on a script that imports
+    # neither ranktop nor accelerate.
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN)
+    run = RanktopRun(tmp_path)
+    try:
+        run.start([TORCHRUN, "--standalone", "--nproc_per_node", "2", str(script)])
+        run.wait(120)
+        events = run.events()
+    finally:
+        run.close()
+    for rank in (0, 1):
+        (hello,) = of(events, "hello", rank)
+        assert hello["runtime"] == "torch/%s gloo" % TORCH_VERSION and hello["world"] == 2
+        assert [p["step"] for p in of(events, "progress", rank)] == [1, 2, 3]
+        (barrier,) = of(events, "barrier.enter", rank)
+        assert barrier["site"] == "plain.py:%d" % line_of(PLAIN, "# BARRIER")
+        assert [e["n"] for e in of(events, "barrier.exit", rank)] == [0]
+        (bye,) = of(events, "bye", rank)
+        assert "error" not in bye
+    summary = report(run.log)
+    assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
+    # Collective lines reach this log once the Swift decoder knows their kinds; until then they
+    # are refused (and only those are missing).
+    collectives = of(events, "collective.enter")
+    assert collectives or rejected_by_collector(events) > 0
+    assert summary["rejected"] == 0 and summary["dropped"] <= rejected_by_collector(events)

@@ -19,6 +19,8 @@ from typing import Any, Dict, List, Optional
 
 from ._state import state
 
+_get_ident = threading.get_ident
+
 
 class _Context(threading.local):
     # Per thread: depth > 0 inside a wrapped torch.distributed call (the outermost reports it).
@@ -183,30 +185,39 @@ _pending_lock = threading.Lock()
 MAX_PENDING = 4096
 
 
-def exit_when_done(work: Any, group: Optional[Group], n: int, op: Any) -> None:
-    """An async op's exit: once its work completes (its `wait()` returned or it finished)."""
+def exit_when_done(work: Any, group: Optional[Group], n: int, op: Any, blocking: bool = False) -> None:
+    """An async op's exit: once its work completes (its `wait()` returned or it finished).
+
+    `blocking`: a call the issuing thread waits in (seen by a hook, whose caller then waits in C++).
+    Its work may never say it completed (some gloo works keep `is_completed()` False even after
+    `wait()`), so it is done as soon as that thread does anything else we see.
+    """
     with _pending_lock:
         if len(_pending) >= MAX_PENDING:
             del _pending[0]  # its exit is implied by the group's later enters
-        _pending.append((work, group, n, op))
+        _pending.append((work, group, n, op, _get_ident() if blocking else None))
 
 
 def poll() -> bool:
     """Emits the exits of pending async ops that completed; True while some are still pending."""
     if not _pending:
         return False
+    me = _get_ident()
     with _pending_lock:
         done = []
         left = []
         for entry in _pending:
-            try:
-                finished = entry[0].is_completed()
-            except Exception:  # noqa: BLE001 - a Work that cannot say: do not hold it
-                finished = True
+            if entry[4] is not None:
+                finished = entry[4] == me
+            else:
+                try:
+                    finished = entry[0].is_completed()
+                except Exception:  # noqa: BLE001 - a Work that cannot say: do not hold it
+                    finished = True
             (done if finished else left).append(entry)
         if done:
             _pending[:] = left
-            for _work, group, n, op in done:
+            for _work, group, n, op, _thread in done:
                 if group is None:
                     op(n)
                 else:

@@ -108,7 +108,7 @@ def install(pg: Any, group: "co.Group") -> bool:
                 n = co.enter(group, op, label, site, nbytes, dtype, is_async)
                 if len(pending) > 4096:
                     pending.clear()  # post hooks that never came (the call raised)
-                pending[args.op_id] = (n, op)
+                pending[args.op_id] = (n, op, not is_async)
             except Exception as error:  # noqa: BLE001
                 state.internal_error("process group hook", error)
 
@@ -118,7 +118,7 @@ def install(pg: Any, group: "co.Group") -> bool:
             try:
                 entry = pending.pop(args.op_id, None)
                 if entry is not None:
-                    co.exit_when_done(args.work, group, entry[0], entry[1])
+                    co.exit_when_done(args.work, group, entry[0], entry[1], entry[2])
             except Exception as error:  # noqa: BLE001
                 state.internal_error("process group hook", error)
 

@@ -318,3 +318,35 @@ def test_a_plain_torch_script_under_ranktop_run_reports_without_accelerate(tmp_p
     collectives = of(events, "collective.enter")
     assert collectives or rejected_by_collector(events) > 0
     assert summary["rejected"] == 0 and summary["dropped"] <= rejected_by_collector(events)
+
+
+FSDP2 = textwrap.dedent("""\
+    import torch, torch.distributed as dist
+    from torch.distributed.fsdp import fully_shard
+    dist.init_process_group("gloo")
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Linear(8, 2))
+    for layer in model:
+        fully_shard(layer)
+    fully_shard(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(2):
+        model(torch.randn(4, 8)).sum().backward()  # STEP
+        optimizer.step()
+        optimizer.zero_grad()
+    dist.destroy_process_group()
+""")
+
+
+def test_fsdp2_all_gathers_and_reduce_scatters_carry_fsdp_labels(world):
+    world.start(FSDP2)
+    world.finish()
+    events = world.wait_until(lambda ev: len(of(ev, "bye")) == 2, timeout=10)
+    assert world.collector.problems == []
+    for rank in (0, 1):
+        enters = of(events, "collective.enter", rank)
+        # Per step: one all-gather per layer forward and backward, one reduce-scatter per layer.
+        assert [(e["op"], e["label"]) for e in enters] == 2 * (
+            4 * [("all_gather", "fsdp.all_gather")] + 2 * [("reduce_scatter", "fsdp.reduce_scatter")])
+        assert {e["site"] for e in enters} == {"train.py:%d" % line_of(FSDP2, "# STEP")}
+        assert open_enters(events, rank) == []
+        assert [p["step"] for p in of(events, "progress", rank)] == [1, 2]

@@ -51,16 +51,19 @@ def ranktop_switch():
     handle = _torch_patches.step_hook_handle
     step_hook = optimizer_module._global_optimizer_post_hooks.get(handle.id) if handle is not None else None
 
+    # BENCH_ONLY=hooks,forward,step: the parts of ranktop an instrumented segment turns on (all).
+    only = set(os.environ.get("BENCH_ONLY", "hooks,forward,step").split(","))
+
     def on(enabled):
-        ddp.forward = wrapped_forward if enabled else original_forward
-        if hooks is not None:
+        ddp.forward = wrapped_forward if enabled and "forward" in only else original_forward
+        if hooks is not None and "hooks" in only:
             if enabled:
                 pg.register_pre_hook(_pg_hooks.HOOK_ID, hooks[0])
                 pg.register_post_hook(_pg_hooks.HOOK_ID, hooks[1])
             else:
                 pg.unregister_pre_hook(_pg_hooks.HOOK_ID)
                 pg.unregister_post_hook(_pg_hooks.HOOK_ID)
-        if step_hook is not None:
+        if step_hook is not None and "step" in only:
             if enabled:
                 optimizer_module._global_optimizer_post_hooks[handle.id] = step_hook
             else:

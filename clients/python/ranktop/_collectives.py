@@ -14,6 +14,7 @@ between ranks; a send and the recv that takes it are the same (group, n).
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Dict, List, Optional
 
@@ -25,6 +26,10 @@ _get_ident = threading.get_ident
 class _Context(threading.local):
     # Per thread: depth > 0 inside a wrapped torch.distributed call (the outermost reports it).
     depth = 0
+    # A blocking call on an accelerator's tensors returns once queued: its wrapper asks the post
+    # hook (want_work) for the call's Work, to exit when that completes, not when the call returns.
+    want_work = False
+    work: Any = None
 
 
 context = _Context()
@@ -223,6 +228,22 @@ def poll() -> bool:
                 else:
                     exit(group, n, op)
         return bool(left)
+
+
+# RANKTOP_COMPLETION_EXITS=1: treat CPU tensors like an accelerator's (tests of this path on gloo).
+FORCE_COMPLETION_EXITS = os.environ.get("RANKTOP_COMPLETION_EXITS") == "1"
+
+
+def on_device(data: Any) -> bool:
+    """True when the call's tensors live on an accelerator, whose collectives complete after the
+    call returns (NCCL queues them on a stream)."""
+    if FORCE_COMPLETION_EXITS:
+        return True
+    try:
+        tensor = data[0] if isinstance(data, (list, tuple)) else data
+        return tensor.device.type != "cpu"
+    except Exception:  # noqa: BLE001
+        return False
 
 
 _DTYPES: Dict[Any, str] = {}

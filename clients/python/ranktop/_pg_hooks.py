@@ -113,7 +113,11 @@ def install(pg: Any, group: "co.Group") -> bool:
                 state.internal_error("process group hook", error)
 
         def post(args, group=group):
-            if context.depth or not pending:
+            if context.depth:
+                if context.want_work:  # a wrapper exits this call when its work completes
+                    context.work = args.work
+                return
+            if not pending:
                 return
             try:
                 entry = pending.pop(args.op_id, None)

@@ -107,6 +107,7 @@ def _wrap_collective(original, api: str, op: str, data: Optional[str]):
     describe = co.describe
     enter = co.enter
     site_of = rt.caller_site
+    on_device = co.on_device
 
     def collective(*args, **kwargs):
         if context.depth or state.emitter is None:
@@ -120,25 +121,38 @@ def _wrap_collective(original, api: str, op: str, data: Optional[str]):
                 pg = args[group_at] if count > group_at else None
                 is_async = args[async_at] if count > async_at else False
             group = record(pg)
+            track = False
             if group is not None:
                 is_async = bool(is_async)
                 if data_at is None:
                     nbytes = dtype = None
                 else:
-                    nbytes, dtype = describe(args[data_at] if count > data_at else kwargs.get(data))
+                    tensors = args[data_at] if count > data_at else kwargs.get(data)
+                    nbytes, dtype = describe(tensors)
+                    # On an accelerator a blocking call returns once queued: exit at completion.
+                    track = not is_async and group.hooked and on_device(tensors)
                 n = enter(group, op, labels[0] if labels else api_label, site_of(_getframe(1)), nbytes, dtype, is_async)
         except Exception as error:  # noqa: BLE001
             state.internal_error(api, error)
             group = None
+            track = False
+        if track:
+            context.want_work = True
+            context.work = None
         context.depth = 1
         try:
             result = original(*args, **kwargs)
         finally:
             context.depth = 0
+            if track:
+                context.want_work = False
         # No exit when the call raised: the rank never saw the others arrive.
         if group is not None:
             try:
-                if not is_async:
+                if track and context.work is not None:
+                    work, context.work = context.work, None
+                    co.exit_when_done(work, group, n, op)
+                elif not is_async:
                     co.exit(group, n, op)
                 elif result is not None:
                     co.exit_when_done(result, group, n, op)

@@ -241,7 +241,7 @@ def on_device(data: Any) -> bool:
         return True
     try:
         tensor = data[0] if isinstance(data, (list, tuple)) else data
-        return tensor.device.type != "cpu"
+        return not tensor.is_cpu
     except Exception:  # noqa: BLE001
         return False
 
@@ -257,11 +257,11 @@ def describe(data: Any):
                 return None, None
             total = 0
             for tensor in data:
-                total += tensor.numel() * tensor.element_size()
+                total += tensor.nbytes
             dtype = data[0].dtype
         else:
             dtype = data.dtype
-            total = data.numel() * data.element_size()
+            total = data.nbytes
         name = _DTYPES.get(dtype)
         if name is None:
             name = str(dtype).replace("torch.", "")

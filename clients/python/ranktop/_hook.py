@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sys
 
-from . import _patches, _torch_patches, _wiring
+from . import _parallel_patches, _patches, _torch_patches, _wiring
 from ._state import state
 
 PATCHES = dict(_torch_patches.PATCHES)
+PATCHES.update(_parallel_patches.PATCHES)
 PATCHES.update(_patches.PATCHES)
 
 

@@ -350,3 +350,37 @@ def test_fsdp2_all_gathers_and_reduce_scatters_carry_fsdp_labels(world):
         assert {e["site"] for e in enters} == {"train.py:%d" % line_of(FSDP2, "# STEP")}
         assert open_enters(events, rank) == []
         assert [p["step"] for p in of(events, "progress", rank)] == [1, 2]
+
+
+ACCELERATE_APIS = textwrap.dedent("""\
+    import torch
+    from accelerate import Accelerator
+    from accelerate.utils import broadcast, broadcast_object_list, gather_object
+    accelerator = Accelerator(cpu=True)
+    rank = accelerator.process_index
+    value = torch.tensor([float(rank)])
+    accelerator.reduce(value, reduction="sum")
+    accelerator.pad_across_processes(torch.ones(rank + 1), dim=0)
+    accelerator.gather(value)
+    broadcast(value, from_process=0)
+    broadcast_object_list([rank], from_process=0)
+    gather_object([rank])
+    accelerator.check_trigger()
+""")
+
+
+def test_accelerate_apis_label_the_collectives_inside_them(world):
+    world.start(ACCELERATE_APIS)
+    world.finish()
+    events = world.wait_until(lambda ev: len(of(ev, "bye")) == 2, timeout=10)
+    assert world.collector.problems == []
+    for rank in (0, 1):
+        enters = of(events, "collective.enter", rank)
+        labels = [e["label"] for e in enters]
+        # pad_across_processes gathers the sizes first; each API's collectives carry its name only.
+        assert labels == ["reduce", "pad_across_processes", "gather", "broadcast", "broadcast_object_list",
+                          "gather_object", "check_trigger"], labels
+        assert [e["op"] for e in enters] == ["all_reduce", "all_gather", "all_gather", "broadcast",
+                                             "broadcast_object_list", "all_gather_object", "all_reduce"]
+        assert open_enters(events, rank) == []
+        assert [(c["n"], c["fired"]) for c in of(events, "trigger.check", rank)] == [(0, False)]

@@ -177,6 +177,23 @@ def exit(group: Group, n: int, op: str) -> None:  # noqa: A001 - the event's nam
     em = state.emitter
     if em is not None:
         em.emit("collective.exit", {"group": group.name, "n": n, "op": op})
+    if _pending:
+        _close_earlier(group, n)
+
+
+def _close_earlier(group: Group, n: int) -> None:
+    # A group's ops complete in the order they were issued (one stream on NCCL, one queue on
+    # gloo): leaving n means the rank left every earlier one still pending, also a work that never
+    # says it completed (gloo's _reduce_scatter_base), which would otherwise be polled forever.
+    with _pending_lock:
+        earlier = [e for e in _pending if e[1] is group and e[2] < n]
+        if not earlier:
+            return
+        _pending[:] = [e for e in _pending if not (e[1] is group and e[2] < n)]
+    em = state.emitter
+    if em is not None:
+        for _work, _group, m, op, _thread in earlier:
+            em.emit("collective.exit", {"group": group.name, "n": m, "op": op})
 
 
 # Async ops whose exit waits for their work to complete: (work, group, n, op), or (work, None, n,
@@ -222,12 +239,13 @@ def poll() -> bool:
             (done if finished else left).append(entry)
         if done:
             _pending[:] = left
-            for _work, group, n, op, _thread in done:
-                if group is None:
-                    op(n)
-                else:
-                    exit(group, n, op)
-        return bool(left)
+    # Emitted outside the lock: an exit closes the earlier ops of its group, which takes it again.
+    for _work, group, n, op, _thread in done:
+        if group is None:
+            op(n)
+        else:
+            exit(group, n, op)
+    return bool(_pending)
 
 
 # RANKTOP_COMPLETION_EXITS=1: treat CPU tensors like an accelerator's (tests of this path on gloo).

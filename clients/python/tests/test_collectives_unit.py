@@ -59,8 +59,8 @@ def test_the_poll_closes_completed_works_and_blocking_calls_only_on_their_thread
     group = co.Group("world", 2, None)
     done, running, blocking = FakeWork(True), FakeWork(False), FakeWork(False)
     co.exit_when_done(done, group, 0, "all_reduce")
-    co.exit_when_done(running, group, 1, "all_reduce")
-    co.exit_when_done(blocking, group, 2, "broadcast", blocking=True)
+    co.exit_when_done(blocking, group, 1, "broadcast", blocking=True)
+    co.exit_when_done(running, group, 2, "all_reduce")
     # Another thread (the emitter's writer) may close what completed, never a blocking call.
     other = threading.Thread(target=co.poll)
     other.start()
@@ -68,10 +68,10 @@ def test_the_poll_closes_completed_works_and_blocking_calls_only_on_their_thread
     assert [(k, f["n"]) for k, f in emitted] == [("collective.exit", 0)]
     # The issuing thread moved on: its blocking call returned.
     assert co.poll() is True, "the running work is still pending"
-    assert [(k, f["n"]) for k, f in emitted] == [("collective.exit", 0), ("collective.exit", 2)]
+    assert [(k, f["n"]) for k, f in emitted] == [("collective.exit", 0), ("collective.exit", 1)]
     running.completed = True
     assert co.poll() is False and co._pending == []
-    assert emitted[-1] == ("collective.exit", {"group": "world", "n": 1, "op": "all_reduce"})
+    assert emitted[-1] == ("collective.exit", {"group": "world", "n": 2, "op": "all_reduce"})
 
 
 def test_an_exit_of_another_kind_calls_its_own_function(emitted):
@@ -89,3 +89,14 @@ def test_describe_reads_tensors_and_ignores_everything_else():
     assert co.describe(Tensor(16, "torch.float32")) == (16, "float32")
     assert co.describe([Tensor(8, "torch.int64"), Tensor(8, "torch.int64")]) == (16, "int64")
     assert co.describe({"an": "object"}) == (None, None) and co.describe([]) == (None, None)
+
+
+def test_leaving_a_collective_leaves_the_earlier_ones_of_its_group(emitted):
+    group, other = co.Group("world", 2, None), co.Group("5", 2, [0, 1])
+    quirky = FakeWork(False)  # a work that never says it completed
+    co.exit_when_done(quirky, group, 0, "reduce_scatter")
+    co.exit_when_done(FakeWork(False), other, 0, "all_reduce")
+    co.exit(group, 1, "all_reduce")  # the group's next collective returned
+    assert [(k, f["group"], f["n"]) for k, f in emitted] == [("collective.exit", "world", 1),
+                                                            ("collective.exit", "world", 0)]
+    assert [(e[1].name, e[2]) for e in co._pending] == [("5", 0)], "other groups' ops stay open"

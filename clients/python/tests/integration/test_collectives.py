@@ -106,7 +106,9 @@ ACCELERATE = textwrap.dedent("""\
 def test_a_rank_stalled_before_an_accelerate_collective_leaves_the_other_open_in_it(world, stall):
     world.start(ACCELERATE, args=[stall])
     label = "gather_for_metrics" if stall == "gather" else "check_trigger"
-    events = world.wait_until(lambda ev: any(e.get("label") == label for e in open_enters(ev, 0)))
+    # Rank 1's last events before its stall travel on its own connection: wait for them as well.
+    events = world.wait_until(lambda ev: any(e.get("label") == label for e in open_enters(ev, 0))
+                              and all(of(ev, "trigger.check", r) for r in (0, 1)))
     assert world.collector.problems == []
     (hung,) = open_enters(events, 0)
     marker = "# GATHER" if stall == "gather" else "# CHECK"
@@ -171,7 +173,8 @@ ASYNC = textwrap.dedent("""\
 
 def test_an_async_all_reduce_is_open_until_its_work_completes(world):
     world.start(ASYNC)
-    events = world.wait_until(lambda ev: any(e["n"] == 1 for e in open_enters(ev, 0)))
+    # Rank 1's events up to its stall (its barrier's exit) travel on its own connection: wait for them.
+    events = world.wait_until(lambda ev: any(e["n"] == 1 for e in open_enters(ev, 0)) and of(ev, "barrier.exit", 1))
     assert world.collector.problems == []
     for rank in (0, 1):
         first = [e for e in of(events, "collective.enter", rank) if e["n"] == 0][0]

@@ -115,4 +115,15 @@ import RanktopProtocol
         #expect(lines.first?.contains("no rank is in a barrier or collective") == true)
         #expect(!lines.contains { $0.contains("no hang found") })
     }
+
+    @Test func aRankWithAnAsyncOpInFlightForTooLongIsStalledBeforeItsFirstStep() {
+        // Blocked in work.wait() of an async all-reduce whose peer never comes.
+        var s = Script()
+        s.hello(0..<2, world: 2)
+        s.emit(0, .collectiveEnter(CollectiveEnter(group: "world", n: 1, op: "all_reduce", isAsync: true)))
+        heartbeats(&s, for: 12)
+        let snapshot = RunSnapshot(model: Fixtures.model(s.events), now: s.t)
+        #expect(snapshot.stalled == [0, 1])
+        #expect(snapshot.stall != nil)
+    }
 }

@@ -81,8 +81,10 @@ public struct RunSnapshot: Sendable {
                 lastActivity = max(lastActivity ?? activity, activity)
                 let limit = stallPolicy.threshold(typicalStep: slots[r]?.typicalStepTime)
                 // Before its first step a rank may be loading for minutes: it is stalled only
-                // once it waits for others or others wait for it.
-                let judged = slots[r]?.lastProgressTs != nil || status == .waiting || awaitedSet.contains(r)
+                // once it waits for others (in a barrier, a blocking collective, or an async op
+                // it has had in flight all along) or others wait for it.
+                let inCollective = !(slots[r]?.collectives.isEmpty ?? true)
+                let judged = slots[r]?.lastProgressTs != nil || status == .waiting || inCollective || awaitedSet.contains(r)
                 if judged, now - activity > limit { stalledRanks.append(r) }
             }
             conditions[r] = condition

@@ -78,6 +78,10 @@ class Emitter:
         self.connections = 0  # successful connects, the first included
         self.wakeups = 0  # times an emit woke the idle writer
         self.writer_cycles = 0  # times the writer thread woke up, for any reason
+        # Called on the writer thread each cycle: emits what completed meanwhile (async collectives'
+        # exits) and returns True while something is still pending, which keeps the writer on its
+        # flush timer instead of parking it.
+        self.tick: Optional[Callable[[], bool]] = None
         self._transport = transport
         self._on_control = on_control
         self._queue: Deque[Item] = deque()
@@ -173,6 +177,13 @@ class Emitter:
                     self._sleep(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                     continue
+            waiting = False
+            tick = self.tick
+            if tick is not None:
+                try:
+                    waiting = tick()
+                except Exception:  # noqa: BLE001 - the writer must survive its helpers
+                    waiting = False
             batch = self._take_batch()
             if batch:
                 self._send_batch(batch)
@@ -185,6 +196,12 @@ class Emitter:
             idle_for = _monotonic() - self._last_send
             if idle_for >= HEARTBEAT_AFTER_SECONDS:
                 self.emit("heartbeat")
+                continue
+            if waiting and not self._stopping:
+                # Async work pending: look again in one interval (no wake-up per event).
+                self._wake.clear()
+                self._wake.wait(FLUSH_INTERVAL_SECONDS)
+                self.writer_cycles += 1
                 continue
             self._wake.clear()
             self._idle = True

@@ -2,7 +2,7 @@
 
 The code and error are kept in `_state.state`. Starting an emitter at exit (a rank that died
 before it said hello) is `_wiring`'s job: it hands its starter to `install_exit_hooks`, so this
-module imports nothing but the state.
+module imports nothing but the state (and the collectives' poll, to flush async exits before `bye`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Any, Callable, Dict, Optional
 
+from . import _collectives
 from ._state import state
 
 MAX_TEXT = 2000
@@ -66,8 +67,28 @@ def _record_exit_status(status: Any) -> None:
         pass
 
 
+def say_bye() -> None:
+    """`destroy_process_group` of the default group: the rank is done with the run, say so now."""
+    try:
+        em = state.emitter
+        if em is None or state.bye_sent:
+            return
+        state.bye_sent = True
+        _collectives.poll()  # async ops that completed since the last poll: their exits first
+        em.emit("bye", {})
+        em.flush(0.5)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _at_exit() -> None:
     try:
+        if state.bye_sent and not state.exit_error and not state.exit_code:
+            em = state.emitter
+            if em is not None:  # said bye at destroy_process_group; only flush what came after
+                em.flush(0.5)
+                em.stop()
+            return
         em = state.emitter
         if em is None:
             # A worker that dies before Accelerate is up still says why; a launcher process
@@ -77,6 +98,7 @@ def _at_exit() -> None:
             if _starter is None or not _starter():
                 return
             em = state.emitter
+        _collectives.poll()
         fields: Dict[str, Any] = {}
         if state.exit_code is not None:
             fields["code"] = state.exit_code

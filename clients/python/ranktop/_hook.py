@@ -1,6 +1,7 @@
-"""The import hook of zero-code mode: patches Accelerate's modules as the script imports them.
+"""The import hook of zero-code mode: patches Accelerate's and torch.distributed's modules as the
+script imports them.
 
-A meta path finder that only answers for the three modules it patches: it asks the rest of
+A meta path finder that only answers for the modules it patches (`PATCHES`): it asks the rest of
 `sys.meta_path` for the real spec and wraps that loader's `exec_module`, so each class is patched
 right after its module ran and before anyone imported from it. The module keeps its own loader.
 """
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 import sys
 
-from . import _patches, _wiring
+from . import _parallel_patches, _patches, _torch_patches, _wiring
 from ._state import state
+
+PATCHES = dict(_torch_patches.PATCHES)
+PATCHES.update(_parallel_patches.PATCHES)
+PATCHES.update(_patches.PATCHES)
 
 
 class AccelerateFinder:
     def __init__(self) -> None:
-        self._pending = set(_patches.PATCHES)
+        self._pending = set(PATCHES)
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self._pending:
@@ -36,7 +41,7 @@ class AccelerateFinder:
         self._pending.discard(fullname)
         if not self._pending:
             self.remove()
-        _patch_after_exec(loader, _patches.PATCHES[fullname])
+        _patch_after_exec(loader, PATCHES[fullname])
         return spec
 
     def remove(self) -> None:
@@ -71,8 +76,12 @@ def install() -> bool:
     if _finder is None:
         _finder = AccelerateFinder()
         sys.meta_path.insert(0, _finder)
-    already = [name for name in _patches.PATCHES if name in sys.modules]
+    already = [name for name in PATCHES if name in sys.modules]
     if already:
         _wiring.install_exit_hooks()
-        _patches.patch_loaded_modules()
+        for name in already:
+            try:
+                PATCHES[name](sys.modules[name])
+            except Exception as error:  # noqa: BLE001
+                state.internal_error("instrument", error)
     return True

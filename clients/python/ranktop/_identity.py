@@ -39,6 +39,7 @@ def _version(module_name: str) -> Optional[str]:
 
 
 def runtime() -> str:
+    """`accelerate/1.15.0 torch/2.15.0` under Accelerate; `torch/2.15.0 gloo` for torch.distributed alone."""
     parts = []
     for name in ("accelerate", "torch"):
         version = _version(name)
@@ -46,7 +47,21 @@ def runtime() -> str:
             parts.append("%s/%s" % (name, version))
     if not parts:
         parts.append("python/%d.%d.%d" % sys.version_info[:3])
+    elif _version("accelerate") is None:
+        backend = _backend()
+        if backend:
+            parts.append(backend)
     return " ".join(parts)
+
+
+def _backend() -> Optional[str]:
+    dist = sys.modules.get("torch.distributed")
+    try:
+        if dist is not None and dist.is_initialized():
+            return str(dist.get_backend())[:100]
+    except Exception:  # noqa: BLE001
+        pass
+    return None
 
 
 def process_group_timeout() -> Optional[float]:

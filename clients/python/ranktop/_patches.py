@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 
+from . import _collectives
 from . import _runtime as rt
 from . import _wiring
 from ._state import state
@@ -73,14 +74,35 @@ def _wrap_init(original):
 
 
 def _wrap_barrier(original):
+    context = _collectives.context
+
     def wait_for_everyone(self, *args, **kwargs):
         n = rt.barrier_enter(sys._getframe(1))
-        result = original(self, *args, **kwargs)
+        # torch.distributed.barrier inside is this barrier, not a second one.
+        context.depth += 1
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            context.depth -= 1
         # No exit when the barrier raised: the rank never saw everyone arrive.
         rt.barrier_exit(n)
         return result
 
     return wait_for_everyone
+
+
+def _wrap_label(original, label: str):
+    """The collectives inside carry `label` (the outermost labelled API wins); no event of its own."""
+    labels = state.labels
+
+    def labelled(*args, **kwargs):
+        labels.append(label)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            labels.pop()
+
+    return labelled
 
 
 def _wrap_phase(original, mode: str):
@@ -111,6 +133,8 @@ def patch_accelerator(module) -> None:
     if original_set is not None:
         _replace(accelerator_class, "check_trigger", lambda original: _wrap_check_trigger(original, original_set))
     _replace(accelerator_class, "log", _wrap_log)
+    for name in ("gather", "gather_for_metrics", "reduce", "pad_across_processes"):
+        _replace(accelerator_class, name, lambda original, name=name: _wrap_label(original, name))
 
 
 def _wrap_set_trigger(original):
@@ -124,10 +148,16 @@ def _wrap_set_trigger(original):
 
 def _wrap_check_trigger(original, original_set_trigger):
     pending = state.pending_injections
+    labels = state.labels
+
     def check_trigger(self, *args, **kwargs):
         if pending:
             rt.apply_injections(self, original_set_trigger, pending)
-        fired = original(self, *args, **kwargs)
+        labels.append("check_trigger")  # its all-reduce is a collective labelled check_trigger
+        try:
+            fired = original(self, *args, **kwargs)
+        finally:
+            labels.pop()
         rt.trigger_checked(fired)
         return fired
 
@@ -154,14 +184,29 @@ def patch_optimizer(module) -> None:
 
 def _wrap_step(original):
     def step(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
+        # torch's own optimizer step hook stays quiet inside: this wrapper reports the step.
+        outer = state.accelerated_step
+        state.accelerated_step = True
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            state.accelerated_step = outer
         rt.optimizer_stepped(self)
         return result
 
     return step
 
 
+# -- accelerate.utils.operations: the functions behind Accelerator.gather & co, also called directly --
+
+
+def patch_operations(module) -> None:
+    for name in ("gather", "gather_object", "reduce", "broadcast", "broadcast_object_list", "pad_across_processes"):
+        _replace(module, name, lambda original, name=name: _wrap_label(original, name))
+
+
 PATCHES = {
+    "accelerate.utils.operations": patch_operations,
     "accelerate.state": patch_state,
     "accelerate.accelerator": patch_accelerator,
     "accelerate.optimizer": patch_optimizer,

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from typing import Any, Dict, Optional
 
-from . import _wiring
+from . import _collectives, _wiring
 from ._state import state
 
 _get_ident = threading.get_ident
@@ -33,8 +33,11 @@ def skip_frames_from(*directories: str) -> None:
 # -- where a call came from -----------------------------------------------------------------------
 
 # Per code object: is it library code (skipped)? Per (code, line): the site text. Both bounded; a
-# barrier in a loop then costs a few dict lookups instead of string tests on every frame.
-_library_code: Dict[Any, bool] = {}
+# barrier in a loop then costs a few dict lookups instead of string tests on every frame. Keyed by
+# id(code), not the code object: CPython does not cache a code object's hash, and hashing the code
+# of a long training script costs microseconds on every call. The code object is kept in the
+# entry, so its id cannot be reused while the entry lives; both caches are cleared together.
+_library_code: Dict[int, Any] = {}
 _sites: Dict[Any, str] = {}
 _CACHE_LIMIT = 4096
 
@@ -44,15 +47,20 @@ def caller_site(frame) -> Optional[str]:
     library = _library_code
     while frame is not None:
         code = frame.f_code
-        skip = library.get(code)
-        if skip is None:
+        entry = library.get(id(code))
+        if entry is None or entry[0] is not code:
             filename = code.co_filename
             skip = filename.startswith(state.skip_prefixes) or filename.endswith("contextlib.py")
             if len(library) >= _CACHE_LIMIT:
                 library.clear()
-            library[code] = skip
+                _sites.clear()
+            library[id(code)] = (code, skip)
+        else:
+            skip = entry[1]
         if not skip:
-            key = (code, frame.f_lineno)
+            # The call instruction's offset, not f_lineno (which CPython computes from it): one
+            # site per call instruction, the same text for every call on that line.
+            key = (id(code), frame.f_lasti)
             site = _sites.get(key)
             if site is None:
                 site = "%s:%d" % (os.path.basename(code.co_filename), frame.f_lineno)
@@ -69,6 +77,8 @@ def caller_site(frame) -> Optional[str]:
 
 def barrier_enter(frame) -> int:
     """Emits `barrier.enter`; returns the barrier's ordinal for `barrier_exit`."""
+    if _collectives._pending:
+        _collectives.poll()
     s = state
     n = s.barrier_count
     s.barrier_count = n + 1
@@ -252,6 +262,8 @@ def optimizer_stepped(optimizer: Any) -> None:
     em = s.emitter
     if em is None or s.explicit_progress:
         return
+    if _collectives._pending:
+        _collectives.poll()  # DDP's bucket all-reduces completed before the optimizer stepped
     try:
         gradient_state = getattr(optimizer, "gradient_state", None)
         if gradient_state is not None and not getattr(gradient_state, "sync_gradients", True):

@@ -26,6 +26,7 @@ class RankState:
         "errors", "error_reported", "pending_error_log",
         "skip_prefixes", "pending_injections", "seen_injections",
         "exit_code", "exit_error",
+        "labels", "step_hook", "accelerated_step", "bye_sent",
     )
 
     def __init__(self) -> None:
@@ -56,6 +57,13 @@ class RankState:
 
         self.exit_code: Optional[int] = None  # from sys.exit or the uncaught exception
         self.exit_error: Optional[str] = None
+
+        # The APIs a collective is issued from (check_trigger, gather_for_metrics, ddp.init),
+        # outermost first: the outermost labels the collective.
+        self.labels: List[str] = []
+        self.step_hook = False  # torch's global optimizer step hook is registered
+        self.accelerated_step = False  # inside AcceleratedOptimizer.step: it reports the step
+        self.bye_sent = False  # destroy_process_group said bye
 
     def enabled(self) -> bool:
         return not self.disabled and bool(os.environ.get("RANKTOP_ADDR"))

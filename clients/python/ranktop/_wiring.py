@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any, Optional
 
-from . import _control, _exit
+from . import _collectives, _control, _exit
 from ._state import state
 
 
@@ -46,6 +46,7 @@ def start(rank: int, world: int, local_rank: int, local_world: Optional[int]) ->
         caps = ["inject", "stack"] if _can_inject() else ["stack"]
         hello = hello_fields(rank, world, local_rank, local_world, caps)
         new = Emitter(transport, rank, hello, on_control=_control.on_control)
+        new.tick = _collectives.poll
         new.start()
         if state.training_thread is None:
             state.training_thread = threading.get_ident()
@@ -89,6 +90,9 @@ def state_ready(accelerate_state: Any) -> None:
 
 
 def _can_inject() -> bool:
+    # Injections are applied at check_trigger: a torch.distributed script without Accelerate has none.
+    if "accelerate" not in sys.modules and "torch.distributed" in sys.modules:
+        return False
     module = sys.modules.get("accelerate.accelerator")
     accelerator = getattr(module, "Accelerator", None)
     return accelerator is None or hasattr(accelerator, "check_trigger")

@@ -118,6 +118,26 @@ def report(log: Path) -> dict:
     return json.loads(result.stdout)
 
 
+def rejected_by_collector(events: List[dict]) -> int:
+    """Lines the collector refused, from its own `log` warnings (the first three of a connection one
+    by one, then a total when the connection ends). Each refused line would be a `seq` gap that
+    the report counts as dropped; a collector that knows every kind the adapter sends refuses none."""
+    singles: dict = {}
+    totals: dict = {}
+    for event in events:
+        if event["kind"] != "log" or event["rank"] != -1:
+            continue
+        msg = event["msg"]
+        total = re.match(r"collector rejected (\d+) lines in all from (.+)$", msg)
+        if total:
+            totals[total.group(2)] = int(total.group(1))
+            continue
+        single = re.match(r"collector rejected a line from (rank \d+):", msg)
+        if single:
+            singles[single.group(1)] = singles.get(single.group(1), 0) + 1
+    return sum(totals.get(who, count) for who, count in singles.items())
+
+
 def results(output: str) -> dict:
     """rank -> (stopped_step, checks) from the RESULT lines train_tiny.py prints."""
     # Both ranks share torchrun's stdout, so their lines may interleave: match, do not split.

@@ -71,7 +71,9 @@ def test_a_run_shows_hellos_main_first_phase_barriers_progress_checks_and_a_code
     assert [(t["rank"], t["source"]) for t in of(events, "trigger.set")] == [(1, "code")]
 
     summary = report(run.log)
+    # Nothing lost, collective lines included.
     assert summary["rejected"] == 0 and summary["dropped"] == 0
+    assert summary["completed_collectives"] > 0 and summary["open_collectives"] == []
     assert summary["run"] == hellos[0]["run"]
     assert [r["state"] for r in summary["ranks"]] == ["exited", "exited"]
     assert [(t["check"], t["source"]) for t in summary["triggers"]] == [(3, "code")]

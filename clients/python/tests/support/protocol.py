@@ -23,6 +23,8 @@ _REQUIRED = {
     "heartbeat": {},
     "stack": {"id": _STR},
     "bye": {},
+    "collective.enter": {"group": _STR, "n": _INT, "op": _STR},
+    "collective.exit": {"group": _STR, "n": _INT},
 }
 
 _OPTIONAL = {
@@ -31,6 +33,8 @@ _OPTIONAL = {
     "barrier.enter": {"name": _STR, "site": _STR, "phase": _STR},
     "trigger.set": {"reason": _STR, "id": _STR},
     "bye": {"code": _INT, "error": _STR},
+    "collective.enter": {"size": _INT, "bytes": _INT, "dtype": _STR, "site": _STR, "label": _STR, "async": _BOOL},
+    "collective.exit": {"op": _STR},
 }
 
 
@@ -67,7 +71,15 @@ def check_event(event) -> Optional[str]:
             return "bad hello: %r" % (event,)
         if not (isinstance(event.get("caps", []), list) and all(isinstance(c, str) for c in event.get("caps", []))):
             return "hello: caps is not an array of strings: %r" % (event,)
-    if kind in ("progress", "barrier.enter", "barrier.exit", "trigger.check") and any(
+    if kind == "collective.enter":
+        if event.get("size", 1) < 1 or event.get("bytes", 0) < 0:
+            return "collective.enter: bad size or bytes: %r" % (event,)
+        members = event.get("members")
+        if members is not None and not (isinstance(members, list) and members and all(
+                _is(m, _INT) and m >= 0 for m in members)):
+            return "collective.enter: members must be global ranks: %r" % (event,)
+    if kind in ("progress", "barrier.enter", "barrier.exit", "trigger.check", "collective.enter",
+                "collective.exit") and any(
         event.get(f, 0) < 0 for f in ("step", "n", "total") if f in event
     ):
         return "%s: negative counter: %r" % (kind, event)

@@ -60,9 +60,24 @@ enum BarriersPanel {
         if let name = barrier.name ?? barrier.phase.map({ "(\($0))" }) { head.add(" " + name, context.style(.barrier)) }
         let arrived = barrier.everyoneArrived ? world : barrier.arrivals.count
         head.add("  \(arrived)/\(world) arrived", context.style(.text))
-        // Timing and place go on a second line when one does not hold them.
+        var lines = headAndTiming(head, since: barrier.since, site: barrier.site, width: width, context: context)
+
+        // Who is missing is the snapshot's to say (derived once a frame, as ranges).
+        let missing = context.digest.openWaits.first { $0.n == barrier.n }?.missing ?? barrier.missingRankSet(world: world)
+        if missing.isEmpty {
+            lines.append(StyledLine("  everyone arrived; ranks are leaving", dim))
+            return lines
+        }
+        return lines + missingLines(missing, width: width, context: context)
+    }
+
+    /// A wait's head line, then how long it has been open, the time left before the collective
+    /// timeout and its site: on the same line when it holds them, else on a second one.
+    static func headAndTiming(_ head: StyledLine, since: Double?, site: String?, width: Int, context: RenderContext) -> [StyledLine] {
+        let dim = context.style(.dim)
+        var head = head
         var timing = StyledLine()
-        if let since = barrier.since {
+        if let since {
             let open = context.now - since
             timing.add("open " + Format.duration(open), dim)
             if let timeout = context.model.timeout {
@@ -74,25 +89,15 @@ enum BarriersPanel {
                 }
             }
         }
-        if let site = barrier.site { timing.add("  " + site, dim) }
-        var lines: [StyledLine]
+        if let site { timing.add("  " + site, dim) }
         if head.width + 2 + timing.width <= width {
             head.add("  ", dim)
             head.spans += timing.spans
-            lines = [head]
-        } else {
-            var second = StyledLine("  ", dim)
-            second.spans += timing.spans
-            lines = [head, second]
+            return [head]
         }
-
-        // Who is missing is the snapshot's to say (derived once a frame, as ranges).
-        let missing = context.digest.openWaits.first { $0.n == barrier.n }?.missing ?? barrier.missingRankSet(world: world)
-        if missing.isEmpty {
-            lines.append(StyledLine("  everyone arrived; ranks are leaving", dim))
-            return lines
-        }
-        return lines + missingLines(missing, width: width, context: context)
+        var second = StyledLine("  ", dim)
+        second.spans += timing.spans
+        return [head, second]
     }
 
     /// Up to three lines of missing ranges, then why they are missing where the run knows.

@@ -121,7 +121,8 @@ enum RanksTablePanel {
         canvas.put(info?.node ?? "-", x: col, y: y, width: w.node, style: dim, ellipsis: ellipsis)
         col += w.node + 1
         // Stalled says more than running or waiting: alive, and going nowhere.
-        if (condition == .running || condition == .waiting), context.digest.isStalled(rank) {
+        let stalledRank = context.digest.isStalled(rank)
+        if (condition == .running || condition == .waiting), stalledRank {
             canvas.put("stalled", x: col, y: y, style: context.style(.stale), limit: col + w.state)
         } else {
             canvas.put(condition.label, x: col, y: y, style: context.style(condition.role), limit: col + w.state)
@@ -135,12 +136,14 @@ enum RanksTablePanel {
             canvas.put(Format.right(RankText.progressText(info), w.progress), x: col, y: y, style: text)
             col += w.progress + 1
         }
+        // A stalled rank's rate and ETA are those of before the stall: frozen, they would mislead.
+        let stalled = context.digest.isStalled(rank)
         if w.shown.contains(.rate) {
-            canvas.put(Format.right(RankText.rate(info), w.rate), x: col, y: y, style: text)
+            canvas.put(Format.right(stalled ? "-" : RankText.rate(info), w.rate), x: col, y: y, style: text)
             col += w.rate + 1
         }
         if w.shown.contains(.eta) {
-            canvas.put(Format.right(RankText.eta(info), w.eta), x: col, y: y, style: dim)
+            canvas.put(Format.right(stalled ? "-" : RankText.eta(info), w.eta), x: col, y: y, style: dim)
             col += w.eta + 1
         }
         if w.shown.contains(.lag) {

@@ -25,25 +25,7 @@ extension BarriersPanel {
         if collective.group != "world" { head.add(" [\(collective.group)]", dim) }
         let members = context.model.collectiveGroups[collective.group]?.memberCount(world: context.digest.world)
         head.add("  \(collective.arrived.count)/\(members.map(String.init) ?? "?") arrived", context.style(.text))
-        var timing = StyledLine()
-        let open = context.now - collective.since
-        timing.add("open " + Format.duration(open), dim)
-        if let timeout = context.model.timeout {
-            let left = timeout - open
-            timing.add(left >= 0 ? "  timeout in " + Format.duration(left) : "  timed out " + Format.duration(-left) + " ago",
-                       context.style(left < timeout * 0.2 ? .error : .barrierTimeout))
-        }
-        if let site = collective.site { timing.add("  " + site, dim) }
-        var lines: [StyledLine]
-        if head.width + 2 + timing.width <= width {
-            head.add("  ", dim)
-            head.spans += timing.spans
-            lines = [head]
-        } else {
-            var second = StyledLine("  ", dim)
-            second.spans += timing.spans
-            lines = [head, second]
-        }
+        var lines = headAndTiming(head, since: collective.since, site: collective.site, width: width, context: context)
         if let missing = collective.missing {
             if missing.isEmpty {
                 lines.append(StyledLine("  everyone arrived; waiting for it to complete", dim))

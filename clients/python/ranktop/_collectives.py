@@ -248,6 +248,20 @@ def poll() -> bool:
     return bool(_pending)
 
 
+def close_all() -> None:
+    """The default group was destroyed: every op this rank issued is over (DDP waited for its
+    buckets before the last step; a gloo work may still not say it completed), so each pending op
+    gets its exit before the rank's `bye`."""
+    with _pending_lock:
+        left = list(_pending)
+        _pending[:] = []
+    for _work, group, n, op, _thread in left:
+        if group is None:
+            op(n)
+        else:
+            exit(group, n, op)
+
+
 # RANKTOP_COMPLETION_EXITS=1: treat CPU tensors like an accelerator's (tests of this path on gloo).
 FORCE_COMPLETION_EXITS = os.environ.get("RANKTOP_COMPLETION_EXITS") == "1"
 

@@ -75,6 +75,7 @@ def say_bye() -> None:
             return
         state.bye_sent = True
         _collectives.poll()  # async ops that completed since the last poll: their exits first
+        _collectives.close_all()  # the group is gone: whatever is still pending is over too
         em.emit("bye", {})
         em.flush(0.5)
     except Exception:  # noqa: BLE001

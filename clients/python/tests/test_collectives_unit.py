@@ -100,3 +100,17 @@ def test_leaving_a_collective_leaves_the_earlier_ones_of_its_group(emitted):
     assert [(k, f["group"], f["n"]) for k, f in emitted] == [("collective.exit", "world", 1),
                                                             ("collective.exit", "world", 0)]
     assert [(e[1].name, e[2]) for e in co._pending] == [("5", 0)], "other groups' ops stay open"
+
+
+def test_destroying_the_group_closes_every_op_still_pending(emitted):
+    # A gloo work may never say it completed; once the default group is destroyed it is over.
+    world = co.Group("world", 2, None)
+    pair = co.Group("7", 2, [0, 1])
+    for group in (world, pair):
+        n = co.enter(group, "all_reduce", "ddp.gradients", None, None, None, True)
+        co.exit_when_done(FakeWork(completed=False), group, n, "all_reduce")
+    assert co.poll() is True, "nothing completed yet"
+    co.close_all()
+    exits = [(f["group"], f["n"]) for kind, f in emitted if kind == "collective.exit"]
+    assert sorted(exits) == [("7", 0), ("world", 0)]
+    assert co._pending == [] and co.poll() is False

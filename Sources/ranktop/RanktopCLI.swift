@@ -8,8 +8,8 @@ struct RanktopCLI: AsyncParsableCommand {
         discussion: """
         Each rank of a run (Accelerate, torch.distributed or the Swift runtime) \
         streams events to a collector; ranktop shows who is where, who is late, \
-        which barrier is hung and who is missing, and stops the run cleanly on \
-        every rank when asked.
+        which barrier or collective is hung and who is missing, which ranks have \
+        stalled and where, and stops the run cleanly on every rank when asked.
 
           ranktop demo                        a simulated run
           ranktop run -- torchrun ... train.py  watch a real run

@@ -88,20 +88,43 @@ struct Diagnosis {
         if let step = stall.step { line += " (at step \(step))" }
         // Where the waiting ranks are, and who they wait for: the oldest open wait says it.
         if let wait = openCollectives.filter({ !($0.missing?.isEmpty ?? ($0.missingCount == 0)) }).min(by: { $0.since < $1.since }) {
-            let inside = RankSet(wait.arrived)
-            line += "; \(Format.ranksLabelled(inside, limit: 8)) \(inside.count == 1 ? "waits" : "wait") in \(wait.title) (group \(Format.quoted(wait.group, max: 40)))"
+            line += "; " + waiting(wait.arrived, in: "\(wait.title) (group \(Format.quoted(wait.group, max: 40)))")
             if let missing = wait.missing {
                 line += " for \(Format.ranksLabelled(missing, limit: 8))"
             } else {
                 line += " for \(wait.missingCount) more member\(wait.missingCount == 1 ? "" : "s")"
             }
         } else if let wait = openWaits.filter({ !$0.missing.isEmpty }).min(by: { $0.since < $1.since }) {
-            let inside = RankSet(wait.arrived)
-            line += "; \(Format.ranksLabelled(inside, limit: 8)) \(inside.count == 1 ? "waits" : "wait") in barrier #\(wait.n)\(wait.name.map { " " + Format.quoted($0, max: 40) } ?? "") for \(Format.ranksLabelled(wait.missing, limit: 8))"
+            line += "; " + waiting(wait.arrived, in: "barrier #\(wait.n)\(wait.name.map { " " + Format.quoted($0, max: 40) } ?? "")")
+            line += " for \(Format.ranksLabelled(wait.missing, limit: 8))"
         } else {
             line += "; no rank is in a barrier or collective: they are alive (heartbeats) but stuck elsewhere"
         }
         return line
+    }
+
+    /// `ranks 0-6 wait in all_reduce #812 ...`.
+    private func waiting(_ arrived: [Int], in what: String) -> String {
+        let inside = RankSet(arrived)
+        return "\(Format.ranksLabelled(inside, limit: 8)) \(inside.count == 1 ? "waits" : "wait") in \(what)"
+    }
+
+    /// `; missing rank 5 (node-1), last seen ...`, the first three described, the rest counted.
+    private func missingDetail(_ missing: RankSet) -> String {
+        let detailed = missing.prefix(3).map(describeMissing)
+        let label = missing.count == 1 ? "missing" : "missing \(missing.count) ranks (\(missing.text(limit: 8))):"
+        var text = "; \(label) \(detailed.joined(separator: "; "))"
+        if missing.count > 3 { text += "; and \(missing.count - 3) more\(conditionsOfTheRest(missing.dropFirst(3)))" }
+        return text
+    }
+
+    /// `; the collective timeout fires in 9m44s` for a wait open since `since`, when a hello gave one.
+    private func timeoutText(since: Double) -> String {
+        guard let timeout = model.timeout else { return "" }
+        let left = since + timeout - now
+        return left > 0
+            ? "; the collective timeout fires in \(Format.duration(left))"
+            : "; past the collective timeout (\(Format.duration(timeout))) by \(Format.duration(-left))"
     }
 
     private func longestStall(_ ranks: RankSet) -> Double {
@@ -116,27 +139,18 @@ struct Diagnosis {
         for wait in openCollectives.sorted(by: { $0.since < $1.since }) {
             guard !seenGroups.contains(wait.group) else { continue }
             let missing = wait.missing?.count ?? wait.missingCount
-            guard missing > 0 || now - wait.since >= 1 else { continue }
+            guard missing > 0 || now - wait.since >= RunSnapshot.collectiveNoticeAfter else { continue }
             seenGroups.insert(wait.group)
             var line = "\(wait.title) (group \(Format.quoted(wait.group, max: 40))) open \(Format.duration(now - wait.since)): \(wait.arrived.count)"
             if let count = model.collectiveGroups[wait.group]?.memberCount(world: model.world) { line += "/\(count)" }
             line += " arrived"
             if let site = wait.site { line += " at \(Format.clean(site, max: 60))" }
             if let missingSet = wait.missing, !missingSet.isEmpty {
-                let detailed = missingSet.prefix(3).map(describeMissing)
-                let label = missingSet.count == 1 ? "missing" : "missing \(missingSet.count) ranks (\(missingSet.text(limit: 8))):"
-                line += "; \(label) \(detailed.joined(separator: "; "))"
-                if missingSet.count > 3 { line += "; and \(missingSet.count - 3) more\(conditionsOfTheRest(missingSet.dropFirst(3)))" }
+                line += missingDetail(missingSet)
             } else if missing > 0 {
                 line += "; \(missing) member\(missing == 1 ? "" : "s") missing (the group's ranks were not reported)"
             }
-            if let timeout = model.timeout {
-                let left = wait.since + timeout - now
-                line += left > 0
-                    ? "; the collective timeout fires in \(Format.duration(left))"
-                    : "; past the collective timeout (\(Format.duration(timeout))) by \(Format.duration(-left))"
-            }
-            lines.append(line)
+            lines.append(line + timeoutText(since: wait.since))
         }
         return lines
     }
@@ -177,18 +191,9 @@ struct Diagnosis {
                 line += "; \(Format.ranksLabelled(RankSet(stillInside), limit: 8)) not yet released"
             }
         } else {
-            let detailed = wait.missing.prefix(3).map(describeMissing)
-            let label = wait.missing.count == 1 ? "missing" : "missing \(wait.missing.count) ranks (\(wait.missing.text(limit: 8))):"
-            line += "; \(label) \(detailed.joined(separator: "; "))"
-            if wait.missing.count > 3 { line += "; and \(wait.missing.count - 3) more\(conditionsOfTheRest(wait.missing.dropFirst(3)))" }
+            line += missingDetail(wait.missing)
         }
-        if let timeout = model.timeout {
-            let left = wait.since + timeout - now
-            line += left > 0
-                ? "; the collective timeout fires in \(Format.duration(left))"
-                : "; past the collective timeout (\(Format.duration(timeout))) by \(Format.duration(-left))"
-        }
-        return line
+        return line + timeoutText(since: wait.since)
     }
 
     /// ` (4090 never reported, 2 lost)`: what the missing ranks not described one by one are.

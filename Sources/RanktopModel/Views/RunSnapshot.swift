@@ -124,11 +124,12 @@ public struct RunSnapshot: Sendable {
     public static let openCollectivesShownPerGroup = 64
 
     private static func openCollectives(of model: RunModel) -> [OpenCollective] {
-        model.collectiveGroups.keys.sorted().flatMap { name -> [OpenCollective] in
-            let group = model.collectiveGroups[name]!
-            return group.open.values.sorted { $0.key.n < $1.key.n }.prefix(openCollectivesShownPerGroup).map {
-                OpenCollective(instance: $0, group: group, world: model.world, lastTs: model.lastTs)
-            }
+        var shown: [String: Int] = [:]
+        return model.openCollectives.compactMap { instance in
+            let name = instance.key.group
+            shown[name, default: 0] += 1
+            guard shown[name]! <= openCollectivesShownPerGroup, let group = model.collectiveGroups[name] else { return nil }
+            return OpenCollective(instance: instance, group: group, world: model.world, lastTs: model.lastTs)
         }
     }
 

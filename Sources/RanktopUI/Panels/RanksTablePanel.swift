@@ -121,8 +121,8 @@ enum RanksTablePanel {
         canvas.put(info?.node ?? "-", x: col, y: y, width: w.node, style: dim, ellipsis: ellipsis)
         col += w.node + 1
         // Stalled says more than running or waiting: alive, and going nowhere.
-        let stalledRank = context.digest.isStalled(rank)
-        if (condition == .running || condition == .waiting), stalledRank {
+        let stalled = context.digest.isStalled(rank)
+        if (condition == .running || condition == .waiting), stalled {
             canvas.put("stalled", x: col, y: y, style: context.style(.stale), limit: col + w.state)
         } else {
             canvas.put(condition.label, x: col, y: y, style: context.style(condition.role), limit: col + w.state)
@@ -137,7 +137,6 @@ enum RanksTablePanel {
             col += w.progress + 1
         }
         // A stalled rank's rate and ETA are those of before the stall: frozen, they would mislead.
-        let stalled = context.digest.isStalled(rank)
         if w.shown.contains(.rate) {
             canvas.put(Format.right(stalled ? "-" : RankText.rate(info), w.rate), x: col, y: y, style: text)
             col += w.rate + 1

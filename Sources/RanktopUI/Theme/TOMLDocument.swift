@@ -89,17 +89,23 @@ private struct Parser {
                 current = path
                 try endOfLine()
             default:
-                let path = try key()
-                skipSpaces()
-                guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(path.joined(separator: "."))'") }
-                pos += 1
-                skipSpaces()
-                let value = try self.value()
-                try Parser.insert(value, at: current + path, into: &root, merging: false, parser: self)
+                try keyValue(under: current, into: &root)
                 try endOfLine()
             }
         }
         return root
+    }
+
+    /// `key = value`, put at `prefix` + key in `table`: a line of the document, or a member of an
+    /// inline table.
+    mutating func keyValue(under prefix: [String], into table: inout Table) throws(TOMLDocument.ParseError) {
+        let path = try key()
+        skipSpaces()
+        guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(path.joined(separator: "."))'") }
+        pos += 1
+        skipSpaces()
+        let value = try self.value()
+        try Parser.insert(value, at: prefix + path, into: &table, merging: false, parser: self)
     }
 
     /// Puts `value` at `path`, creating the tables on the way; a key given twice is an error.
@@ -250,13 +256,7 @@ private struct Parser {
         if peek == UInt8(ascii: "}") { pos += 1; return table }
         while true {
             skipSpaces()
-            let path = try key()
-            skipSpaces()
-            guard peek == UInt8(ascii: "=") else { throw fail("expected '=' after the key '\(path.joined(separator: "."))'") }
-            pos += 1
-            skipSpaces()
-            let value = try self.value()
-            try Parser.insert(value, at: path, into: &table, merging: false, parser: self)
+            try keyValue(under: [], into: &table)
             skipSpaces()
             switch peek {
             case UInt8(ascii: ",")?: pos += 1

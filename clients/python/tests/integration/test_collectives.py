@@ -259,24 +259,16 @@ def test_a_clean_three_rank_run_closes_every_collective_and_counts_agree(world, 
     assert [e.get("label") for e in sent if e["group"] == "p2p:0>1"] == ["send"]
     assert [e.get("label") for e in received if e["group"] == "p2p:0>1"] == ["recv"]
 
-    # Everything else the adapter sent is valid for the Swift decoder and model. (This branch's
-    # decoder does not know the collective kinds yet, so they are left out here.)
-    others = tmp_path / "others.jsonl"
-    left_out = 0
-    with open(world.log) as log, open(others, "w") as out:
-        for line in log:
-            if json.loads(line)["kind"].startswith("collective."):
-                left_out += 1
-            else:
-                out.write(line)
-    result = subprocess.run([ranktop_binary(), "report", "--json", str(others)], capture_output=True, text=True,
+    # Everything the adapter sent is valid for the Swift decoder, and the model closes it all.
+    result = subprocess.run([ranktop_binary(), "report", "--json", str(world.log)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    # The lines left out are seq gaps to the model (a rank's trailing ones are not gaps): no others.
-    assert summary["rejected"] == 0 and 0 < summary["dropped"] <= left_out
+    assert summary["rejected"] == 0 and summary["dropped"] == 0
     assert [r["state"] for r in summary["ranks"]] == ["exited"] * 3
-    assert summary["open_barriers"] == []
+    assert summary["open_barriers"] == [] and summary["open_collectives"] == []
+    assert summary["collective_mismatches"] == [] and summary["stall"] is None
+    assert summary["completed_collectives"] > 0
 
 
 PLAIN = textwrap.dedent("""\

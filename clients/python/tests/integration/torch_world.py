@@ -1,8 +1,8 @@
 """A torchrun world of a script that never imports ranktop, in the environment `ranktop run` gives
 its command (the autoload directory first on PYTHONPATH, RANKTOP_ADDR, RANKTOP_RUN), reporting to
 the test collector (tests.support.collector), which keeps every line and checks it against the
-protocol, `collective.*` included. (The Swift collector of this branch does not know the
-collective kinds yet; test_torchrun.py covers the real `ranktop run` path.)
+protocol, `collective.*` included. The real `ranktop run` path is test_hang_reports.py's and
+test_torchrun.py's.
 
 Tests read the collector's events while the run is still hung, then kill the whole world.
 """

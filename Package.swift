@@ -32,8 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Events, the JSON Lines codec, the event log, addresses. Foundation only.
-        .target(name: "RanktopProtocol"),
+        // Events, the JSON Lines codec, the event log, addresses, the shared-memory layout (its
+        // atomics on mapped memory are swift-atomics'). FoundationEssentials only.
+        .target(name: "RanktopProtocol", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         // The one reducer: events in, run state out. Pure; no I/O.
         .target(
             name: "RanktopModel",

@@ -103,7 +103,7 @@ public final class Collector: Sendable {
         var started: [(any Transport, Address)] = []
         do {
             for address in configuration.listen {
-                let transport = try Collector.makeTransport(for: address)
+                let transport = try Collector.makeTransport(for: address, sharedMemory: configuration.sharedMemory)
                 let bound = try await transport.start(collector: self)
                 started.append((transport, bound))
             }
@@ -144,12 +144,13 @@ public final class Collector: Sendable {
     }
 
     /// The seam where a transport plugs in: one case per kind of address.
-    static func makeTransport(for address: Address) throws -> any Transport {
+    static func makeTransport(for address: Address, sharedMemory: SharedMemoryOptions) throws -> any Transport {
         switch address {
         case .unix, .tcp:
             return SocketTransport(address: address)
-        case .sharedMemory:
-            throw TransportError("\(address): the shared-memory transport is not available in this build yet; use unix: or tcp://")
+        case let .sharedMemory(name):
+            if let problem = ShmSegment.problem(withName: name) { throw TransportError("\(address): \(problem)") }
+            return SharedMemoryTransport(name: name, options: sharedMemory)
         }
     }
 

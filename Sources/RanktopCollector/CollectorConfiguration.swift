@@ -35,6 +35,9 @@ public struct CollectorConfiguration: Sendable {
     public var stackAfter: Double
     /// Where warnings go (a rank sending garbage, a log that cannot be written).
     public var warn: @Sendable (String) -> Void
+    /// How `shm://` addresses are read (the geometry of a segment the collector creates; a
+    /// one-time drain for a reader of a flight recorder).
+    public var sharedMemory = SharedMemoryOptions()
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,

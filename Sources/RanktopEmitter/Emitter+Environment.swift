@@ -9,7 +9,7 @@ import RanktopProtocol
 
 extension Emitter {
     /// The emitter `RANKTOP_ADDR` asks for, or nil: unset means no emitter at all (zero cost).
-    /// An address that cannot be used (malformed, `shm://` before that transport exists) is
+    /// An address that cannot be used (malformed, a segment that cannot be made) is
     /// reported once on stderr and also yields nil: a monitoring problem never stops training.
     /// `RANKTOP_TOKEN`, when set, goes out as `hello.token`.
     public static func fromEnvironment(
@@ -23,10 +23,6 @@ extension Emitter {
             address = try Address(parsing: text)
         } catch {
             warnOnce("RANKTOP_ADDR: \(error.description); this rank's events are not sent")
-            return nil
-        }
-        if case .sharedMemory = address {
-            warnOnce("RANKTOP_ADDR=\(text): the shared-memory transport is not available in this build yet; this rank's events are not sent")
             return nil
         }
         var hello = hello

@@ -17,44 +17,71 @@ import RanktopProtocol
 /// dropped events only: they are counted, keep consuming `seq` (so the gap shows) and are reported
 /// as a `log` warning once a connection has room again.
 public final class Emitter: Sendable {
-    let core: EmitterCore
+    /// The socket emitter's state; nil for shared memory.
+    let core: EmitterCore?
+    let shared: SharedMemoryEmitter?
 
     /// - Parameters:
-    ///   - hello: sent first on every connection, with `seq` 0 and this rank number.
-    ///   - onControl: called on the emitter's thread for every control line the collector sends;
-    ///     it must return quickly (queue the inject, answer the stack request).
+    ///   - hello: sent first on every connection (written first to a shared-memory ring), with
+    ///     `seq` 0 and this rank number.
+    ///   - onControl: called on the emitter's thread for every control line the collector sends
+    ///     (or a dashboard posts to the segment's control block); it must return quickly (queue
+    ///     the inject, answer the stack request).
     public init(
         address: Address, rank: Int, hello: Hello, options: EmitterOptions = EmitterOptions(),
         onControl: @escaping @Sendable (ControlLine) -> Void = { _ in }
     ) throws(PosixSocket.Failure) {
-        core = try EmitterCore(address: address, rank: rank, hello: hello, options: options, onControl: onControl)
-        let core = core
+        if case let .sharedMemory(name) = address {
+            core = nil
+            do {
+                shared = try SharedMemoryEmitter(name: name, rank: rank, hello: hello, onControl: onControl)
+            } catch {
+                throw PosixSocket.Failure(error.description)
+            }
+            return
+        }
+        shared = nil
+        let core = try EmitterCore(address: address, rank: rank, hello: hello, options: options, onControl: onControl)
+        self.core = core
         DetachedThread.start(name: "ranktop-emitter", stackSize: 256 * 1024) { EmitterWriter(core: core).run() }
     }
 
     deinit {
-        core.requestStop(within: 0.2)
+        core?.requestStop(within: 0.2)
+        shared?.close(timeout: 0)
     }
 
-    public var rank: Int { core.rank }
+    public var rank: Int { core?.rank ?? shared?.rank ?? 0 }
 
-    /// Queues one event stamped with this rank, the wall clock and the next `seq`. Never blocks
-    /// on I/O.
+    /// Where the events go: a collector's socket, or (shared memory) the segment's file.
+    public var segmentPath: String? { shared?.segment.path }
+
+    /// Queues one event stamped with this rank, the wall clock and the next `seq` (or, for
+    /// shared memory, stores it in the rank's ring). Never blocks on I/O.
     @inline(__always)
     public func emit(_ body: EventBody) {
-        core.emit(body)
+        if let shared {
+            shared.emit(body)
+        } else {
+            core?.emit(body)
+        }
     }
 
     /// Sends what is queued (reconnecting if needed) for at most `timeout` seconds, then closes
-    /// the connection and stops the thread. Events emitted afterwards are dropped.
+    /// the connection and stops the thread. Events emitted afterwards are dropped. Shared memory
+    /// has nothing queued: its segment is removed when every rank of the run said `bye`.
     public func close(timeout: Double = 1) {
+        if let shared { return shared.close(timeout: timeout) }
+        guard let core else { return }
         core.requestStop(within: timeout)
         guard !core.outbox.withLockedValue({ $0.writerFinished }) else { return }
         _ = core.stopped.wait(timeout: .now() + max(timeout, 0) + 0.5)
     }
 
     public var statistics: EmitterStatistics {
-        core.outbox.withLockedValue {
+        if let shared { return shared.statistics }
+        guard let core else { return EmitterStatistics(produced: 0, dropped: 0, connections: 0, connected: false) }
+        return core.outbox.withLockedValue {
             EmitterStatistics(produced: $0.produced, dropped: $0.droppedTotal, connections: $0.connections, connected: $0.connected)
         }
     }

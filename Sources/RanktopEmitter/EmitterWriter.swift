@@ -92,7 +92,7 @@ final class EmitterWriter {
         case let .tcp(host, port):
             return try PosixSocket.connect(host: host, port: port, timeout: core.options.connectTimeout)
         case .sharedMemory:
-            throw PosixSocket.Failure("the shared-memory transport is not available in this build")
+            throw PosixSocket.Failure("shared memory has no connection to open")
         }
     }
 

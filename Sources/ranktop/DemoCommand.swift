@@ -15,6 +15,7 @@ struct DemoCommand: AsyncParsableCommand {
 
           ranktop demo
           ranktop demo --ranks 8 --steps 200 --transport tcp
+          ranktop demo --headless --transport shm
           ranktop demo --headless --log demo.jsonl
 
         \(LiveRun.stopHelp)
@@ -24,19 +25,12 @@ struct DemoCommand: AsyncParsableCommand {
         """
     )
 
-    enum TransportKind: String, ExpressibleByArgument, CaseIterable {
-        case unix, tcp
-    }
-
     // Unconditional parsing: `--ranks -3` is a value to refuse with a reason, not a missing one.
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How many ranks.", valueName: "n"))
     var ranks = 4
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Training steps per rank.", valueName: "n"))
     var steps = 40
-
-    @Option(name: .long, help: ArgumentHelp("How ranks reach the collector: unix (a private socket) or tcp (127.0.0.1).", valueName: "kind"))
-    var transport: TransportKind = .unix
 
     @OptionGroup var live: LiveRunOptions
 
@@ -47,10 +41,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let transport = transport
-            let run = try await LiveRun.start(live, defaultListen: { runID in
-                transport == .tcp ? .tcp(host: "127.0.0.1", port: 0) : UnixSocketPath.defaultAddress(runID: runID)
-            })
+            let run = try await LiveRun.start(live, localRanks: ranks)
             let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)"]
             let specs = try LaunchCommand.rankSpecs(count: ranks, command: command, environment: run.environment(), run: run)
             return try await run.supervise(specs, expectedWorld: ranks, stopOthersOnFailure: true)

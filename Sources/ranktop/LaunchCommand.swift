@@ -52,7 +52,7 @@ struct LaunchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let run = try await LiveRun.start(live, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) })
+            let run = try await LiveRun.start(live, localRanks: ranks)
             var environment = run.environment()
             PythonHook.install(into: &environment)
             let specs = try LaunchCommand.rankSpecs(

@@ -31,23 +31,28 @@ struct LiveRun {
         "ranks get SIGINT (SIGTERM) and are reported as stopped, not failed. A second one kills " +
         "them and exits at once."
 
-    /// Starts the collector on `--listen` (or `defaultListen`) with the log at `--log` (or the
-    /// run's default path).
-    static func start(_ options: LiveRunOptions, defaultListen: (String) -> Address) async throws -> LiveRun {
+    /// Starts the collector on `--listen` (or what `--transport` asks for) with the log at
+    /// `--log` (or the run's default path). `localRanks`: how many ranks run on this machine,
+    /// when known (the shared-memory segment gets an area for each; 256 otherwise).
+    static func start(_ options: LiveRunOptions, localRanks: Int?) async throws -> LiveRun {
         let headless = options.headless
         let runID = RunLocations.newRunID()
-        let addresses = options.listen.isEmpty ? [defaultListen(runID)] : try RunLocations.addresses(options.listen)
+        let addresses = options.listen.isEmpty
+            ? LiveRun.defaultListen(options.transport, runID: runID)
+            : try RunLocations.addresses(options.listen)
         let logPath = try RunLocations.logPath(explicit: options.log, runID: runID)
         let token = RunLocations.collectorToken(explicit: nil, listen: addresses)
         RunLocations.raiseDescriptorLimit()
         let quiet = !headless && LiveView.takesOverTerminal
         let collector: Collector
         do {
-            collector = try Collector(configuration: CollectorConfiguration(
+            var configuration = CollectorConfiguration(
                 listen: addresses, logPath: logPath, runID: runID, token: token,
                 tokenFile: TokenFile.defaultPath(runID: runID), keepsLiveModel: true, stackAfter: options.stackAfter,
                 warn: { message in if !quiet { Console.warn(message) } }
-            ))
+            )
+            configuration.sharedMemory.rankCapacity = max(localRanks ?? 256, ShmLayout.defaultRankCapacity)
+            collector = try Collector(configuration: configuration)
             try await collector.start()
         } catch let error as TransportError {
             throw CLIFailure(message: error.description)
@@ -57,6 +62,16 @@ struct LiveRun {
             rankAddress: LocalCollectors.addressForLocalRanks(collector.addresses[0]), token: token, headless: headless,
             dashboard: options.dashboard
         )
+    }
+
+    /// `--transport shm` also listens on a private socket: `attach`, `trigger` and `stack` find
+    /// the run there as they find any other.
+    static func defaultListen(_ transport: LiveRunOptions.TransportKind, runID: String) -> [Address] {
+        switch transport {
+        case .unix: [UnixSocketPath.defaultAddress(runID: runID)]
+        case .tcp: [.tcp(host: "127.0.0.1", port: 0)]
+        case .shm: [.sharedMemory(name: runID), UnixSocketPath.defaultAddress(runID: runID)]
+        }
     }
 
     /// The environment of every process of the run: this process's, plus where to report.
@@ -158,6 +173,10 @@ struct LiveRun {
 
         for line in summary(expectedWorld: expectedWorld) { Console.say(line) }
         if let pattern = outputPath(for: "*") { Console.say("ranktop: the processes' output is in \(pattern)") }
+        if case let .sharedMemory(name) = rankAddress, access(ShmSegment.path(name: name), F_OK) == 0 {
+            // Ranks remove a segment when every one said bye; a run that ended otherwise keeps it.
+            Console.say("ranktop: kept the shared-memory segment \(ShmSegment.path(name: name)): ranktop report shm://\(name), ranktop rm \(name)")
+        }
         if stop.wasAsked { return RunStop.exitStatus }
         return exits.first { $0.status != 0 }?.status ?? 0
     }

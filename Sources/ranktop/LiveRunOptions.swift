@@ -15,6 +15,16 @@ struct LiveRunOptions: ParsableArguments {
         valueName: "addr"))
     var listen: [String] = []
 
+    /// How ranks reach this process's collector.
+    enum TransportKind: String, ExpressibleByArgument, CaseIterable {
+        case unix, tcp, shm
+    }
+
+    @Option(name: .long, help: ArgumentHelp(
+        "How ranks report: unix (a private socket), tcp (127.0.0.1, with a token) or shm (a shared-memory segment, /dev/shm/ranktop-<run id>, kept as a flight recorder when the run does not end cleanly). Ignored with --listen.",
+        valueName: "kind"))
+    var transport: TransportKind = .unix
+
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 

@@ -15,11 +15,13 @@ struct RanktopCLI: AsyncParsableCommand {
           ranktop run -- torchrun ... train.py  watch a real run
           ranktop stack                       where every rank is, grouped
           ranktop report run.jsonl            post-mortem of an event log
+          ranktop ls                          this host's shared-memory recordings
         """,
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, DemoRankCommand.self, LaunchCommand.self, RunCommand.self, ServeCommand.self, AttachCommand.self,
             TriggerCommand.self, StackCommand.self, ReplayCommand.self, ReportCommand.self, ExportCommand.self,
+            ListCommand.self, RemoveCommand.self,
         ]
     )
 }

@@ -3,7 +3,7 @@ import ArgumentParser
 import RanktopModel
 import RanktopProtocol
 
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Post-mortem of an event log: the hang diagnosis first, then ranks, stragglers, triggers, phases.",
@@ -12,12 +12,16 @@ struct ReportCommand: ParsableCommand {
         events are counted and listed with their line numbers; they never stop the report. \
         Durations are measured up to the log's last event.
 
+        LOG may be shm://NAME, a shared-memory segment on this host (`ranktop ls`), read \
+        directly with no collector: ranks whose process is gone without saying bye are lost; \
+        durations run up to now.
+
         Exit status: 0 whenever a report was made, whatever the run did; 2 when the log cannot \
         be read.
         """
     )
 
-    @Argument(help: "The event log to read (JSON Lines).")
+    @Argument(help: "The event log to read (JSON Lines), or shm://NAME.")
     var log: String
 
     @Flag(name: .long, help: "Print one JSON object instead of text.")
@@ -34,9 +38,16 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var stall: StallFlags
 
-    func run() throws {
-        try reportingFailures {
-            var report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY, stallPolicy: stall.policy)
+    func run() async throws {
+        try await reportingFailures {
+            var report: RunReport
+            if let segment = try SegmentSource.name(log) {
+                report = try await SegmentSource.withDrainedLog(segment) { path in
+                    try ReportCommand.makeReport(path: path, showProgress: false, stallPolicy: stall.policy)
+                }
+            } else {
+                report = try ReportCommand.makeReport(path: log, showProgress: Terminal.stderrIsTTY, stallPolicy: stall.policy)
+            }
             report.listEveryRank = ranks == .all
             print(json ? report.json.serialized : report.text, terminator: json ? "\n" : "")
         }

@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let run = try await LiveRun.start(live, defaultListen: { UnixSocketPath.defaultAddress(runID: $0) })
+            let run = try await LiveRun.start(live, localRanks: nil)
             var environment = run.environment()
             PythonHook.install(into: &environment)
             let commandLine = LaunchCommand.commandLine(command)

@@ -94,6 +94,15 @@ struct StackCommand: AsyncParsableCommand {
     }
 
     private func collect(addressText: String?, ranks: [Int]?) async throws -> StackCollection.Result {
+        if let addressText, let segment = try SegmentSource.name(addressText) {
+            return try await SegmentSource.withLiveCollector(segment) { viewer, _ in
+                do {
+                    return try await StackCollection.collect(at: viewer, token: nil, ranks: ranks, timeout: timeout)
+                } catch {
+                    throw CLIFailure(message: "\(error)", exitCode: 2)
+                }
+            }
+        }
         if let addressText {
             let address = try RunLocations.address(addressText)
             do {

@@ -24,12 +24,13 @@ struct TriggerCommand: AsyncParsableCommand {
           ranktop trigger unix:/run/user/1000/ranktop/r-20261129-143005-7f3a.sock --reason "loss plateau"
           ranktop trigger tcp://10.0.0.5:29600 --token "$TOKEN"
           ranktop trigger tcp://10.0.0.5:29600 --cancel inj-3f9a0c1e
+          ranktop trigger shm://r-20261129-143005-7f3a   (a segment on this host, no collector needed)
 
         \(ExitStatus.table)
         """
     )
 
-    @Argument(help: ArgumentHelp("The collector: unix:/path.sock or tcp://host:port.", valueName: "addr"))
+    @Argument(help: ArgumentHelp("The collector: unix:/path.sock or tcp://host:port; or a segment of this host: shm://NAME.", valueName: "addr"))
     var address: String
 
     @Option(name: .long, help: ArgumentHelp("Why: shown in the dashboard and written to the log.", valueName: "text"))
@@ -54,26 +55,34 @@ struct TriggerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
-            let target = try RunLocations.address(address)
-            let token = RunLocations.clientToken(explicit: token, for: target)
-            if let cancel {
-                try await withdraw(cancel, at: target, token: token)
+            if let segment = try SegmentSource.name(address) {
+                // The segment's control block, through a collector of this process.
+                try await SegmentSource.withLiveCollector(segment) { viewer, _ in try await trigger(at: viewer, token: nil) }
                 return
             }
-            do {
-                let (id, ranks) = try await CollectorClient.injectTrigger(
-                    at: target, reason: reason, token: token, by: LocalRunSource.currentUser(), timeout: timeout, run: run
-                )
-                Console.say(id)
-                Console.warn("trigger \(id) handed to \(ranks) rank\(ranks == 1 ? "" : "s"); the run stops at its next check")
-            } catch let error as TransportError where error.timedOut {
-                throw CLIFailure(message: """
-                    no rank took the trigger within \(Int(timeout)) s (is the run started?); the collector at \(address) \
-                    withdrew it, so it will not stop a run that connects later
-                    """, exitCode: ExitStatus.notDone)
-            } catch let error as TransportError {
-                throw CLIFailure(message: error.description, exitCode: ExitStatus.notDone)
-            }
+            let target = try RunLocations.address(address)
+            try await trigger(at: target, token: RunLocations.clientToken(explicit: token, for: target))
+        }
+    }
+
+    private func trigger(at target: Address, token: String?) async throws {
+        if let cancel {
+            try await withdraw(cancel, at: target, token: token)
+            return
+        }
+        do {
+            let (id, ranks) = try await CollectorClient.injectTrigger(
+                at: target, reason: reason, token: token, by: LocalRunSource.currentUser(), timeout: timeout, run: run
+            )
+            Console.say(id)
+            Console.warn("trigger \(id) handed to \(ranks) rank\(ranks == 1 ? "" : "s"); the run stops at its next check")
+        } catch let error as TransportError where error.timedOut {
+            throw CLIFailure(message: """
+                no rank took the trigger within \(Int(timeout)) s (is the run started?); the collector at \(address) \
+                withdrew it, so it will not stop a run that connects later
+                """, exitCode: ExitStatus.notDone)
+        } catch let error as TransportError {
+            throw CLIFailure(message: error.description, exitCode: ExitStatus.notDone)
         }
     }
 

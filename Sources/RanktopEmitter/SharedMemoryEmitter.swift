@@ -1,0 +1,171 @@
+import Atomics
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RanktopProtocol
+
+/// A rank's events into its area of the node's shared-memory segment (docs/protocol.md,
+/// "Shared-memory layout"): encoded on the caller's thread and stored into the ring, with the
+/// state block kept current, so a reader attaching at any time (or after the rank died) knows
+/// where it was. No lock, no system call, never a wait: a full ring overwrites its oldest records.
+///
+/// A thread looks at the segment's control block every 50 ms (a load from memory) and hands the
+/// rank's injections and stack requests to `onControl`. No heartbeats: a reader on this node
+/// knows a rank is alive from its pid.
+final class SharedMemoryEmitter: Sendable {
+    let rank: Int
+    let segment: ShmSegment
+    let area: ShmRankArea
+    private let nextSeq = ManagedAtomic<Int>(1)
+    private let produced = ManagedAtomic<Int>(1)
+    private let stopping = ManagedAtomic<Bool>(false)
+    private let pollerDone = DispatchSemaphore(value: 0)
+    static let controlPollInterval = 0.05
+    /// Stack requests older than this when a rank first sees them are history, not questions.
+    static let staleStackRequest = 10.0
+
+    init(name requested: String, rank: Int, hello: Hello, onControl: @escaping @Sendable (ControlLine) -> Void) throws(ShmSegment.Failure) {
+        self.rank = rank
+        let name = requested == "auto" ? ShmSegment.autoName(run: hello.run) : requested
+        let environment = ShmEnvironment.current
+        let segment = try ShmSegment.openOrCreate(
+            name: name, rankCapacity: max(environment.rankCapacity, hello.localWorld), ringSlots: environment.ringSlots
+        )
+        let area = try segment.withLock { () throws(ShmSegment.Failure) -> ShmRankArea in
+            guard let area = ShmRankArea.choose(in: segment, rank: rank, localRank: hello.localRank) else {
+                throw ShmSegment.Failure("every one of the \(segment.rankCapacity) rank areas of \(segment.path) is taken by a live process")
+            }
+            area.claim(pid: Int(getpid()), rank: rank)
+            return area
+        }
+        self.segment = segment
+        self.area = area
+        var helloEvent = Event(rank: rank, ts: WallClock.now, .hello(hello))
+        helloEvent.seq = 0
+        write(helloEvent)
+        let control = segment.control
+        let stopping = stopping, pollerDone = pollerDone
+        DetachedThread.start(name: "ranktop-shm-ctl", stackSize: 128 * 1024) {
+            SharedMemoryEmitter.pollControl(control, rank: rank, stopping: stopping, onControl: onControl)
+            pollerDone.signal()
+        }
+    }
+
+    @inline(__always)
+    func emit(_ body: EventBody) {
+        let seq = nextSeq.loadThenWrappingIncrement(ordering: .relaxed)
+        produced.wrappingIncrement(ordering: .relaxed)
+        guard !stopping.load(ordering: .relaxed) else { return }
+        var event = Event(rank: rank, ts: WallClock.now, body)
+        event.seq = seq
+        write(event)
+    }
+
+    /// Encodes, stores the record, then the state block's copy and scalars.
+    private func write(_ event: Event) {
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        EventEncoder.encode(event, into: &line)
+        line.removeLast()
+        line.withUnsafeBytes { bytes in
+            area.write(record: bytes)
+            area.noteEvent(ts: event.ts, seq: event.seq ?? 0)
+            switch event.body {
+            case .hello:
+                area.setState(.hello, to: bytes)
+            case let .progress(progress):
+                area.noteProgress(ts: event.ts, step: progress.step, total: progress.total)
+                area.setState(.progress, to: bytes)
+                // A step ends every collective the rank was in (the model's rule too).
+                area.clearState(.collective)
+                area.noteWait(since: area.state(.barrier) == nil ? nil : area.waitSince)
+            case .barrierEnter:
+                area.setState(.barrier, to: bytes)
+                area.noteWait(since: event.ts)
+            case .barrierExit:
+                area.clearState(.barrier)
+                area.noteWait(since: nil)
+            case let .collectiveEnter(enter) where enter.isAsync != true:
+                area.setState(.collective, to: bytes)
+                area.noteWait(since: event.ts)
+            case .collectiveExit:
+                area.clearState(.collective)
+                area.noteWait(since: nil)
+            case .phaseEnter:
+                area.setState(.phase, to: bytes)
+            case .phaseExit:
+                area.clearState(.phase)
+            case .bye:
+                area.noteBye()
+            default:
+                break
+            }
+        }
+    }
+
+    func close(timeout: Double) {
+        guard !stopping.exchange(true, ordering: .relaxed) else { return }
+        _ = pollerDone.wait(timeout: .now() + min(max(timeout, 0), 0.2))
+        if area.saidBye { ShmCleanup.removeIfEveryRankSaidBye(segment) }
+    }
+
+    var statistics: EmitterStatistics {
+        EmitterStatistics(produced: produced.load(ordering: .relaxed), dropped: area.writerDropped, connections: 1, connected: true)
+    }
+
+    private static func pollControl(
+        _ control: ShmControlBlock, rank: Int, stopping: ManagedAtomic<Bool>, onControl: @Sendable (ControlLine) -> Void
+    ) {
+        var next: UInt64 = 0
+        var pendingSince: Double?
+        let started = WallClock.now
+        while !stopping.load(ordering: .relaxed) {
+            let count = control.count
+            if count > next + UInt64(ShmLayout.controlSlots) { next = count - UInt64(ShmLayout.controlSlots) }
+            reading: while next < count {
+                switch control.read(next) {
+                case let .entry(entry):
+                    pendingSince = nil
+                    next += 1
+                    guard entry.target == -1 || entry.target == rank, let line = ControlLine.parse(entry.line) else { continue }
+                    if case .stackRequest = line, entry.ts < started - staleStackRequest { continue }
+                    onControl(line)
+                case .gone:
+                    next += 1
+                case .pending:
+                    // A dashboard between reserving the slot and completing it; one that died
+                    // there is given up on.
+                    let now = MonotonicClock.now
+                    if let since = pendingSince, now - since > 0.5 {
+                        next += 1
+                        pendingSince = nil
+                    } else {
+                        if pendingSince == nil { pendingSince = now }
+                        break reading
+                    }
+                }
+            }
+            usleep(useconds_t(controlPollInterval * 1_000_000))
+        }
+    }
+}
+
+/// `RANKTOP_SHM_SLOTS` and `RANKTOP_SHM_RANKS`: the geometry of a segment this process creates.
+struct ShmEnvironment {
+    var ringSlots = ShmLayout.defaultRingSlots
+    var rankCapacity = ShmLayout.defaultRankCapacity
+
+    static var current: ShmEnvironment {
+        var environment = ShmEnvironment()
+        if let text = getenv("RANKTOP_SHM_SLOTS").map({ String(cString: $0) }), let slots = Int(text), slots > 0 {
+            environment.ringSlots = slots
+        }
+        if let text = getenv("RANKTOP_SHM_RANKS").map({ String(cString: $0) }), let ranks = Int(text), ranks > 0 {
+            environment.rankCapacity = ranks
+        }
+        return environment
+    }
+}

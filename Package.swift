@@ -51,7 +51,9 @@ let package = Package(
         // The collector (NIO): ingest, the event log, viewers, control; and every run source.
         .target(
             name: "RanktopCollector",
-            dependencies: ["RanktopProtocol", "RanktopModel"] + concurrency + [
+            // RanktopEmitter for its POSIX sockets: a relay is one thread that drains rings into
+            // one connection, no event loop needed.
+            dependencies: ["RanktopProtocol", "RanktopModel", "RanktopEmitter"] + concurrency + [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -34,8 +34,9 @@ extension Collector {
     }
 
     /// A rank's connection ended. Writes `lost` when it spoke for its rank, said no `bye`, no
-    /// other connection of that rank is left, and the collector is not stopping.
-    func rankStreamEnded(_ stream: RankStream, reason: String?) {
+    /// other connection of that rank is left, and the collector is not stopping; `unreachable`
+    /// instead of `lost` when the rank may be fine but its relay is gone.
+    func rankStreamEnded(_ stream: RankStream, reason: String?, unreachable: String? = nil) {
         guard let rank = stream.rank, let run = stream.run else { return }
         let key = RankKey(run: run, rank: rank)
         let writeLost = state.withLockedValue { state -> Bool in
@@ -45,10 +46,12 @@ extension Collector {
             // The newest other live connection of the rank speaks for it again.
             let others = state.live.values.filter { $0.key == key }.map(\.connectionID)
             state.current[key] = others.max()
-            return others.isEmpty && !state.stopping && !stream.saidBye && reason != nil
+            return others.isEmpty && !state.stopping && !stream.saidBye && (reason != nil || unreachable != nil)
         }
         if writeLost, let reason {
             log.append(Event(rank: rank, ts: WallClock.now, .lost(reason: reason)))
+        } else if writeLost, let unreachable {
+            log.append(Event(rank: rank, ts: WallClock.now, .unreachable(reason: unreachable)))
         }
     }
 

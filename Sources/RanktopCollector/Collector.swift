@@ -226,13 +226,13 @@ public final class Collector: Sendable {
     // MARK: for transports
 
     /// A stream for a new connection that may turn out to be a rank's.
-    public func openRankStream(peer: PeerIdentity, control: any RankControl) -> RankStream {
+    public func openRankStream(peer: PeerIdentity, control: any RankControl, relayed: Bool = false) -> RankStream {
         let id = state.withLockedValue { state in
             state.nextConnectionID += 1
             state.connections += 1
             return state.nextConnectionID
         }
-        return RankStream(collector: self, control: control, connectionID: id, peer: peer)
+        return RankStream(collector: self, control: control, connectionID: id, peer: peer, relayed: relayed)
     }
 
     /// A follower of the log from its first byte, for a viewer; or, `fromEnd`, from what the log

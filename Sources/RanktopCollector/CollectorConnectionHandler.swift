@@ -2,7 +2,8 @@ import NIOCore
 import RanktopProtocol
 
 /// One accepted socket connection. Its first line says what it is: a rank's `hello` (then its
-/// events, validated by a `RankStream`), a viewer, or a one-shot control request.
+/// events, validated by a `RankStream`), a relay's (then a node's ranks, one `RankStream` each,
+/// in a `RelayDemux`), a viewer, or a one-shot control request.
 ///
 /// Lines are framed in place from each read (at most 64 KiB), decoded and committed to the log
 /// before the next read, so a connection holds no more than one read and one partial line: a
@@ -13,7 +14,7 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private enum Mode {
-        case undecided, rank, request
+        case undecided, rank, relay, request
     }
 
     private let collector: Collector
@@ -21,6 +22,7 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     private let onViewer: () -> Void
     private var framer = LineFramer()
     private var stream: RankStream?
+    private var relay: RelayDemux?
     private var mode = Mode.undecided
     private var lastHeard = NIODeadline.now()
     private var silenceCheck: Scheduled<Void>?
@@ -93,6 +95,7 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             }
         }
         stream.commit()
+        relay?.commit()
         switch verdict {
         case .keep:
             break
@@ -118,6 +121,10 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     }
 
     private func handle(_ line: UnsafeBufferPointer<UInt8>, stream: RankStream, context: ChannelHandlerContext) -> RankStream.Verdict {
+        if mode == .relay, let relay { return relay.accept(line) }
+        if mode == .undecided, case let .hello(node, token)? = RelayLine.parse(line) {
+            return startRelay(node: node, token: token, context: context)
+        }
         if mode == .undecided, let request = ConnectionRequest.parse(line) {
             mode = .request
             serve(request, context: context)
@@ -129,6 +136,18 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             settleUnidentified()
         }
         return verdict
+    }
+
+    /// A relay said hello: with the right token (always required: a relay speaks for ranks
+    /// that cannot prove who they are) its ranks are taken as if they had connected.
+    private func startRelay(node: String, token: String?, context: ChannelHandlerContext) -> RankStream.Verdict {
+        guard collector.configuration.token != nil, collector.authorizes(token: token) else { return .refuseToken }
+        mode = .relay
+        settleUnidentified()
+        relay = RelayDemux(collector: collector, channel: context.channel, node: String(node.prefix(200)))
+        let reply = ConnectionReply(kind: "relay.ok", v: 1, run: collector.runID, log: nil)
+        context.writeAndFlush(NIOAny(ByteBuffer(string: reply.line)), promise: nil)
+        return .keep
     }
 
     private func serve(_ request: ConnectionRequest, context: ChannelHandlerContext) {
@@ -157,7 +176,10 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
         silenceCheck?.cancel()
         settleUnidentified()
         requestTask?.cancel()
-        if mode == .request, stream?.rank == nil {
+        if let relay {
+            relay.connectionClosed(reason: endReason ?? "connection closed")
+            stream = nil
+        } else if mode == .request, stream?.rank == nil {
             stream = nil
         } else {
             stream?.end(reason: endReason ?? "connection closed without bye")
@@ -179,7 +201,7 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
     private func scheduleSilenceCheck(context: ChannelHandlerContext) {
         let due = lastHeard + silenceTimeout
         silenceCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
-            if mode == .rank, NIODeadline.now() - lastHeard >= silenceTimeout {
+            if mode == .rank || mode == .relay, NIODeadline.now() - lastHeard >= silenceTimeout {
                 let seconds = Int(silenceTimeout.nanoseconds / 1_000_000_000)
                 endReason = "silent for \(seconds) s: heartbeats stopped"
                 context.close(promise: nil)

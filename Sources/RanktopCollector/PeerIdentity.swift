@@ -61,7 +61,7 @@ public struct PeerIdentity: Sendable, Equatable, CustomStringConvertible {
         return "uid\(uid)"
     }
 
-    static func hostName() -> String {
+    public static func hostName() -> String {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
         let name = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -24,10 +24,14 @@ public final class RankStream {
     /// Rejections written to the log per connection; the rest are counted.
     static let rejectionsLogged = 3
     /// Kinds only the collector writes: a rank that sends one is lying about what happened.
-    static let collectorKinds: Set<EventKind> = [.lost, .dropped, .inject, .discarded, .stop]
+    static let collectorKinds: Set<EventKind> = [.lost, .unreachable, .dropped, .inject, .discarded, .stop]
 
     private let collector: Collector
     let control: any RankControl
+    /// Carried by a relay that proved itself with the token: its ranks need none of their own.
+    /// A relay that reconnects sends each ring again from its oldest record, so what the log
+    /// already has (by `seq`, per process) is skipped.
+    let relayed: Bool
     let connectionID: Int
     let peer: PeerIdentity
     private var decoder = EventDecoder()
@@ -45,7 +49,8 @@ public final class RankStream {
     /// The decoded event of each line in `batch`, for the collector's live model.
     private var events: [Event] = []
 
-    init(collector: Collector, control: any RankControl, connectionID: Int, peer: PeerIdentity) {
+    init(collector: Collector, control: any RankControl, connectionID: Int, peer: PeerIdentity, relayed: Bool = false) {
+        self.relayed = relayed
         self.collector = collector
         self.control = control
         self.connectionID = connectionID
@@ -69,13 +74,14 @@ public final class RankStream {
         }
         if case let .hello(hello) = event.body {
             // The same rank saying hello again on its connection: a new attempt or a new pid.
-            guard collector.admits(peer, token: hello.token) else { return .refuseToken }
+            guard relayed || collector.admits(peer, token: hello.token) else { return .refuseToken }
             guard hello.run == run else { return reject("a hello of run '\(hello.run.prefix(40))' on a connection of run '\(run ?? "")'") }
             if hello.pid != pid { nextSeq = event.seq.map { $0.saturatingAdd(1) } }
             pid = hello.pid
             appendHello(line, event)
             return .keep
         }
+        if relayed, let seq = event.seq, let next = nextSeq, seq < next { return .keep }
         noteSeq(event)
         append(line, event)
         switch event.body {
@@ -106,14 +112,14 @@ public final class RankStream {
     /// The connection ended. `reason` says why for `lost` (written only when this is the rank's
     /// current connection, it said no `bye`, and the collector is not stopping); nil when the
     /// collector itself closed it.
-    public func end(reason: String?) {
+    public func end(reason: String?, unreachable: String? = nil) {
         guard !ended else { return }
         if rejected > RankStream.rejectionsLogged {
             appendCollectorEvent(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector rejected \(rejected) lines in all from \(who)")))
         }
         commit()
         ended = true
-        collector.rankStreamEnded(self, reason: reason)
+        collector.rankStreamEnded(self, reason: reason, unreachable: unreachable)
     }
 
     // MARK: -
@@ -124,11 +130,13 @@ public final class RankStream {
         guard case let .hello(hello) = event.body else {
             return rejectCounted("'\(event.kind.rawValue)' before hello: the first line of a rank is hello")
         }
-        guard collector.admits(peer, token: hello.token) else { return .refuseToken }
+        guard relayed || collector.admits(peer, token: hello.token) else { return .refuseToken }
         rank = event.rank
         pid = hello.pid
         run = hello.run
         let registration = collector.registerRank(self, hello: hello, rank: event.rank)
+        // Also when a relay sends a ring again: as an emitter's reconnect, the same process's
+        // hello again says it is reachable once more.
         appendHello(line, event)
         // Emitters re-send their original hello (seq 0) on every connection; a reconnecting
         // process continues where its last connection stopped, so a gap there is events lost

@@ -40,7 +40,7 @@ final class SharedMemoryTransport: Transport {
         } catch {
             throw TransportError(error.description)
         }
-        let ingest = ShmIngest(segment: segment, collector: collector)
+        let ingest = ShmSegmentFollower(segment: segment) { area in RankStreamSink(collector: collector, segment: segment, area: area) }
         if options.drainOnce {
             ingest.drainToEnd()
             // The log ends when it was read, not at the ranks' last event: a rank hung for an
@@ -101,98 +101,6 @@ public struct SharedMemoryOptions: Sendable {
     }
 }
 
-/// The rank areas of one segment on their way into the collector. Confined to one thread.
-final class ShmIngest: @unchecked Sendable {
-    let segment: ShmSegment
-    let collector: Collector
-    private var feeds: [Int: ShmAreaFeed] = [:]
-    private var lastLivenessCheck = 0.0
-    /// Liveness (a `kill(pid, 0)` per rank) is checked this often, not every poll.
-    static let livenessInterval = 0.25
-
-    init(segment: ShmSegment, collector: Collector) {
-        self.segment = segment
-        self.collector = collector
-    }
-
-    /// One pass over every area; returns the records taken.
-    func poll() -> Int {
-        let now = MonotonicClock.now
-        let checkLiveness = now - lastLivenessCheck >= ShmIngest.livenessInterval
-        if checkLiveness { lastLivenessCheck = now }
-        var moved = 0
-        for index in 0..<segment.rankCapacity {
-            let area = segment.area(index)
-            guard area.pid != 0 else { continue }
-            if let feed = feeds[index], feed.ended {
-                // A new process claimed the area: it continues where the last one's reader stopped.
-                guard feed.generation != area.generation else { continue }
-                feeds[index] = ShmAreaFeed(area: area, collector: collector, segment: segment, resumingAt: feed.reader.position)
-            } else if feeds[index] == nil {
-                feeds[index] = ShmAreaFeed(area: area, collector: collector, segment: segment)
-            }
-            moved += feeds[index]!.pump(checkLiveness: checkLiveness)
-        }
-        return moved
-    }
-
-    /// Reads every area to its end; with `markLost`, ranks whose process is gone without `bye`
-    /// are written `lost`, and every stream ends.
-    func drainToEnd(markLost: Bool = true) {
-        _ = poll()
-        while poll() > 0 {}
-        for index in feeds.keys.sorted() {
-            feeds[index]!.finish(markLost: markLost)
-        }
-    }
-}
-
-/// One rank area's current process, as a rank stream.
-struct ShmAreaFeed {
-    var reader: ShmAreaReader
-    let stream: RankStream
-    let pid: Int
-    var generation: UInt32 { reader.generation }
-    private(set) var ended = false
-
-    init(area: ShmRankArea, collector: Collector, segment: ShmSegment, resumingAt position: UInt64? = nil) {
-        reader = position.map { ShmAreaReader(area: area, resumingAt: $0) } ?? ShmAreaReader(area: area)
-        pid = area.pid
-        stream = collector.openRankStream(
-            peer: PeerIdentity(.local(uid: getuid(), pid: Int32(truncatingIfNeeded: area.pid))),
-            control: ShmRankControl(segment: segment, rank: area.rank)
-        )
-    }
-
-    /// Takes what the ring holds now; ends the stream once the rank said `bye` or its process is
-    /// gone and the ring is empty.
-    mutating func pump(checkLiveness: Bool) -> Int {
-        guard !ended else { return 0 }
-        let stream = stream
-        // Another process claimed the area: this one's records end at the newcomer's hello.
-        let replaced = reader.area.generation != reader.generation
-        let taken = reader.drain(limit: 4096, stopAtHello: replaced) { record in
-            record.withMemoryRebound(to: UInt8.self) { _ = stream.accept(line: $0) }
-        }
-        if taken > 0 { stream.commit() }
-        if replaced, taken < 4096 {
-            finish(markLost: true)
-            return taken
-        }
-        if taken == 0, stream.saidBye || (checkLiveness && !ShmSegment.processExists(pid)) {
-            finish(markLost: true)
-        }
-        return taken
-    }
-
-    mutating func finish(markLost: Bool) {
-        guard !ended else { return }
-        ended = true
-        let exited = !ShmSegment.processExists(pid)
-        stream.end(reason: markLost && exited ? "process \(pid) is gone: it ended without bye (shared memory)" : nil)
-    }
-}
-
 /// The collector's way back to a rank in a segment: its control block.
 struct ShmRankControl: RankControl {
     let segment: ShmSegment
@@ -205,4 +113,25 @@ struct ShmRankControl: RankControl {
     }
 
     func disconnect() {}
+}
+
+/// A rank area's records into a `RankStream` of the collector: the same validation, `seq`
+/// accounting and `lost` as a socket's.
+final class RankStreamSink: ShmRankSink {
+    let stream: RankStream
+
+    init(collector: Collector, segment: ShmSegment, area: ShmRankArea) {
+        stream = collector.openRankStream(
+            peer: PeerIdentity(.local(uid: getuid(), pid: Int32(truncatingIfNeeded: area.pid))),
+            control: ShmRankControl(segment: segment, rank: area.rank)
+        )
+    }
+
+    func accept(_ record: UnsafeRawBufferPointer) {
+        record.withMemoryRebound(to: UInt8.self) { _ = stream.accept(line: $0) }
+    }
+
+    func commit() { stream.commit() }
+
+    func end(lostReason: String?) { stream.end(reason: lostReason) }
 }

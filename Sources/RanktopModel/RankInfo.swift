@@ -52,6 +52,9 @@ public struct RankInfo: Sendable {
     public internal(set) var exitCode: Int?
     public internal(set) var error: String?
     public internal(set) var lostReason: String?
+    /// Since when, and why, the collector cannot hear the rank (its node's relay is gone); nil
+    /// once anything of the rank arrives again.
+    public internal(set) var unreachable: (since: Double, reason: String)?
     public internal(set) var lastLog: (level: LogLevel, msg: String, ts: Double)?
     public internal(set) var lastStack: StackSample?
     /// The rank's last event other than a heartbeat: what it was last doing.

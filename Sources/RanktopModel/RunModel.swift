@@ -191,6 +191,7 @@ public struct RunModel: Sendable {
             info.lastActivityKindTs = event.ts
         }
 
+        if event.kind != .unreachable { info.unreachable = nil }
         switch event.body {
         case let .hello(hello):
             applyHello(hello, to: &info, seq: event.seq)
@@ -232,6 +233,9 @@ public struct RunModel: Sendable {
             // After a stop, a rank that vanished without bye was most likely killed by it.
             info.status = stop != nil ? .stopped : .lost
             recentLogs.append(event)
+        case let .unreachable(reason):
+            if !info.status.isTerminal { info.unreachable = (event.ts, reason) }
+            recentLogs.append(event)
         case let .dropped(count):
             info.reportedDrops = info.reportedDrops.saturatingAdd(count)
         case .inject, .discarded, .stop:
@@ -259,7 +263,7 @@ public struct RunModel: Sendable {
     }
 
     private mutating func trackSeq(_ info: inout RankInfo, _ event: Event) {
-        guard let seq = event.seq, event.kind != .lost, event.kind != .dropped else { return }
+        guard let seq = event.seq, event.kind != .lost, event.kind != .unreachable, event.kind != .dropped else { return }
         if case .hello = event.body { return }
         if let expected = info.nextSeq, seq > expected {
             info.gapDrops = info.gapDrops.saturatingAdd(seq - expected)

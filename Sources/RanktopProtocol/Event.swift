@@ -40,6 +40,9 @@ public enum EventBody: Sendable, Equatable {
     case bye(code: Int?, error: String?)
     // Written by the collector.
     case lost(reason: String)
+    /// The collector can no longer hear the rank (its node's relay is gone), though the rank
+    /// may well be running: any later event of the rank ends it.
+    case unreachable(reason: String)
     case dropped(count: Int)
     case inject(Injection)
     /// Lines the collector could not keep (the disk was full), written once it could again.
@@ -64,6 +67,7 @@ public enum EventBody: Sendable, Equatable {
         case .collectiveExit: .collectiveExit
         case .bye: .bye
         case .lost: .lost
+        case .unreachable: .unreachable
         case .dropped: .dropped
         case .inject: .inject
         case .discarded: .discarded
@@ -92,6 +96,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case stop
     case collectiveEnter = "collective.enter"
     case collectiveExit = "collective.exit"
+    case unreachable
 
     /// 0..<count, for tables indexed by kind. A switch, not a lookup: it runs once per event on
     /// the reducer's hot path, and the compiler makes every new kind name its ordinal (a test
@@ -117,6 +122,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .stop: 16
         case .collectiveEnter: 17
         case .collectiveExit: 18
+        case .unreachable: 19
         }
     }
 

@@ -259,6 +259,8 @@ private struct LineFields: ~Copyable {
             return .bye(code: try optionalInt(.code), error: try optionalString(.error))
         case .lost:
             return .lost(reason: try optionalString(.reason) ?? "")
+        case .unreachable:
+            return .unreachable(reason: try optionalString(.reason) ?? "")
         case .dropped:
             return .dropped(count: try int(.count, min: 0, max: EventDecoder.maxCounter))
         case .discarded:

@@ -88,7 +88,7 @@ public enum EventEncoder {
         case let .bye(code, error):
             if let code { w.field("code", code) }
             if let error { w.field("error", error) }
-        case let .lost(reason):
+        case let .lost(reason), let .unreachable(reason):
             w.field("reason", reason)
         case let .dropped(count):
             w.field("count", count)

@@ -121,7 +121,7 @@ extension EventKind {
         case 8: return rest("progress") ? .progress : nil
         case 9: return rest("heartbeat") ? .heartbeat : rest("discarded") ? .discarded : nil
         case 10: return rest("phase.exit") ? .phaseExit : nil
-        case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : nil
+        case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : rest("unreachable") ? .unreachable : nil
         case 12: return rest("barrier.exit") ? .barrierExit : nil
         case 13: return rest("barrier.enter") ? .barrierEnter : rest("trigger.check") ? .triggerCheck : nil
         case 15: return rest("collective.exit") ? .collectiveExit : nil

@@ -129,6 +129,8 @@ public struct ChromeTrace: Sendable {
             return [instant("failed: \(error ?? "exit code \(code ?? 0)")", rank: rank, ts: event.ts)]
         case let .lost(reason):
             return [instant("lost: \(reason)", rank: rank, ts: event.ts)]
+        case let .unreachable(reason):
+            return [instant("unreachable: \(reason)", rank: rank, ts: event.ts)]
         case let .inject(injection):
             return [global("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")", ts: event.ts)]
         case let .discarded(count, reason):

@@ -58,7 +58,7 @@ extension RunReport.RankRow {
     var json: JSONValue {
         .object([
             ("rank", .int(rank)),
-            ("state", .string(status.rawValue)),
+            ("state", .string(stateLabel)),
             ("step", step.map(JSONValue.int) ?? .null),
             ("barrier", barrier.map { b in
                 .object([("n", .int(b.n)), ("name", b.name.map(JSONValue.string) ?? .null), ("since", .double(b.since))])

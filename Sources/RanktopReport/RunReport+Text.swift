@@ -159,7 +159,7 @@ extension RunReport {
             } else if r.status == .failed, let code = r.exitCode {
                 place = "exit code \(code)"
             }
-            let cells = [r.stalled ? "\(r.status.rawValue), stalled" : r.status.rawValue, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""]
+            let cells = [r.stalled ? "\(r.stateLabel), stalled" : r.stateLabel, step, place, beforeEnd(r.lastTs), r.dropped > 0 ? String(r.dropped) : ""]
             if collapse, let current = run, current.cells == cells, current.last.rank + 1 == r.rank {
                 run?.last = r
                 if let node = r.node { run?.nodes.insert(node) }

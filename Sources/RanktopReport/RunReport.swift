@@ -25,6 +25,11 @@ public struct RunReport: Sendable {
         public var exitCode: Int?
         public var error: String?
         public var lostReason: String?
+        /// Why the collector could not hear the rank at the end of the log (its relay went).
+        public var unreachable: String?
+
+        /// `state` in text and JSON: the model's status, or `unreachable`.
+        public var stateLabel: String { unreachable == nil ? status.rawValue : "unreachable" }
     }
 
     public struct OpenBarrier: Sendable {

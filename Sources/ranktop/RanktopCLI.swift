@@ -21,7 +21,7 @@ struct RanktopCLI: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, DemoRankCommand.self, LaunchCommand.self, RunCommand.self, ServeCommand.self, AttachCommand.self,
             TriggerCommand.self, StackCommand.self, ReplayCommand.self, ReportCommand.self, ExportCommand.self,
-            ListCommand.self, RemoveCommand.self,
+            RelayCommand.self, ListCommand.self, RemoveCommand.self,
         ]
     )
 }

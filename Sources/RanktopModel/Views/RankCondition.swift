@@ -3,6 +3,8 @@
 /// dashboard, plain view, headless summary) reads it from `RunSnapshot`.
 public enum RankCondition: Int, Sendable, CaseIterable {
     case running, waiting, exited, stopped, failed, lost, stale, silent
+    /// Its node's relay is gone: the rank may be fine, ranktop cannot tell.
+    case unreachable
 
     public var label: String {
         switch self {
@@ -14,6 +16,7 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         case .lost: "lost"
         case .stale: "stale"
         case .silent: "silent"
+        case .unreachable: "unreachable"
         }
     }
 
@@ -22,7 +25,7 @@ public enum RankCondition: Int, Sendable, CaseIterable {
         switch self {
         case .failed: 0
         case .lost: 1
-        case .stale: 2
+        case .stale, .unreachable: 2
         case .silent: 3
         case .waiting: 4
         case .running: 5

@@ -72,6 +72,7 @@ public struct RunSnapshot: Sendable {
             }
             var condition = RankCondition(status)
             if !status.isTerminal, now - lastTs > staleAfter { condition = .stale }
+            if !status.isTerminal, slots[r]?.unreachable != nil { condition = .unreachable }
             if status.isTerminal {
                 lastEnd = max(lastEnd ?? lastTs, lastTs)
             } else {

@@ -9,7 +9,7 @@ extension RankCondition {
         case .exited, .stopped: .stateExited
         case .failed: .stateFailed
         case .lost: .stateLost
-        case .stale: .stale
+        case .stale, .unreachable: .stale
         case .silent: .stateSilent
         }
     }
@@ -22,7 +22,7 @@ extension RankCondition {
         case .stopped: glyphs.gridStopped
         case .failed: glyphs.gridFailed
         case .lost: glyphs.gridLost
-        case .stale: glyphs.gridStale
+        case .stale, .unreachable: glyphs.gridStale
         case .silent: glyphs.gridSilent
         }
     }

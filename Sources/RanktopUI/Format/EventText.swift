@@ -53,6 +53,8 @@ public enum EventText {
             return "bye" + (code.map { " (code \($0))" } ?? "")
         case let .lost(reason):
             return "lost: " + reason
+        case let .unreachable(reason):
+            return "unreachable: " + reason
         case let .dropped(count):
             return "dropped \(count) events"
         case let .discarded(count, reason):
@@ -80,7 +82,7 @@ public enum EventText {
         case let .log(level, _): level == .error ? .error : level == .warning ? .warning : .text
         case let .bye(code, error): (error != nil || (code ?? 0) != 0) ? .stateFailed : .stateExited
         case .lost: .stateLost
-        case .stop: .warning
+        case .stop, .unreachable: .warning
         case .dropped: .warning
         case .discarded: .error
         case .heartbeat: .dim

@@ -80,6 +80,9 @@ public struct RankInfo: Sendable {
 
     /// The collective that says most about where the rank is: the oldest blocking one, else the
     /// oldest async op in flight.
+    /// The collective the rank was in when it ended (lost, failed, stopped); nil once it is back.
+    public internal(set) var collectiveAtEnd: RankCollective?
+
     public var currentCollective: RankCollective? {
         collectives.values.min { a, b in
             a.isAsync != b.isAsync ? !a.isAsync : a.since != b.since ? a.since < b.since : a.n < b.n

@@ -84,6 +84,9 @@ extension RunModel {
             }
             if changed { collectiveGroups[name] = group }
         }
+        // Where a rank that died was is what its post-mortem needs most.
+        let current = rankSlots[rank]?.currentCollective
+        rankSlots[rank]?.collectiveAtEnd = current
         rankSlots[rank]?.collectives.removeAll()
     }
 

@@ -15,6 +15,7 @@ extension RunModel {
             forgetAttempt(of: &info)
         }
         if !isReconnect { info.nextSeq = (seq ?? 0).saturatingAdd(1) }
+        info.collectiveAtEnd = nil
         if info.status.isTerminal {
             info.status = .running
             info.updateWaitingStatus()

@@ -32,7 +32,7 @@ extension RunReport {
         ranks = model.ranks.map { info in
             RankRow(
                 rank: info.rank, node: info.node, status: info.status, step: info.step, total: info.total,
-                barrier: info.barrier, collective: info.currentCollective, stalled: snapshot.isStalled(info.rank), phase: info.phase?.name, lastTs: info.lastTs, lastProgressTs: info.lastProgressTs, dropped: info.dropped,
+                barrier: info.barrier, collective: info.currentCollective ?? (info.status.isTerminal ? info.collectiveAtEnd : nil), stalled: snapshot.isStalled(info.rank), phase: info.phase?.name, lastTs: info.lastTs, lastProgressTs: info.lastProgressTs, dropped: info.dropped,
                 restarts: info.restarts, exitCode: info.exitCode, error: info.error, lostReason: info.lostReason,
                 unreachable: info.status.isTerminal ? nil : info.unreachable?.reason
             )

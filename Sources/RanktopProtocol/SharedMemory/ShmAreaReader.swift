@@ -61,7 +61,7 @@ public struct ShmAreaReader {
                 bytes.append(contentsOf: copy)
                 earlier.append((start, bytes.count, seq))
             }
-            spans.insert(contentsOf: earlier, at: 0)
+            spans.insert(contentsOf: earlier.sorted { $0.seq < $1.seq }, at: 0)
         }
         guard !spans.isEmpty else { return 0 }
         bytes.withUnsafeBytes { all in

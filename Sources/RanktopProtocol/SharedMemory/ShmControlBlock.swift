@@ -4,9 +4,12 @@ import Atomics
 /// `stack.req`) for one rank or all; each rank's emitter reads them from index 0 on. A ring of
 /// 64 slots with the same stamps as the rank rings (docs/protocol.md, "Control block").
 public struct ShmControlBlock: @unchecked Sendable {
+    /// Keeps the mapping alive as long as the block is used.
+    let segment: ShmSegment
     let base: UnsafeMutableRawPointer
 
     init(segment: ShmSegment) {
+        self.segment = segment
         base = segment.base
     }
 

@@ -5,16 +5,19 @@ import Glibc
 import Darwin
 #endif
 
-/// One rank's area of a segment: its state block and its ring (docs/protocol.md). A value: two
-/// pointers and the ring's size; every writer and reader of the area goes through it.
+/// One rank's area of a segment: its state block and its ring (docs/protocol.md). A value: the
+/// segment (which keeps the mapping alive), two pointers and the ring's size; every writer and
+/// reader of the area goes through it.
 public struct ShmRankArea: @unchecked Sendable {
+    public let segment: ShmSegment
     public let base: UnsafeMutableRawPointer
     public let ringSlots: Int
     public let index: Int
     let ring: UnsafeMutableRawPointer
     let mask: UInt64
 
-    init(base: UnsafeMutableRawPointer, ringSlots: Int, index: Int) {
+    init(segment: ShmSegment, base: UnsafeMutableRawPointer, ringSlots: Int, index: Int) {
+        self.segment = segment
         self.base = base
         self.ringSlots = ringSlots
         self.index = index

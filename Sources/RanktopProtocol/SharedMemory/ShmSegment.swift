@@ -226,7 +226,7 @@ public final class ShmSegment: @unchecked Sendable {
 
     public func area(_ index: Int) -> ShmRankArea {
         precondition(index >= 0 && index < rankCapacity)
-        return ShmRankArea(base: base + ranksOffset + index * rankStride, ringSlots: ringSlots, index: index)
+        return ShmRankArea(segment: self, base: base + ranksOffset + index * rankStride, ringSlots: ringSlots, index: index)
     }
 
     public var areas: [ShmRankArea] { (0..<rankCapacity).map(area) }
@@ -236,10 +236,24 @@ public final class ShmSegment: @unchecked Sendable {
     /// Removes the file (mappings stay valid until unmapped).
     public func unlink() { _ = posixUnlink(path) }
 
-    /// Whether process `pid` exists (on this host, in this pid namespace).
+    /// Whether process `pid` runs (on this host, in this pid namespace). A zombie does not: a
+    /// rank killed after its launcher is reparented, and in a container nobody may reap it.
     public static func processExists(_ pid: Int) -> Bool {
         guard pid > 0, pid <= Int(Int32.max) else { return false }
-        return kill(pid_t(pid), 0) == 0 || errno == EPERM
+        guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return false }
+        return !isZombie(pid)
+    }
+
+    private static func isZombie(_ pid: Int) -> Bool {
+        let fd = posixOpen("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return false }
+        // "pid (comm) S ...": the state follows the last ')' (comm may hold anything).
+        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return false }
+        return buffer[close + 2] == UInt8(ascii: "Z")
     }
 
     /// The names of this host's segments, sorted.

@@ -195,9 +195,35 @@ struct EmitterTests {
         #expect(Emitter.fromEnvironment(["RANKTOP_ADDR": ""], rank: 0, hello: Self.hello()) == nil)
     }
 
-    @Test func test_sharedMemoryAndMalformedAddressesAreIgnoredNotFatal() async {
-        #expect(Emitter.fromEnvironment(["RANKTOP_ADDR": "shm://run1"], rank: 0, hello: Self.hello()) == nil)
+    @Test func test_malformedAddressesAndUnusableSegmentsAreIgnoredNotFatal() async {
+        #expect(Emitter.fromEnvironment(["RANKTOP_ADDR": "shm://no spaces!"], rank: 0, hello: Self.hello()) == nil)
         #expect(Emitter.fromEnvironment(["RANKTOP_ADDR": "carrier-pigeon"], rank: 0, hello: Self.hello()) == nil)
+    }
+
+    @Test func test_sharedMemoryEventsAreInTheRanksRingAndStateBlock() async throws {
+        let name = "emitter-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let emitter = try #require(Emitter.fromEnvironment(["RANKTOP_ADDR": "shm://\(name)"], rank: 1, hello: Self.hello()))
+        defer { unlink(ShmSegment.path(name: name)) }
+        emitter.emit(.barrierEnter(BarrierEnter(n: 0, name: "save")))
+        emitter.emit(.progress(Progress(step: 7, total: 10)))
+        let segment = try ShmSegment.open(name: name, writable: false)
+        let area = try #require(segment.areas.first { $0.pid == Int(getpid()) })
+        #expect(area.rank == 1)
+        #expect(area.step == 7)
+        #expect(area.total == 10)
+        #expect(area.waitSince != nil)
+        var reader = ShmAreaReader(area: area)
+        var kinds: [String] = []
+        var decoder = EventDecoder()
+        reader.drain { record in
+            record.withMemoryRebound(to: UInt8.self) {
+                if case let .success(event) = decoder.decode($0) { kinds.append("\(event.kind.rawValue)#\(event.seq ?? -1)") }
+            }
+        }
+        #expect(kinds == ["hello#0", "barrier.enter#1", "progress#2"])
+        #expect(area.state(.barrier) != nil)
+        #expect(emitter.statistics.produced == 3)
+        emitter.close()
     }
 
     @Test func test_tokenAndTcpAddressFromTheEnvironment() async throws {

@@ -49,7 +49,7 @@ enum Dialogs {
             return line
         }
         lines.append(StyledLine())
-        // Two lines: eight states do not fit one line of the box.
+        // Two lines: nine states do not fit one line of the box.
         let conditions = RankCondition.allCases
         for half in [conditions.prefix(4), conditions.dropFirst(4)] {
             var states = StyledLine()

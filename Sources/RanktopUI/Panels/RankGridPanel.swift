@@ -91,7 +91,7 @@ enum RankGridPanel {
         var line = StyledLine()
         for condition in RankCondition.allCases {
             let n = context.digest.count(condition)
-            if n == 0, condition == .stale || condition == .silent || condition == .stopped { continue }
+            if n == 0, condition == .stale || condition == .silent || condition == .stopped || condition == .unreachable { continue }
             if !line.spans.isEmpty { line.add("  ", context.style(.text)) }
             line.add(String(condition.gridGlyph(context.glyphs)), context.style(condition.role))
             line.add(" \(condition.label) \(n)", n > 0 ? context.style(.text) : context.style(.dim))

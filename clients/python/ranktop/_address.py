@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
+
+_SHM_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}\Z")
 
 
 class Address(NamedTuple):
@@ -46,7 +49,8 @@ def parse_address(text: str) -> Address:
         return Address("tcp", host=host, port=int(port_text))
     if text.startswith("shm://"):
         name = text[len("shm://"):]
-        if not name or "/" in name:
-            raise AddressError("%r: a shared-memory address needs a name without '/', e.g. shm://run42" % text)
+        if not _SHM_NAME.match(name) or name in (".", ".."):
+            raise AddressError("%r: a shared-memory address needs a name of 1 to 100 characters of "
+                               "A-Z a-z 0-9 . _ - other than . and .. (or auto: the run id), e.g. shm://run42" % text)
         return Address("shm", name=name)
     raise AddressError("%r is not an address: use unix:/path.sock, tcp://host:port or shm://name" % text)

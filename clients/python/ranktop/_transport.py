@@ -1,8 +1,8 @@
 """Transports: how encoded event lines leave the process and control lines come back.
 
-The emitter only knows `Transport.connect()` and the `Connection` it returns, so the
-shared-memory writer of a later issue slots in as one more `Transport` whose connection writes
-records into the segment and reads control lines from its inbox.
+The socket emitter only knows `Transport.connect()` and the `Connection` it returns. Shared memory
+(`shm://`) is not a transport of it: `_shm.SharedMemoryEmitter` writes the segment from the
+training thread itself, with no queue or writer thread (`_wiring` picks it by the address).
 """
 
 from __future__ import annotations
@@ -120,5 +120,5 @@ def transport_for(address: Address) -> Transport:
     if address.scheme in ("unix", "tcp"):
         return SocketTransport(address)
     raise TransportUnsupported(
-        "%s: shared memory is not supported by this Python adapter yet; use a unix: or tcp:// address" % (address,)
+        "%s: shared memory is not a socket transport (the adapter writes it with _shm.SharedMemoryEmitter)" % (address,)
     )

@@ -38,14 +38,20 @@ def start(rank: int, world: int, local_rank: int, local_world: Optional[int]) ->
 
         text = os.environ.get("RANKTOP_ADDR", "")
         try:
-            transport = transport_for(parse_address(text))
+            address = parse_address(text)
+            transport = transport_for(address) if address.scheme != "shm" else None
         except (AddressError, TransportUnsupported) as error:
             state.disabled = True
             _warn("RANKTOP_ADDR=%s: %s; this process will not report to ranktop" % (text, error))
             return False
         caps = ["inject", "stack"] if _can_inject() else ["stack"]
         hello = hello_fields(rank, world, local_rank, local_world, caps)
-        new = Emitter(transport, rank, hello, on_control=_control.on_control)
+        if transport is None:
+            new = _shared_memory_emitter(text, address.name, rank, hello)
+            if new is None:
+                return False
+        else:
+            new = Emitter(transport, rank, hello, on_control=_control.on_control)
         new.tick = _collectives.poll
         new.start()
         if state.training_thread is None:
@@ -56,6 +62,18 @@ def start(rank: int, world: int, local_rank: int, local_world: Optional[int]) ->
             new.emit("log", {"level": "warning", "msg": state.pending_error_log})
             state.pending_error_log = None
         return True
+
+
+def _shared_memory_emitter(text: str, name: str, rank: int, hello) -> Any:
+    """The segment's writer for `shm://NAME`; None (one warning, reporting off) when it cannot be set up."""
+    try:
+        from ._shm import SharedMemoryEmitter
+
+        return SharedMemoryEmitter(name, rank, hello, on_control=_control.on_control)
+    except Exception as error:  # noqa: BLE001 - SegmentError, or anything else: never into training
+        state.disabled = True
+        _warn("RANKTOP_ADDR=%s: %s; this process will not report to ranktop" % (text, error))
+        return None
 
 
 def start_from_environment() -> bool:

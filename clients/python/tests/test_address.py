@@ -23,8 +23,9 @@ def test_malformed_addresses_are_refused_with_an_example(text):
     assert "e.g." in str(error.value) or "use unix:" in str(error.value)
 
 
-def test_shared_memory_parses_but_has_no_writer_in_this_adapter_yet():
+def test_shared_memory_parses_and_is_not_a_socket_transport():
     address = parse_address("shm://run42")
-    assert address.name == "run42"
+    assert address.name == "run42" and str(address) == "shm://run42"
+    assert parse_address("shm://auto").name == "auto"
     with pytest.raises(TransportUnsupported):
-        transport_for(address)
+        transport_for(address)  # the adapter writes it with _shm.SharedMemoryEmitter (test_shm.py)

@@ -22,13 +22,25 @@ final class SharedMemoryEmitter: Sendable {
     private let nextSeq = ManagedAtomic<Int>(1)
     private let produced = ManagedAtomic<Int>(1)
     private let stopping = ManagedAtomic<Bool>(false)
+    /// The blocking collective the state block holds (`n`, -1: none, and its group's hash): an
+    /// async op's exit, or another group's, leaves it in place.
+    private let openCollectiveN = ManagedAtomic<Int>(-1)
+    private let openCollectiveGroup = ManagedAtomic<Int>(0)
+    /// Whether the state block holds an open barrier (read here, not copied out of the block).
+    private let barrierOpen = ManagedAtomic<Bool>(false)
     private let pollerDone = DispatchSemaphore(value: 0)
     static let controlPollInterval = 0.05
-    /// Stack requests older than this when a rank first sees them are history, not questions.
+    /// Stack requests older than this are history, not questions.
     static let staleStackRequest = 10.0
+    /// Injections this much older than the rank's start belong to an earlier run that left its
+    /// segment (a crash) under the same name: they must not stop this one.
+    static let staleInjection = 600.0
 
     init(name requested: String, rank: Int, hello: Hello, onControl: @escaping @Sendable (ControlLine) -> Void) throws(ShmSegment.Failure) {
         self.rank = rank
+        // The file's mode is the access control; a token has no business in shared memory.
+        var hello = hello
+        hello.token = nil
         let name = requested == "auto" ? ShmSegment.autoName(run: hello.run) : requested
         let environment = ShmEnvironment.current
         let segment = try ShmSegment.openOrCreate(
@@ -81,19 +93,27 @@ final class SharedMemoryEmitter: Sendable {
                 area.setState(.progress, to: bytes)
                 // A step ends every collective the rank was in (the model's rule too).
                 area.clearState(.collective)
-                area.noteWait(since: area.state(.barrier) == nil ? nil : area.waitSince)
+                openCollectiveN.store(-1, ordering: .relaxed)
+                area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
             case .barrierEnter:
+                barrierOpen.store(true, ordering: .relaxed)
                 area.setState(.barrier, to: bytes)
                 area.noteWait(since: event.ts)
             case .barrierExit:
+                barrierOpen.store(false, ordering: .relaxed)
                 area.clearState(.barrier)
                 area.noteWait(since: nil)
             case let .collectiveEnter(enter) where enter.isAsync != true:
+                openCollectiveGroup.store(enter.group.hashValue, ordering: .relaxed)
+                openCollectiveN.store(enter.n, ordering: .relaxed)
                 area.setState(.collective, to: bytes)
                 area.noteWait(since: event.ts)
-            case .collectiveExit:
+            case let .collectiveExit(exit):
+                let open = openCollectiveN.load(ordering: .relaxed)
+                guard open >= 0, exit.n >= open, exit.group.hashValue == openCollectiveGroup.load(ordering: .relaxed) else { break }
+                openCollectiveN.store(-1, ordering: .relaxed)
                 area.clearState(.collective)
-                area.noteWait(since: nil)
+                area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
             case .phaseEnter:
                 area.setState(.phase, to: bytes)
             case .phaseExit:
@@ -131,8 +151,11 @@ final class SharedMemoryEmitter: Sendable {
                     pendingSince = nil
                     next += 1
                     guard entry.target == -1 || entry.target == rank, let line = ControlLine.parse(entry.line) else { continue }
-                    if case .stackRequest = line, entry.ts < started - staleStackRequest { continue }
-                    onControl(line)
+                    switch line {
+                    case .stackRequest where WallClock.now - entry.ts > staleStackRequest: continue
+                    case .inject where entry.ts < started - staleInjection: continue
+                    default: onControl(line)
+                    }
                 case .gone:
                     next += 1
                 case .pending:

@@ -38,12 +38,26 @@ let absent = try Emitter(
     address: .unix(path: "/tmp/ranktop-emit-bench-nobody.sock"), rank: 0, hello: hello,
     options: EmitterOptions(queueEvents: 1024, initialBackoff: 3600))
 
+// Shared memory: the event is encoded and stored into the rank's ring on this thread.
+let segmentName = "emit-bench-\(getpid())"
+let shared = try Emitter(address: .sharedMemory(name: segmentName), rank: 0, hello: hello)
+defer { unlink(ShmSegment.path(name: segmentName)) }
+
 var rows: [Measurement] = []
 rows.append(measure("`Emitter.emit(.progress(step, metrics: [loss]))`, sent to the collector") { step in
     emitter.emit(.progress(Progress(step: step, metrics: [Metric("loss", 1.25)])))
 })
+rows.append(measure("`Emitter.emit(.progress(step, metrics: [loss]))`, shared memory (`shm://`)") { step in
+    shared.emit(.progress(Progress(step: step, metrics: [Metric("loss", 1.25)])))
+})
 rows.append(measure("`Emitter.emit(.barrierExit(n))`, the smallest event") { step in
     emitter.emit(.barrierExit(n: step))
+})
+rows.append(measure("`Emitter.emit(.barrierExit(n))`, shared memory") { step in
+    shared.emit(.barrierExit(n: step))
+})
+rows.append(measure("`Emitter.emit(.barrierEnter(n, name))` + state record, shared memory") { step in
+    shared.emit(.barrierEnter(BarrierEnter(n: step, name: "save")))
 })
 rows.append(measure("`state.progress(step:total:metrics: [\"loss\", \"lr\"])`, runtime API, reporting") { step in
     reporting.progress(step: step, total: 1_000_000, metrics: ["loss": 1.25, "lr": 3e-4])
@@ -81,3 +95,4 @@ print("\nconnected emitters: \(sent.produced + runtime.produced) events produced
 emitter.close(timeout: 2)
 reporting.finish()
 absent.close(timeout: 0)
+shared.close(timeout: 0)

@@ -4,6 +4,8 @@
 //   .build/release/ranktop-live-bench ingest [--connections 64] [--events 2000000] [--external SOCKET]
 //   .build/release/ranktop-live-bench latency [--events 20000] [--rate 2000] [--raw]
 //   .build/release/ranktop-live-bench follow [--events 500000]
+//   .build/release/ranktop-live-bench shm-drain [--ranks 64] [--per-rank 8192]
+//   .build/release/ranktop-live-bench shm-scale [--ranks 16384] [--nodes 64] [--writers 4] [--seconds 10] [--rates 50000,100000,...]
 //   ranktop launch -n 2 -- .build/debug/ranktop-live-bench flood-rank [--seconds 3] [--rate 0]
 import Foundation
 
@@ -24,6 +26,12 @@ case "latency":
     try await LatencyBenchmark.run(events: option("events", default: 20_000), rate: option("rate", default: 2_000), raw: arguments.contains("--raw"))
 case "follow":
     try await FollowBenchmark.run(events: option("events", default: 500_000))
+case "shm-drain":
+    try await ShmDrainBenchmark.run(ranks: option("ranks", default: 64), perRank: option("per-rank", default: 8192))
+case "shm-scale":
+    try await ShmScaleBenchmark.run(arguments: arguments)
+case "shm-writer":
+    ShmScaleBenchmark.writer(arguments: arguments)
 case "flood-rank":
     FloodRank.run(seconds: Double(option("seconds", default: 3)), rate: option("rate", default: 0))
 default:

@@ -92,22 +92,42 @@ public final class ShmSegment: @unchecked Sendable {
     ) throws(Failure) -> ShmSegment {
         if let problem = problem(withName: name) { throw Failure(problem) }
         let path = path(name: name, directory: directory)
-        let fd = posixOpen(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure("cannot open \(path): \(String(cString: strerror(errno)))") }
-        _ = fchmod(fd, 0o600)
-        do {
-            try withFileLock(fd) { () throws(Failure) in
-                var info = stat()
-                guard fstat(fd, &info) == 0 else { throw Failure("cannot stat \(path): \(String(cString: strerror(errno)))") }
-                if Int(info.st_size) < ShmLayout.headerBytes {
-                    try initialize(fd: fd, path: path, name: name, rankCapacity: rankCapacity, ringSlots: ringSlots)
+        // The last rank of a run removes the file under the lock: one that opened it just before
+        // would write into a deleted file, so it checks, holding the lock, that the path is
+        // still its file, and opens again if not.
+        for _ in 0..<8 {
+            let fd = posixOpen(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw Failure("cannot open \(path): \(String(cString: strerror(errno)))") }
+            _ = fchmod(fd, 0o600)
+            do {
+                let current = try withFileLock(fd) { () throws(Failure) -> Bool in
+                    var info = stat()
+                    var named = stat()
+                    guard fstat(fd, &info) == 0 else { throw Failure("cannot stat \(path): \(String(cString: strerror(errno)))") }
+                    guard stat(path, &named) == 0, named.st_ino == info.st_ino, named.st_dev == info.st_dev else { return false }
+                    // Too short, or never marked ready: its creator died while making it (under
+                    // this same lock), so it is made again.
+                    if Int(info.st_size) < ShmLayout.headerBytes || !isReady(fd: fd) {
+                        try initialize(fd: fd, path: path, name: name, rankCapacity: rankCapacity, ringSlots: ringSlots)
+                    }
+                    return true
                 }
+                guard current else {
+                    close(fd)
+                    continue
+                }
+                return try map(fd: fd, name: name, path: path, writable: true)
+            } catch {
+                close(fd)
+                throw error
             }
-            return try map(fd: fd, name: name, path: path, writable: true)
-        } catch {
-            close(fd)
-            throw error
         }
+        throw Failure("\(path) kept being removed while it was opened")
+    }
+
+    private static func isReady(fd: Int32) -> Bool {
+        var layout: UInt32 = 0
+        return pread(fd, &layout, 4, off_t(ShmLayout.Header.layout)) == 4 && layout == ShmLayout.version
     }
 
     /// Opens an existing segment. `writable` maps it for the control block too (a dashboard, a

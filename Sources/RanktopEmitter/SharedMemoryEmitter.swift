@@ -76,53 +76,62 @@ final class SharedMemoryEmitter: Sendable {
         write(event)
     }
 
-    /// Encodes, stores the record, then the state block's copy and scalars.
+    /// Encodes (on the stack for the frequent kinds), stores the record, then the state block's
+    /// copy and scalars.
     private func write(_ event: Event) {
-        var line: [UInt8] = []
-        line.reserveCapacity(256)
-        EventEncoder.encode(event, into: &line)
-        line.removeLast()
-        line.withUnsafeBytes { bytes in
-            area.write(record: bytes)
-            area.noteEvent(ts: event.ts, seq: event.seq ?? 0)
-            switch event.body {
-            case .hello:
-                area.setState(.hello, to: bytes)
-            case let .progress(progress):
-                area.noteProgress(ts: event.ts, step: progress.step, total: progress.total)
-                area.setState(.progress, to: bytes)
-                // A step ends every collective the rank was in (the model's rule too).
-                area.clearState(.collective)
-                openCollectiveN.store(-1, ordering: .relaxed)
-                area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
-            case .barrierEnter:
-                barrierOpen.store(true, ordering: .relaxed)
-                area.setState(.barrier, to: bytes)
-                area.noteWait(since: event.ts)
-            case .barrierExit:
-                barrierOpen.store(false, ordering: .relaxed)
-                area.clearState(.barrier)
-                area.noteWait(since: nil)
-            case let .collectiveEnter(enter) where enter.isAsync != true:
-                openCollectiveGroup.store(enter.group.hashValue, ordering: .relaxed)
-                openCollectiveN.store(enter.n, ordering: .relaxed)
-                area.setState(.collective, to: bytes)
-                area.noteWait(since: event.ts)
-            case let .collectiveExit(exit):
-                let open = openCollectiveN.load(ordering: .relaxed)
-                guard open >= 0, exit.n >= open, exit.group.hashValue == openCollectiveGroup.load(ordering: .relaxed) else { break }
-                openCollectiveN.store(-1, ordering: .relaxed)
-                area.clearState(.collective)
-                area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
-            case .phaseEnter:
-                area.setState(.phase, to: bytes)
-            case .phaseExit:
-                area.clearState(.phase)
-            case .bye:
-                area.noteBye()
-            default:
-                break
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { scratch in
+            var encoder = ShmRecordEncoder(scratch)
+            if ShmRecordEncoder.encode(event, into: &encoder) {
+                store(event, encoder.bytes)
+            } else {
+                var line: [UInt8] = []
+                EventEncoder.encode(event, into: &line)
+                line.removeLast()
+                line.withUnsafeBytes { store(event, $0) }
             }
+        }
+    }
+
+    private func store(_ event: Event, _ bytes: UnsafeRawBufferPointer) {
+        area.write(record: bytes)
+        area.noteEvent(ts: event.ts, seq: event.seq ?? 0)
+        switch event.body {
+        case .hello:
+            area.setState(.hello, to: bytes)
+        case let .progress(progress):
+            area.noteProgress(ts: event.ts, step: progress.step, total: progress.total)
+            area.setState(.progress, to: bytes)
+            // A step ends every collective the rank was in (the model's rule too).
+            area.clearState(.collective)
+            openCollectiveN.store(-1, ordering: .relaxed)
+            area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
+        case .barrierEnter:
+            barrierOpen.store(true, ordering: .relaxed)
+            area.setState(.barrier, to: bytes)
+            area.noteWait(since: event.ts)
+        case .barrierExit:
+            barrierOpen.store(false, ordering: .relaxed)
+            area.clearState(.barrier)
+            area.noteWait(since: nil)
+        case let .collectiveEnter(enter) where enter.isAsync != true:
+            openCollectiveGroup.store(enter.group.hashValue, ordering: .relaxed)
+            openCollectiveN.store(enter.n, ordering: .relaxed)
+            area.setState(.collective, to: bytes)
+            area.noteWait(since: event.ts)
+        case let .collectiveExit(exit):
+            let open = openCollectiveN.load(ordering: .relaxed)
+            guard open >= 0, exit.n >= open, exit.group.hashValue == openCollectiveGroup.load(ordering: .relaxed) else { break }
+            openCollectiveN.store(-1, ordering: .relaxed)
+            area.clearState(.collective)
+            area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
+        case .phaseEnter:
+            area.setState(.phase, to: bytes)
+        case .phaseExit:
+            area.clearState(.phase)
+        case .bye:
+            area.noteBye()
+        default:
+            break
         }
     }
 

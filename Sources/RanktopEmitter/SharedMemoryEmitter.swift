@@ -19,8 +19,8 @@ final class SharedMemoryEmitter: Sendable {
     let rank: Int
     let segment: ShmSegment
     let area: ShmRankArea
+    /// Also the count of events produced: every one takes a seq, dropped or not.
     private let nextSeq = ManagedAtomic<Int>(1)
-    private let produced = ManagedAtomic<Int>(1)
     private let stopping = ManagedAtomic<Bool>(false)
     /// The blocking collective the state block holds (`n`, -1: none, and its group's hash): an
     /// async op's exit, or another group's, leaves it in place.
@@ -69,7 +69,6 @@ final class SharedMemoryEmitter: Sendable {
     @inline(__always)
     func emit(_ body: EventBody) {
         let seq = nextSeq.loadThenWrappingIncrement(ordering: .relaxed)
-        produced.wrappingIncrement(ordering: .relaxed)
         guard !stopping.load(ordering: .relaxed) else { return }
         var event = Event(rank: rank, ts: WallClock.now, body)
         event.seq = seq
@@ -102,9 +101,10 @@ final class SharedMemoryEmitter: Sendable {
             area.noteProgress(ts: event.ts, step: progress.step, total: progress.total)
             area.setState(.progress, to: bytes)
             // A step ends every collective the rank was in (the model's rule too).
-            area.clearState(.collective)
-            openCollectiveN.store(-1, ordering: .relaxed)
-            area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
+            if openCollectiveN.exchange(-1, ordering: .relaxed) >= 0 {
+                area.clearState(.collective)
+                area.noteWait(since: barrierOpen.load(ordering: .relaxed) ? area.waitSince : nil)
+            }
         case .barrierEnter:
             barrierOpen.store(true, ordering: .relaxed)
             area.setState(.barrier, to: bytes)
@@ -142,7 +142,7 @@ final class SharedMemoryEmitter: Sendable {
     }
 
     var statistics: EmitterStatistics {
-        EmitterStatistics(produced: produced.load(ordering: .relaxed), dropped: area.writerDropped, connections: 1, connected: true)
+        EmitterStatistics(produced: nextSeq.load(ordering: .relaxed), dropped: area.writerDropped, connections: 1, connected: true)
     }
 
     private static func pollControl(

@@ -146,26 +146,51 @@ struct ShmRecordEncoder {
         }
     }
 
+    /// "00" to "99": two digits per division (the division by 100 is a multiplication).
+    private static let pairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
+
     private mutating func unsigned(_ value: UInt) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var n = value
-        var length = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            repeat {
-                scratch[23 - length] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-                length += 1
-            } while n > 0
-            for i in (24 - length)..<24 { byte(scratch[i]) }
+        var length = 1
+        var threshold: UInt = 10
+        while value >= threshold, length < 20 {
+            length += 1
+            let (next, overflow) = threshold.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            threshold = next
         }
+        digits(value, width: length)
+    }
+
+    /// `value` in exactly `width` digits (leading zeros), written back to front.
+    private mutating func digits(_ value: UInt, width: Int) {
+        guard count + width <= capacity else {
+            overflowed = true
+            return
+        }
+        let pairs = ShmRecordEncoder.pairs.utf8Start
+        var n = value
+        var end = count + width
+        while end - count >= 2 {
+            let r = Int(n % 100)
+            n /= 100
+            end -= 2
+            base[end] = pairs[2 * r]
+            base[end + 1] = pairs[2 * r + 1]
+        }
+        if end > count { base[count] = UInt8(ascii: "0") + UInt8(n % 10) }
+        count += width
     }
 
     /// Seconds with microseconds, trailing zeros dropped: the value `EventEncoder` writes.
     mutating func timestamp(_ ts: Double) {
         let micros = (ts * 1_000_000).rounded()
         guard micros.isFinite, abs(micros) < 9e15, ts >= 0 else { return number((ts * 1_000_000).rounded() / 1_000_000) }
-        let whole = Int(micros)
-        int(whole / 1_000_000)
+        let whole = UInt(micros)
+        unsigned(whole / 1_000_000)
         var fraction = whole % 1_000_000
         guard fraction > 0 else { return }
         byte(UInt8(ascii: "."))
@@ -174,12 +199,7 @@ struct ShmRecordEncoder {
             fraction /= 10
             width -= 1
         }
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        while divisor > 0 {
-            byte(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
-            divisor /= 10
-        }
+        digits(fraction, width: width)
     }
 
     /// As `EventEncoder`: integral values as integers, non-finite ones as Python's json writes them.

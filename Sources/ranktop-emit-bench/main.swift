@@ -16,6 +16,17 @@ import RanktopEmitter
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--drain" {
     Drain.run(path: CommandLine.arguments[2])
 }
+// `--shm-loop N`: N shared-memory emits in a tight loop, for a profiler (perf record).
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--shm-loop", let count = Int(CommandLine.arguments[2]) {
+    let name = "emit-loop-\(getpid())"
+    let hello = Hello(run: "loop", world: 1, localRank: 0, localWorld: 1, node: "n", pid: Int(getpid()), runtime: "bench")
+    let shared = try Emitter(address: .sharedMemory(name: name), rank: 0, hello: hello)
+    let start = MonotonicClock.now
+    for n in 0..<count { shared.emit(.barrierExit(n: n)) }
+    print(String(format: "%.1f ns per emit", (MonotonicClock.now - start) / Double(count) * 1e9))
+    unlink(ShmSegment.path(name: name))
+    exit(0)
+}
 
 let socketPath = "/tmp/ranktop-emit-bench-\(getpid()).sock"
 let drain = Process()

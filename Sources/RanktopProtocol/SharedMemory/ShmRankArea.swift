@@ -148,16 +148,18 @@ public struct ShmRankArea: @unchecked Sendable {
     }
 
     /// Replaces a state record (version odd while writing, even after). A record too large for
-    /// its place leaves it empty: the ring still has the event.
+    /// its place leaves it empty: the ring still has the event. One process writes an area, so
+    /// the version is loaded and stored, not incremented atomically (a locked instruction each).
     public func setState(_ record: ShmLayout.StateRecord, to bytes: UnsafeRawBufferPointer) {
         let place = base + record.offset
         let version = atomic64(record.offset)
-        version.wrappingIncrement(ordering: .relaxed)
+        let before = version.load(ordering: .relaxed)
+        version.store(before | 1 == before ? before &+ 2 : before &+ 1, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
         let fits = bytes.count <= record.payloadCapacity
         place.storeBytes(of: UInt32(fits ? bytes.count : 0), toByteOffset: 8, as: UInt32.self)
         if fits, let source = bytes.baseAddress { (place + 16).copyMemory(from: source, byteCount: bytes.count) }
-        version.wrappingIncrement(ordering: .releasing)
+        version.store((before | 1) &+ 1, ordering: .releasing)
     }
 
     public func clearState(_ record: ShmLayout.StateRecord) {

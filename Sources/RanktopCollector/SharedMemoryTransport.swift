@@ -59,8 +59,8 @@ final class SharedMemoryTransport: Transport {
         DetachedThread.start(name: "ranktop-shm-in", stackSize: 512 * 1024) {
             while !state.withLockedValue({ $0.stopping }) {
                 let moved = ingest.poll()
-                // Busy rings are drained again at once; idle ones looked at every interval.
-                if moved == 0 { usleep(useconds_t(interval * 1_000_000)) }
+                // Busy rings are drained again at once; otherwise every interval.
+                if moved < ShmRelay.busyPass { usleep(useconds_t(interval * 1_000_000)) }
             }
             ingest.drainToEnd(markLost: false)
             finished.signal()

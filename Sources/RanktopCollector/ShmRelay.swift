@@ -66,6 +66,8 @@ public final class ShmRelay: @unchecked Sendable {
     private var backoff = 0.1
     /// Bytes gathered before they are sent: a relay never holds more than this in memory.
     static let batchBytes = 4 << 20
+    /// A pass that moved at least this many records is followed at once by the next.
+    static let busyPass = 4096
 
     public init(options: Options, warn: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -118,7 +120,10 @@ public final class ShmRelay: @unchecked Sendable {
         }
         if !outgoing.isEmpty, !send() { return }
         readControlLines()
-        if moved == 0, let socket {
+        // Drained: wait a little before the next pass (and wake for control lines). A pass
+        // over hundreds of areas that each gave a record or two is not worth repeating at once:
+        // 64 relays doing that saturated two cores (docs/benchmarks.md, "16,384 ranks").
+        if moved < ShmRelay.busyPass, let socket {
             PosixSocket.poll(socket.fd, events: Int16(POLLIN), timeout: options.pollInterval)
         }
     }

@@ -20,10 +20,14 @@ protocol ShmRankSink: AnyObject {
 final class ShmSegmentFollower: @unchecked Sendable {
     let segment: ShmSegment
     private let makeSink: (ShmRankArea) -> any ShmRankSink
-    private var feeds: [Int: ShmAreaFeed] = [:]
+    /// By area index; each feed a class, so a pass mutates it in place (a dictionary of structs
+    /// copied each feed's buffers in and out: three quarters of a relay's CPU).
+    private var feeds: [ShmAreaFeed?]
+    private let areas: [ShmRankArea]
     private var lastLivenessCheck = 0.0
-    /// Liveness (a `kill(pid, 0)` per rank) is checked this often, not every poll.
-    static let livenessInterval = 0.25
+    /// Liveness (`kill(pid, 0)` and a read of /proc per rank) is checked this often, and only
+    /// for areas that gave nothing in the pass: a rank that writes is alive.
+    static let livenessInterval = 0.5
     /// Records taken from one area per pass, so one busy rank cannot starve the others.
     let recordsPerPass: Int
 
@@ -31,6 +35,8 @@ final class ShmSegmentFollower: @unchecked Sendable {
         self.segment = segment
         self.recordsPerPass = recordsPerPass
         self.makeSink = makeSink
+        areas = segment.areas
+        feeds = Array(repeating: nil, count: areas.count)
     }
 
     /// One pass over every area; returns the records taken.
@@ -39,17 +45,26 @@ final class ShmSegmentFollower: @unchecked Sendable {
         let checkLiveness = now - lastLivenessCheck >= ShmSegmentFollower.livenessInterval
         if checkLiveness { lastLivenessCheck = now }
         var moved = 0
-        for index in 0..<segment.rankCapacity {
-            let area = segment.area(index)
-            guard area.pid != 0 else { continue }
-            if let feed = feeds[index], feed.ended {
-                // A new process claimed the area: it continues where the last one's records end.
-                guard feed.generation != area.generation else { continue }
-                feeds[index] = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: feed.reader.position)
-            } else if feeds[index] == nil {
-                feeds[index] = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: nil)
+        for index in areas.indices {
+            let feed: ShmAreaFeed
+            if let existing = feeds[index] {
+                feed = existing
+                if feed.ended {
+                    // A new process claimed the area: it continues where the last one's records end.
+                    let area = areas[index]
+                    guard area.pid != 0, feed.generation != area.generation else { continue }
+                    let next = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: feed.reader.position)
+                    feeds[index] = next
+                    moved += next.pump(checkLiveness: checkLiveness, limit: recordsPerPass)
+                    continue
+                }
+            } else {
+                let area = areas[index]
+                guard area.pid != 0 else { continue }
+                feed = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: nil)
+                feeds[index] = feed
             }
-            moved += feeds[index]!.pump(checkLiveness: checkLiveness, limit: recordsPerPass)
+            moved += feed.pump(checkLiveness: checkLiveness, limit: recordsPerPass)
         }
         return moved
     }
@@ -59,21 +74,24 @@ final class ShmSegmentFollower: @unchecked Sendable {
     func drainToEnd(markLost: Bool = true) {
         lastLivenessCheck = 0
         while poll() > 0 {}
-        for index in feeds.keys.sorted() { feeds[index]!.finish(markLost: markLost) }
+        for feed in feeds { feed?.finish(markLost: markLost) }
     }
 
     /// Every area again from the oldest record its ring holds (and its state block), into new
     /// sinks: a relay's new connection, whose head drops what it already has by `seq`.
     func restart() {
-        feeds.removeAll()
+        feeds = Array(repeating: nil, count: areas.count)
     }
 
     /// Whether every area that was followed is done (a segment removed once its run ended).
-    var everyFeedEnded: Bool { !feeds.isEmpty && feeds.values.allSatisfy(\.ended) }
+    var everyFeedEnded: Bool {
+        let followed = feeds.compactMap { $0 }
+        return !followed.isEmpty && followed.allSatisfy(\.ended)
+    }
 }
 
 /// One rank area's current process, into its sink.
-struct ShmAreaFeed {
+final class ShmAreaFeed {
     private(set) var reader: ShmAreaReader
     let sink: any ShmRankSink
     let pid: Int
@@ -88,12 +106,13 @@ struct ShmAreaFeed {
 
     /// Takes what the ring holds now; ends once the rank said `bye` or its process is gone and
     /// the ring is empty.
-    mutating func pump(checkLiveness: Bool, limit: Int) -> Int {
+    func pump(checkLiveness: Bool, limit: Int) -> Int {
         guard !ended else { return 0 }
         let area = reader.area
         // Read before the drain: `bye` is in the ring before the flag is set.
         let saidBye = area.saidBye
-        let gone = checkLiveness && !ShmSegment.processExists(pid)
+        let quiet = area.head == reader.position
+        let gone = checkLiveness && quiet && !ShmSegment.processExists(pid)
         // Another process claimed the area: this one's records end at the newcomer's hello.
         let replaced = area.generation != reader.generation
         let sink = sink
@@ -105,7 +124,7 @@ struct ShmAreaFeed {
         return taken
     }
 
-    mutating func finish(markLost: Bool) {
+    func finish(markLost: Bool) {
         guard !ended else { return }
         ended = true
         let saidBye = reader.area.saidBye && reader.area.generation == reader.generation

@@ -6,6 +6,7 @@
 #
 #   swift build -c release --product ranktop
 #   scripts/bench/swift_step_time.sh [.build/release/ranktop] [WORK_MS] [PAIRS] [SEGMENT]
+#   TRANSPORT=shm scripts/bench/swift_step_time.sh ...     (ranks write shared memory instead)
 set -euo pipefail
 BIN="${1:-.build/release/ranktop}"
 WORK_MS="${2:-5}"
@@ -16,7 +17,7 @@ trap 'rm -rf "$dir"' EXIT
 printf '| ranks | events/step | bare median | instrumented median | ratio | per event |\n|---|---|---|---|---|---|\n'
 for ranks in 1 2; do
     for events in 2 20 200; do
-        out=$("$BIN" launch -n "$ranks" --headless --log "$dir/bench-$ranks-$events.jsonl" -- \
+        out=$("$BIN" launch -n "$ranks" --headless --transport "${TRANSPORT:-unix}" --log "$dir/bench-$ranks-$events.jsonl" -- \
             "$BIN" demo-rank --work-ms "$WORK_MS" --events-per-step "$events" --bench-pairs "$PAIRS" --bench-segment "$SEGMENT" 2>&1)
         json=$(grep -E '^\{"ranks"' <<<"$out" | tail -1)
         [ -n "$json" ] || { echo "no result for $ranks ranks, $events events:"; echo "$out"; exit 1; }

@@ -21,18 +21,20 @@ enum ShmScaleBenchmark {
         let writers = Int(value(arguments, "writers", "4"))!
         let seconds = Double(value(arguments, "seconds", "10"))!
         let rates = value(arguments, "rates", "25000,50000,100000,200000").split(separator: ",").compactMap { Int($0) }
+        let overflow = Int(value(arguments, "overflow", "3000"))!
         let perNode = ranks / nodes
         print("\(ranks) ranks: \(nodes) nodes of \(perNode), \(writers) writer processes, \(nodes) relays, one head; \(seconds) s per rate")
         print("| offered events/s | head took events/s | events | dropped (seq gaps) | head CPU | relays CPU | writers CPU |")
         print("|---|---|---|---|---|---|---|")
         for rate in rates {
-            try await round(ranks: ranks, nodes: nodes, writers: writers, seconds: seconds, rate: rate, pauseRelays: false)
+            try await round(ranks: ranks, nodes: nodes, writers: writers, seconds: seconds, rate: rate, pauseRelays: false, overflow: 0)
         }
-        print("\nrelays stopped (SIGSTOP) while each rank writes 3,000 events into its 1,024-slot ring, then resumed:")
-        try await round(ranks: ranks, nodes: nodes, writers: writers, seconds: 0, rate: 0, pauseRelays: true)
+        guard overflow > 0 else { return }
+        print("\nrelays stopped (SIGSTOP) while each rank writes \(overflow) events into its 1,024-slot ring, then resumed:")
+        try await round(ranks: ranks, nodes: nodes, writers: writers, seconds: 0, rate: 0, pauseRelays: true, overflow: overflow)
     }
 
-    private static func round(ranks: Int, nodes: Int, writers: Int, seconds: Double, rate: Int, pauseRelays: Bool) async throws {
+    private static func round(ranks: Int, nodes: Int, writers: Int, seconds: Double, rate: Int, pauseRelays: Bool, overflow: Int) async throws {
         let directory = "/dev/shm/rtscale-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -56,7 +58,7 @@ enum ShmScaleBenchmark {
         try relays.run()
 
         // Writers: each takes a share of the nodes.
-        let perRankEvents = pauseRelays ? 3000 : max(1, Int(Double(rate) * seconds) / ranks)
+        let perRankEvents = pauseRelays ? overflow : max(1, Int(Double(rate) * seconds) / ranks)
         try await waitUntilConnected(head, relays: nodes)
         if pauseRelays { kill(relays.processIdentifier, SIGSTOP) }
         let start = MonotonicClock.now

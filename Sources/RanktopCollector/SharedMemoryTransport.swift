@@ -24,6 +24,7 @@ final class SharedMemoryTransport: Transport {
     private struct State {
         var stopping = false
         var running = false
+        var segment: ShmSegment?
     }
 
     init(name: String, options: SharedMemoryOptions) {
@@ -41,6 +42,7 @@ final class SharedMemoryTransport: Transport {
             throw TransportError(error.description)
         }
         let ingest = ShmSegmentFollower(segment: segment) { area in RankStreamSink(collector: collector, segment: segment, area: area) }
+        state.withLockedValue { $0.segment = segment }
         if options.drainOnce {
             ingest.drainToEnd()
             // The log ends when it was read, not at the ranks' last event: a rank hung for an
@@ -73,12 +75,17 @@ final class SharedMemoryTransport: Transport {
             defer { state.stopping = true }
             return state.running && !state.stopping
         }
-        guard running else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                self.finished.wait()
-                continuation.resume()
+        if running {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    self.finished.wait()
+                    continuation.resume()
+                }
             }
+        }
+        // A segment no rank ever wrote to (a collector started, then stopped) is not a recording.
+        if !options.drainOnce, let segment = state.withLockedValue({ $0.segment }), segment.areas.allSatisfy({ $0.pid == 0 }) {
+            segment.unlink()
         }
     }
 }

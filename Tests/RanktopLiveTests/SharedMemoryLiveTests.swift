@@ -160,6 +160,10 @@ import Glibc
         try await waitUntil("the head marking both ranks unreachable", timeout: 30, every: 0.1) {
             headEvents().filter { $0["kind"] as? String == "unreachable" }.count == 2
         }
+        // The head's report says which ranks it cannot hear, and why.
+        let unreachable = try ProcessRunner.ranktop(["report", headLog])
+        #expect(unreachable.stdout.contains("unreachable for"), "\(unreachable.stdout)")
+        #expect(unreachable.stdout.contains("the relay on"))
         let second = try LiveProcess(["relay", "--to", address, "--token", token], environment: relayEnvironment, in: scratch)
         for rank in ranks { #expect(try await rank.wait(timeout: 120) == 0) }
         try await waitUntil("both byes at the head", timeout: 30, every: 0.1) {
@@ -180,5 +184,16 @@ import Glibc
         }
         let report = try #require(try Self.json(["report", headLog, "--json"], environment: [:]) as? [String: Any])
         #expect(report.states() == ["exited", "exited"])
+    }
+
+    @Test func aCollectorThatNoRankWroteToLeavesNoSegmentBehind() async throws {
+        let scratch = try Scratch()
+        let shm = try ShmDirectory()
+        let serve = try LiveProcess(["serve", "--listen", "shm://idle", "--log", scratch.file("idle.jsonl")], environment: ["RANKTOP_SHM_DIR": shm.path], in: scratch)
+        _ = try await serve.waitForOutput("collector listening on (shm://idle)", timeout: 30)
+        #expect(shm.names == ["idle"])
+        serve.signal(SIGTERM)
+        try await serve.wait(timeout: 30)
+        #expect(shm.names.isEmpty)
     }
 }

@@ -33,6 +33,7 @@ struct Diagnosis {
             lines.append("\(Format.ranksLabelled(stalled, limit: 12)) stalled: alive but no progress for \(Format.duration(longestStall(stalled)))")
         }
 
+        lines += describeUnreachable()
         let silent = model.silentRankSet
         if !silent.isEmpty {
             lines.append("\(Format.ranksLabelled(silent, limit: 12)) never reported (world \(model.world))")
@@ -65,6 +66,22 @@ struct Diagnosis {
         }
         if lines.isEmpty || lines.count == 1 && model.stop != nil { lines.append(healthySummary) }
         return lines
+    }
+
+    /// Ranks whose relay went, grouped by why (one relay, one line).
+    private func describeUnreachable() -> [String] {
+        var byReason: [String: (ranks: [Int], since: Double)] = [:]
+        for info in model.ranks where !info.status.isTerminal {
+            guard let unreachable = info.unreachable else { continue }
+            var entry = byReason[unreachable.reason] ?? ([], unreachable.since)
+            entry.ranks.append(info.rank)
+            entry.since = min(entry.since, unreachable.since)
+            byReason[unreachable.reason] = entry
+        }
+        return byReason.keys.sorted().map { reason in
+            let entry = byReason[reason]!
+            return "\(Format.ranksLabelled(RankSet(entry.ranks), limit: 12)) unreachable for \(Format.duration(max(now - entry.since, 0))): \(Format.clean(reason, max: 120)); they may still be running (restart the relay: it sends what the rings hold)"
+        }
     }
 
     private var healthySummary: String {

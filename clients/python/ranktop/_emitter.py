@@ -288,7 +288,6 @@ class Emitter:
         thread holding the GIL: every microsecond here is one the training thread may wait for.
         Every piece is ASCII (strings are escaped), so characters count bytes."""
         prefixes = self._prefixes
-        keys = self._keys
         parts: list = []
         append = parts.append
         count = 0
@@ -301,41 +300,16 @@ class Emitter:
             append(prefix)
             append(repr(round(ts, 6)) if ts - ts == 0 else "0")
             append(',"seq":%d' % seq)
-            long_text = False
             if fields:
-                for name, value in fields.items():
-                    key = keys.get(name)
-                    if key is None:
-                        key = "," + _encode_string(str(name)) + ":"
-                        if len(keys) < 1024:
-                            keys[name] = key
-                    append(key)
-                    kind_of = type(value)
-                    if kind_of is int:
-                        append(str(value))
-                        continue
-                    if kind_of is bool:
-                        append("true" if value else "false")
-                        continue
-                    if name == "metrics" and kind_of is dict:
-                        text = self._metrics_text(value)
-                    else:
-                        text = _value_text(value)
-                        if text is None:
-                            del parts[start:]
-                            self.oversized += 1
-                            break
-                    if len(text) > 1024:
-                        long_text = True
-                    append(text)
-                else:
-                    if long_text and sum(map(len, parts[start:])) + 1 > MAX_LINE_BYTES:  # + the '}'
-                        del parts[start:]
-                        self.oversized += 1
-                        continue
-                    append("}\n")
-                    count += 1
-                continue
+                long_text = append_field_texts(self, fields, append)
+                if long_text is None:
+                    del parts[start:]
+                    self.oversized += 1
+                    continue
+                if long_text and sum(map(len, parts[start:])) + 1 > MAX_LINE_BYTES:  # + the '}'
+                    del parts[start:]
+                    self.oversized += 1
+                    continue
             append("}\n")
             count += 1
         return "".join(parts).encode("ascii", "replace"), count
@@ -396,6 +370,39 @@ def clean_metrics(metrics: Dict[str, Any]) -> Dict[str, Optional[float]]:
 
 
 _SKIP = object()
+
+
+def append_field_texts(emitter: "Emitter", fields: Dict[str, Any], append: Callable[[str], None]) -> Optional[bool]:
+    """Appends `,"name":value` for every field (keys' text cached in `emitter._keys`, metrics by
+    `Emitter._metrics_text`): the one field loop of both emitters. None when a value cannot be
+    encoded (what was appended is then the caller's to drop); else whether a value was long
+    (over 1,024 characters)."""
+    keys = emitter._keys
+    long_text = False
+    for name, value in fields.items():
+        key = keys.get(name)
+        if key is None:
+            key = "," + _encode_string(str(name)) + ":"
+            if len(keys) < 1024:
+                keys[name] = key
+        append(key)
+        kind_of = type(value)
+        if kind_of is int:
+            append(str(value))
+            continue
+        if kind_of is bool:
+            append("true" if value else "false")
+            continue
+        if name == "metrics" and kind_of is dict:
+            text = Emitter._metrics_text(emitter, value)
+        else:
+            text = _value_text(value)
+            if text is None:
+                return None
+        if len(text) > 1024:
+            long_text = True
+        append(text)
+    return long_text
 
 
 def _value_text(value: Any) -> Optional[str]:

@@ -39,7 +39,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._emitter import Emitter as _SocketEmitter
-from ._emitter import _encode_string, _value_text
+from ._emitter import _encode_string, append_field_texts
 from ._transport import MAX_LINE_BYTES
 
 Fields = Optional[Dict[str, Any]]
@@ -797,36 +797,17 @@ class SharedMemoryEmitter:
         return self._encode_slow(head, seq, fields)
 
     def _encode_slow(self, head: str, seq: int, fields: Fields) -> Optional[bytes]:
-        """The socket emitter's field loop, unchanged in what it writes."""
+        """The socket emitter's field loop (`append_field_texts`), so the bytes are the same."""
         parts = [head, ',"seq":%d' % seq]
         append = parts.append
         if fields:
-            keys = self._keys
-            for name, value in fields.items():
-                key = keys.get(name)
-                if key is None:
-                    key = "," + _encode_string(str(name)) + ":"
-                    if len(keys) < 1024:
-                        keys[name] = key
-                append(key)
-                kind_of = type(value)
-                if kind_of is int:
-                    append(str(value))
-                    continue
-                if kind_of is bool:
-                    append("true" if value else "false")
-                    continue
-                try:
-                    if name == "metrics" and kind_of is dict:
-                        text = _metrics_text(self, value)
-                    else:
-                        text = _value_text(value)
-                except Exception:  # noqa: BLE001 - a value that breaks the encoder (a cycle, a huge int)
-                    text = None
-                if text is None:
-                    self.oversized += 1
-                    return None
-                append(text)
+            try:
+                encoded = append_field_texts(self, fields, append)
+            except Exception:  # noqa: BLE001 - a value that breaks the encoder (a cycle, a huge int)
+                encoded = None
+            if encoded is None:
+                self.oversized += 1
+                return None
         append("}")
         data = "".join(parts).encode("ascii", "replace")
         if len(data) > MAX_RECORD_BYTES:

@@ -96,13 +96,13 @@ struct LiveRun {
     /// shows the run or prints its summary. Returns the exit status: `RunStop.exitStatus` (130)
     /// when the user stopped the run, else the first nonzero one of a process, else 0.
     func supervise(_ specs: [RankProcesses.Spec], expectedWorld: Int?, stopOthersOnFailure: Bool) async throws -> Int32 {
+        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP, from before it announces the run and starts
+        // the first rank (a signal before the handler is in place would be lost, or kill ranktop
+        // alone) until the view is gone too (the dashboard stays up after the run ends).
+        let signals = SignalWatch.stream()
         if headless {
             Console.say("ranktop: run \(runID) log \(logPath) (ranks report to \(rankAddress))")
         }
-        // ranktop's one owner of SIGINT/SIGTERM/SIGHUP, from before the first rank starts (a signal
-        // before the handler is in place would be lost, or kill ranktop alone) until the view is
-        // gone too (the dashboard stays up after the run ends).
-        let signals = SignalWatch.stream()
         let (exitStream, exitContinuation) = AsyncStream<RankProcesses.Exit>.makeStream()
         let processes: RankProcesses
         do {

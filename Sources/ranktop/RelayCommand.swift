@@ -58,6 +58,7 @@ struct RelayCommand: AsyncParsableCommand {
             )
             options.scanInterval = 1
             let relay = ShmRelay(options: options) { Console.warn("ranktop relay: " + $0) }
+            let signalStream = SignalWatch.stream()
             let stop = ManagedAtomic(false)
             let (done, finish) = AsyncStream<ShmRelay.Outcome>.makeStream()
             DetachedThread.start(name: "ranktop-relay", stackSize: 1 << 20) {
@@ -66,7 +67,7 @@ struct RelayCommand: AsyncParsableCommand {
             }
             Console.warn("ranktop relay: forwarding \(segment.isEmpty ? "every segment in \(ShmSegment.directory)" : segment.joined(separator: ", ")) to \(head)")
             let signals = Task {
-                _ = await SignalWatch.next()
+                _ = await SignalWatch.first(of: signalStream)
                 stop.store(true, ordering: .relaxed)
             }
             var outcome = ShmRelay.Outcome.stopped

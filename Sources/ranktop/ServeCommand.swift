@@ -63,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             let token = RunLocations.collectorToken(explicit: token, listen: addresses)
             let tokenFile = TokenFile.defaultPath(runID: runID)
             RunLocations.raiseDescriptorLimit()
+            let signals = SignalWatch.stream()
             let collector: Collector
             do {
                 collector = try Collector(configuration: CollectorConfiguration(
@@ -80,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
             let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN"
             Console.say("ranktop: start ranks with RANKTOP_ADDR=\(LocalCollectors.addressForOtherHosts(bound[0]))\(tokenHint); stop with Ctrl-C")
 
-            _ = await SignalWatch.next()
+            _ = await SignalWatch.first(of: signals)
             await collector.stop()
             let statistics = collector.statistics
             Console.say(

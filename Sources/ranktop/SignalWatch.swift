@@ -15,9 +15,11 @@ enum SignalWatch {
         TerminationSignals.stream()
     }
 
-    /// Waits for the first signal; returns it.
-    static func next() async -> Int32 {
-        for await number in stream() { return number }
+    /// Waits for the first signal of `signals`; returns it. Take the stream before saying the
+    /// process is ready: a signal sent the moment it reads "listening" otherwise meets the default
+    /// action and kills it without its cleanup (the shm segment was left behind).
+    static func first(of signals: AsyncStream<Int32>) async -> Int32 {
+        for await number in signals { return number }
         return SIGTERM
     }
 }

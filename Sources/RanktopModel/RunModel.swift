@@ -42,6 +42,8 @@ public struct RunModel: Sendable {
     public internal(set) var firstTs: Double?
     public internal(set) var lastTs: Double?
     public internal(set) var eventCount = 0
+    /// Events by the second of their timestamp: the ev/s figure (`eventsPerSecond(at:)`).
+    public internal(set) var eventSeconds = EventSeconds()
     /// Events by kind, indexed by `EventKind.ordinal`.
     var kindCounts = [Int](repeating: 0, count: EventKind.count)
 
@@ -152,12 +154,16 @@ public struct RunModel: Sendable {
 
     public var openBarriersByN: [BarrierInstance] { openBarriers.values.sorted { $0.n < $1.n } }
 
+    /// Events a second just before `now`, by their timestamps.
+    public func eventsPerSecond(at now: Double) -> Double { eventSeconds.perSecond(at: now) }
+
     /// Injections not yet applied by any rank.
     public var pendingInjections: [PendingInjection] { injections.filter { $0.appliedAt == nil } }
 
     /// Folds one event into the state.
     public mutating func apply(_ event: Event) {
         eventCount += 1
+        eventSeconds.record(event.ts)
         kindCounts[event.kind.ordinal] += 1
         if firstTs.map({ event.ts < $0 }) ?? true { firstTs = event.ts }
         if lastTs.map({ event.ts > $0 }) ?? true { lastTs = event.ts }

@@ -2,7 +2,8 @@ import RanktopModel
 import RanktopProtocol
 
 extension RunReport {
-    public init(model: RunModel, read: LogReadSummary = LogReadSummary(), stallPolicy: StallPolicy = .standard) {
+    /// `at`: the moment the report speaks of (`report --at`); by default the log's last event.
+    public init(model: RunModel, read: LogReadSummary = LogReadSummary(), stallPolicy: StallPolicy = .standard, at: Double? = nil) {
         run = model.run
         otherRuns = model.otherRuns
         world = model.world
@@ -11,13 +12,14 @@ extension RunReport {
         rejectedSamples = read.rejectedSamples
         rejectedByReason = read.rejectedByReason
         startTs = model.firstTs
-        endTs = model.lastTs
+        endTs = at ?? model.lastTs
+        self.at = at
         nodes = model.nodes
         timeout = model.timeout
         silentRanks = model.silentRankSet
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
-        let snapshot = RunSnapshot(model: model, now: model.lastTs ?? 0, stallPolicy: stallPolicy)
+        let snapshot = RunSnapshot(model: model, now: at ?? model.lastTs ?? 0, stallPolicy: stallPolicy)
         diagnosis = snapshot.diagnosis
         openCollectives = snapshot.openCollectives
         stall = snapshot.stall

@@ -19,6 +19,7 @@ extension RunReport {
             ("phases", .array(phases.map(\.json))),
             ("start_ts", startTs.map(JSONValue.double) ?? .null),
             ("end_ts", endTs.map(JSONValue.double) ?? .null),
+            ("at_ts", at.map(JSONValue.double) ?? .null),
             ("nodes", .array(nodes.map(JSONValue.string))),
             ("silent_ranks", .ranks(silentRanks)),
             ("completed_barriers", .int(completedBarriers)),

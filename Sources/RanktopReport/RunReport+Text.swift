@@ -8,7 +8,9 @@ extension RunReport {
         header += " · \(events) events"
         if rejected > 0 { header += " · \(rejected) rejected \(rejected == 1 ? "line" : "lines")" }
         out.append(header)
-        if let start = startTs, let end = endTs {
+        if let start = startTs, let at {
+            out.append("at \(Format.utc(at)), \(Format.duration(max(0, at - start))) into the log (from \(Format.utc(start))): the state then")
+        } else if let start = startTs, let end = endTs {
             out.append("log \(Format.utc(start)) to \(Format.utc(end)) (\(Format.duration(end - start)))")
         }
         out.append("")

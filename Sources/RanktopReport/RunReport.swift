@@ -80,6 +80,8 @@ public struct RunReport: Sendable {
     public var rejectedByReason: [String: Int]
     public var startTs: Double?
     public var endTs: Double?
+    /// Set for a report of one moment (`report --at`): the state then, not at the end.
+    public var at: Double?
     public var nodes: [String]
     public var timeout: Double?
     public var ranks: [RankRow]

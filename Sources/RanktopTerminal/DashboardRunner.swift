@@ -25,6 +25,10 @@ public enum DashboardRunner {
         /// `TerminationSignals`): the dashboard leaves them alone and quits when a signal arrives
         /// here. Nil: the dashboard catches them itself.
         public var interrupts: AsyncStream<Int32>?
+        /// A replayed log: the dashboard drives its position (the source then only says what
+        /// cannot be done to a log).
+        public var replay: (any ReplayDriver)?
+        public var playback = ReplayPlayback(speed: 1)
 
         public init(options: DashboardOptions, noColor: Bool = false, maxFramesPerSecond: Double = 10,
                     clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
@@ -91,7 +95,10 @@ public enum DashboardRunner {
             options: configuration.options, maxFramesPerSecond: configuration.maxFramesPerSecond,
             endedMessage: configuration.endedMessage, startupMessage: configuration.startupMessage
         )
-        var app = DashboardApp(settings: settings, screen: screen, inbox: inbox, clock: SystemDashboardClock(run: configuration.clock)) { request in
+        var app = DashboardApp(
+            settings: settings, screen: screen, inbox: inbox, clock: SystemDashboardClock(run: configuration.clock),
+            replay: configuration.replay, playback: configuration.playback
+        ) { request in
             send(request, to: source, answeringIn: inbox)
         }
         defer {

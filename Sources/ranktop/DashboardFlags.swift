@@ -41,7 +41,7 @@ enum DashboardSession {
     static func open(
         source: any RunSource, flags: DashboardFlags = .defaults, ownsRun: Bool, logPath: String?,
         endedMessage: String, clock: (@Sendable () -> Double)? = nil, startupMessage: String? = nil,
-        interrupts: AsyncStream<Int32>? = nil
+        interrupts: AsyncStream<Int32>? = nil, replay: (any ReplayDriver)? = nil, playback: ReplayPlayback? = nil
     ) async throws -> DashboardOutcome {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw CLIFailure(message: "the dashboard needs a terminal (stdin and stdout); for a text summary of a log use 'ranktop report LOG'")
@@ -61,6 +61,8 @@ enum DashboardSession {
             interrupts: interrupts
         )
         if let clock { configuration.clock = clock }
+        configuration.replay = replay
+        if let playback { configuration.playback = playback }
         do {
             return try await DashboardRunner.run(source: source, configuration: configuration)
         } catch {

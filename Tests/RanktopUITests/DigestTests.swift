@@ -37,13 +37,16 @@ import Testing
         #expect(matches("") == Array(0..<8))
     }
 
-    @Test func test_eventRateOverTheLastSeconds() {
-        var rate = EventRate(window: 2)
-        rate.record(count: 0, at: 100)
-        rate.record(count: 500, at: 101)
-        rate.record(count: 1000, at: 102)
-        #expect(rate.perSecond == 500)
-        rate.record(count: 1000, at: 104)
-        #expect(rate.perSecond == 0)
+    @Test func test_eventRateIsReadFromTheEventsTimestampsNotFromWhenTheyWereSeen() {
+        var model = RunModel(limits: .live)
+        // 100 events a second from t=100 to t=103, then 40 in the second after.
+        for i in 0..<300 { model.apply(Event(rank: 0, ts: 100 + Double(i) / 100, .heartbeat)) }
+        for i in 0..<40 { model.apply(Event(rank: 0, ts: 103 + Double(i) / 40, .heartbeat)) }
+        #expect(model.eventsPerSecond(at: 103.5) == 100)
+        #expect(model.eventsPerSecond(at: 104.2) == 70)
+        #expect(model.eventsPerSecond(at: 107) == 0)
+        // An event older than the seconds kept is not counted against a newer second.
+        model.apply(Event(rank: 0, ts: 90, .heartbeat))
+        #expect(model.eventsPerSecond(at: 104.2) == 70)
     }
 }

@@ -4,16 +4,33 @@ import Testing
 /// The keymap is the one place keys are bound: no key does two things, the footer only names
 /// keys that work, the help lists every binding.
 @Suite struct KeymapTests {
-    @Test func test_noKeyIsBoundTwice() {
+    @Test(arguments: [false, true]) func test_noKeyIsBoundTwice(replay: Bool) {
         var seen: [Key] = []
-        for entry in Keymap.entries {
+        for entry in Keymap.entries(replay: replay) {
             for binding in entry.bindings {
                 for key in binding.keys {
-                    #expect(!seen.contains(key), "\(key) is bound twice")
+                    #expect(!seen.contains(key), "\(key) is bound twice (replay: \(replay))")
                     seen.append(key)
-                    #expect(Keymap.command(for: key) == binding.command)
+                    #expect(Keymap.command(for: key, replay: replay) == binding.command)
                 }
             }
+        }
+    }
+
+    @Test func test_aReplayTakesTheArrowsPageKeysGAndPToMoveInTheLog() {
+        #expect(Keymap.command(for: .left, replay: true) == .replay(.seek(seconds: -10)))
+        #expect(Keymap.command(for: .left) == .moveLeft)
+        #expect(Keymap.command(for: .pageDown, replay: true) == .replay(.seek(seconds: 60)))
+        #expect(Keymap.command(for: .char("g"), replay: true) == .replay(.start))
+        #expect(Keymap.command(for: .char("g")) == .toggleGrid)
+        #expect(Keymap.command(for: .char("v"), replay: true) == .toggleGrid)
+        #expect(Keymap.command(for: .char(" "), replay: true) == .replay(.playPause))
+        #expect(Keymap.command(for: .char("p"), replay: true) == .replay(.playPause))
+        #expect(Keymap.command(for: .char("p")) == .pause)
+        #expect(Keymap.command(for: .char("n")) == nil)
+        // What a replay's help lists, and what the footer names, are keys that work there.
+        for command in Keymap.replayFooterOrder {
+            #expect(Keymap.entry(for: command, replay: true)?.hint != nil, "\(command) is in the replay footer without a hint")
         }
     }
 

@@ -49,8 +49,10 @@ public struct DashboardApp {
     public private(set) var model = RunModel(limits: .live)
     public private(set) var dashboard: Dashboard
     public private(set) var stats = FrameStats()
-    private var rate = EventRate()
     private var endedAt: Double?
+    /// A replayed log: the app moves its position by the playback's pace and keys.
+    private let replay: (any ReplayDriver)?
+    public private(set) var playback: ReplayPlayback
     /// Something changed since the last frame.
     public private(set) var needsFrame = true
     private var lastFrame = -Double.infinity
@@ -58,14 +60,24 @@ public struct DashboardApp {
     private var pendingTs: Double?
     private var nextTick: Double
 
-    public init(settings: Settings, screen: any Screen, inbox: DashboardInbox, clock: any DashboardClock, perform: @escaping (Request) -> Void) {
+    /// `replay`: a log driven on its own clock, paced by `playback`, instead of events from the
+    /// inbox.
+    public init(
+        settings: Settings, screen: any Screen, inbox: DashboardInbox, clock: any DashboardClock,
+        replay: (any ReplayDriver)? = nil, playback: ReplayPlayback = ReplayPlayback(speed: 1),
+        perform: @escaping (Request) -> Void
+    ) {
         self.settings = settings
+        self.replay = replay
+        self.playback = playback
         self.screen = screen
         self.inbox = inbox
         self.clock = clock
         self.perform = perform
         frameInterval = 1 / max(0.5, settings.maxFramesPerSecond)
-        dashboard = Dashboard(options: DashboardApp.fitted(settings.options, to: screen.capabilities))
+        var options = DashboardApp.fitted(settings.options, to: screen.capabilities)
+        if replay != nil { options.replay = true }
+        dashboard = Dashboard(options: options)
         nextTick = clock.wall
         if let message = settings.startupMessage {
             dashboard.showStatus(message, isError: true, now: clock.wall, seconds: 15)
@@ -111,6 +123,10 @@ public struct DashboardApp {
         for input in inputs {
             if let outcome = handle(input) { return outcome }
         }
+        if let replay {
+            if playback.tick(replay, wall: clock.wall) { needsFrame = true }
+            model = replay.model
+        }
 
         let current = clock.wall
         if current >= nextTick {
@@ -123,8 +139,11 @@ public struct DashboardApp {
         return nil
     }
 
-    /// The run's time: the source's clock, frozen once the source ended.
-    private var now: Double { endedAt ?? clock.run }
+    /// The run's time: the source's clock, frozen once the source ended; a replay's own clock.
+    private var now: Double {
+        if let replay { return replay.clock ?? replay.overview.start ?? clock.wall }
+        return endedAt ?? clock.run
+    }
 
     private mutating func receive(_ message: DashboardInbox.Message) -> DashboardOutcome? {
         switch message {
@@ -166,14 +185,27 @@ public struct DashboardApp {
         case let .requestStacks(ranks):
             needsFrame = true
             perform(.requestStacks(ranks: ranks))
+        case let .replay(command):
+            guard let replay else { break }
+            if let said = playback.perform(command, on: replay, wall: clock.wall) {
+                dashboard.showStatus(said, now: clock.wall, seconds: 5)
+            }
+            model = replay.model
+            needsFrame = true
         }
         return nil
     }
 
     private mutating func drawFrame() {
         let started = clock.wall
-        rate.record(count: model.eventCount, at: started)
-        dashboard.eventsPerSecond = rate.perSecond
+        let now = self.now
+        dashboard.eventsPerSecond = model.eventsPerSecond(at: now)
+        if let replay {
+            let overview = replay.overview
+            let atEnd = overview.complete && replay.isAtEnd && !playback.live
+            dashboard.ended = atEnd && !playback.follow ? settings.endedMessage : nil
+            dashboard.replayBar = ReplayBar(clock: now, overview: overview, speedLabel: playback.speedLabel, playing: playback.playing, live: playback.live)
+        }
         let canvas = dashboard.render(model: model, now: now, size: screen.size, wall: started)
         let built = clock.wall
         screen.draw(canvas)

@@ -116,7 +116,7 @@ extension Dashboard {
     }
 
     private mutating func handleKey(_ key: Key, model: RunModel, now: Double) -> DashboardAction {
-        guard let command = Keymap.command(for: key) else { return .none }
+        guard let command = Keymap.command(for: key, replay: options.replay) else { return .none }
         return perform(command, model: model, now: now)
     }
 
@@ -171,6 +171,8 @@ extension Dashboard {
             return requestStack(rank: rank, model: model, now: now)
         case .moveUp, .moveDown, .moveLeft, .moveRight, .pageUp, .pageDown, .first, .last:
             return move(command) ? .redraw : .none
+        case let .replay(command):
+            return .replay(command)
         }
         return .redraw
     }

@@ -42,8 +42,10 @@ extension Dashboard {
             drawDockPanel(panel, into: &canvas, rect: rect, context: context)
         }
         frame.panels = [(.ranks, layout.ranks)] + layout.dock
+        if let rect = layout.timeline, let replayBar { TimelineBar.draw(into: &canvas, rect: rect, bar: replayBar, context: context) }
         FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, ended: ended, context: context)
-        drawOverlay(into: &canvas, body: Rect(x: 0, y: layout.header.maxY, width: size.width, height: layout.footer.y - layout.header.maxY), context: context)
+        let bodyBottom = layout.timeline?.y ?? layout.footer.y
+        drawOverlay(into: &canvas, body: Rect(x: 0, y: layout.header.maxY, width: size.width, height: bodyBottom - layout.header.maxY), context: context)
         return canvas
     }
 
@@ -56,7 +58,7 @@ extension Dashboard {
     }
 
     private func layout(size: Size, ranksWanted: Int) -> DashboardLayout {
-        DashboardLayout.compute(size: size, ranksWanted: ranksWanted) { slot, stack in
+        DashboardLayout.compute(size: size, ranksWanted: ranksWanted, timeline: replayBar != nil) { slot, stack in
             stack.contains(focus) ? focus : (dockChoice[slot].flatMap { stack.contains($0) ? $0 : nil } ?? stack[0])
         }
     }

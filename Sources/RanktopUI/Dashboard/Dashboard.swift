@@ -20,6 +20,8 @@ public struct Dashboard: Sendable {
     public var eventsPerSecond: Double = 0
     /// Set when the source ended: what to say in the header.
     public var ended: String?
+    /// A replay's position and pace, for the timeline line (nil live).
+    public var replayBar: ReplayBar?
 
     var scroll: [PanelID: Int] = [:]
     /// The events panel follows the newest event until the user scrolls up.

@@ -9,6 +9,8 @@ struct DashboardLayout {
     var ranks: Rect
     var dock: [(PanelID, Rect)]
     var footer: Rect
+    /// A replay's timeline, the line above the footer.
+    var timeline: Rect?
 
     /// The dock columns and the panels stacked in each, by terminal width.
     static func dockSlots(width: Int) -> [[PanelID]] {
@@ -19,11 +21,13 @@ struct DashboardLayout {
 
     /// `ranksWanted` is the height the ranks panel would like (rows plus its frame);
     /// `shownInSlot` picks the panel of a collapsed dock column.
-    static func compute(size: Size, ranksWanted: Int, shownInSlot: (Int, [PanelID]) -> PanelID) -> DashboardLayout {
+    static func compute(size: Size, ranksWanted: Int, timeline: Bool = false, shownInSlot: (Int, [PanelID]) -> PanelID) -> DashboardLayout {
         let full = Rect(x: 0, y: 0, width: size.width, height: size.height)
         let (header, rest) = full.splitTop(headerHeight)
-        let body = Rect(x: rest.x, y: rest.y, width: rest.width, height: rest.height - 1)
+        let bottomRows = timeline ? 2 : 1
+        let body = Rect(x: rest.x, y: rest.y, width: rest.width, height: rest.height - bottomRows)
         let footer = Rect(x: 0, y: size.height - 1, width: size.width, height: 1)
+        let timelineRect = timeline ? Rect(x: 0, y: size.height - 2, width: size.width, height: 1) : nil
         let dockMinimum = size.height >= 40 ? 12 : 8
         let ranksHeight = min(ranksWanted, body.height - dockMinimum)
         let (ranks, dockArea) = body.splitTop(max(5, ranksHeight))
@@ -40,6 +44,6 @@ struct DashboardLayout {
                 dock.append((shownInSlot(i, stack), column))
             }
         }
-        return DashboardLayout(header: header, ranks: ranks, dock: dock, footer: footer)
+        return DashboardLayout(header: header, ranks: ranks, dock: dock, footer: footer, timeline: timelineRect)
     }
 }

@@ -18,6 +18,8 @@ public struct DashboardOptions: Sendable {
     public var staleAfter: Double
     /// When a rank alive but not progressing counts as stalled (`--stall-after`).
     public var stallPolicy: StallPolicy = .standard
+    /// A replayed log, driven on its own clock: the replay keys and the timeline are shown.
+    public var replay = false
 
     public init(
         label: String, logPath: String? = nil, ownsRun: Bool = false, canControl: Bool = true,

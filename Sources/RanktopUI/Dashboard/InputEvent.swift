@@ -44,4 +44,6 @@ public enum DashboardAction: Sendable, Equatable {
     case requestStack(rank: Int)
     /// Ask these ranks for their stacks, all at once (`S`).
     case requestStacks(ranks: [Int])
+    /// Move a replay's position or change its pace.
+    case replay(ReplayCommand)
 }

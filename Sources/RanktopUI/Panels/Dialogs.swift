@@ -43,7 +43,7 @@ enum Dialogs {
 
     static func help(into canvas: inout Canvas, context: RenderContext) {
         let key = context.style(.footerKey).overlaid(by: Style(.bold))
-        var lines: [StyledLine] = Keymap.entries.map { entry in
+        var lines: [StyledLine] = Keymap.entries(replay: context.options.replay).map { entry in
             var line = StyledLine(Format.left(entry.keys, 16), Style(fg: key.fg, .bold))
             line.add(entry.help, context.style(.text))
             return line

@@ -1,7 +1,7 @@
 /// The bottom line: the `/` prompt while filtering, else a status message, else key hints.
 enum FooterBar {
     static func hints(context: RenderContext) -> [(keys: String, label: String)] {
-        Keymap.hints(canControl: context.options.canControl, glyphs: context.glyphs)
+        Keymap.hints(canControl: context.options.canControl, replay: context.options.replay, glyphs: context.glyphs)
     }
 
     /// `ended`: what the header says once the source ended (the footer then says how to leave).

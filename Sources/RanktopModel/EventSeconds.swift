@@ -1,0 +1,32 @@
+/// Events counted by the whole second of their timestamp, the last few seconds only: ev/s at a
+/// moment is read from the events themselves, not from when a screen happened to see them, so a
+/// log replayed at any speed (or followed live) shows the same rate at the same instant.
+public struct EventSeconds: Sendable, Equatable {
+    static let kept = 4
+    private var seconds = [Int](repeating: Int.min, count: kept)
+    private var counts = [Int](repeating: 0, count: kept)
+
+    public init() {}
+
+    mutating func record(_ ts: Double) {
+        guard ts.isFinite, abs(ts) < 1e15 else { return }
+        let second = Int(ts.rounded(.down))
+        let slot = Int(UInt(bitPattern: second) % UInt(EventSeconds.kept))
+        if seconds[slot] != second {
+            // A slot is reused only for a newer second; an event older than the slots is not counted.
+            guard second > seconds[slot] else { return }
+            seconds[slot] = second
+            counts[slot] = 0
+        }
+        counts[slot] += 1
+    }
+
+    /// Events a second over the two whole seconds before the one `now` is in.
+    public func perSecond(at now: Double) -> Double {
+        guard now.isFinite, abs(now) < 1e15 else { return 0 }
+        let current = Int(now.rounded(.down))
+        var total = 0
+        for (second, count) in zip(seconds, counts) where second == current - 1 || second == current - 2 { total += count }
+        return Double(total) / 2
+    }
+}

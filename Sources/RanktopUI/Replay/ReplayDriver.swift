@@ -1,0 +1,47 @@
+import RanktopModel
+
+/// A replayed log as the dashboard drives it: a position that moves, and the model there. The
+/// dashboard owns the pace (`ReplayPlayback`); the driver only folds and seeks. Called from the
+/// dashboard's thread alone.
+public protocol ReplayDriver: AnyObject, Sendable {
+    /// The model at the position.
+    var model: RunModel { get }
+    /// The time at the position, nil before anything was read.
+    var clock: Double? { get }
+    /// Events folded into `model`.
+    var index: Int { get }
+    /// Folds on until the clock would pass `time`, at most `limit` events; true when it got there.
+    @discardableResult
+    func advance(to time: Double, limit: Int) -> Bool
+    func seek(to time: Double)
+    func step(by delta: Int)
+    /// Past the last event the log holds now.
+    var isAtEnd: Bool { get }
+    /// What the first pass knows: the log's extent, its notable moments, how far it read.
+    var overview: ReplayOverview { get }
+}
+
+/// The whole log as far as the first pass has read it.
+public struct ReplayOverview: Sendable {
+    public var start: Double?
+    public var end: Double?
+    /// Sorted by time.
+    public var moments: [NotableMoment]
+    /// How much of the file the first pass has read, 0...1.
+    public var indexed: Double
+    /// The first pass has read the whole log.
+    public var complete: Bool
+    public var events: Int
+    /// Lines that were not events.
+    public var rejected: Int
+
+    public init(start: Double?, end: Double?, moments: [NotableMoment], indexed: Double, complete: Bool, events: Int, rejected: Int) {
+        self.start = start
+        self.end = end
+        self.moments = moments
+        self.indexed = indexed
+        self.complete = complete
+        self.events = events
+        self.rejected = rejected
+    }
+}

@@ -126,6 +126,12 @@ let package = Package(
             dependencies: ["RanktopCollector", "RanktopEmitter", "RanktopProtocol", "RanktopModel"]
         ),
         // Golden text renders of the dashboard; RANKTOP_RECORD_GOLDENS=1 re-records them.
+        // Replay: the timeline's seeks against a straight fold, and the live and replay paths
+        // rendering one log to the same canvases.
+        .testTarget(
+            name: "RanktopReplayTests",
+            dependencies: ["RanktopCollector", "RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic", "RanktopTestSupport"]
+        ),
         .testTarget(
             name: "RanktopUITests",
             dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"],

@@ -74,6 +74,16 @@ public final class ReplayTimeline: @unchecked Sendable {
     /// What the first pass found so far.
     public var found: ReplayIndex { shared.withLockedValue { $0 } }
 
+    /// What the first pass found, as a replay's timeline shows it.
+    public var overview: ReplayOverview {
+        let found = self.found
+        let indexed = found.fileSize > 0 ? Double(found.bytesRead) / Double(found.fileSize) : (found.done ? 1 : 0)
+        return ReplayOverview(
+            start: found.firstTs, end: found.lastTs, moments: found.moments, indexed: min(1, indexed), complete: found.done,
+            events: found.events, rejected: found.rejected
+        )
+    }
+
     /// The log's first and newest timestamps, as far as the first pass has read.
     public var extent: (start: Double, end: Double)? {
         shared.withLockedValue { s in s.firstTs.flatMap { first in s.lastTs.map { (first, $0) } } }

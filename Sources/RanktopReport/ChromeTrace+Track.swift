@@ -68,12 +68,12 @@ struct ChromeTrack: Sendable {
 
     /// Moves out, in order, every waiting event that nothing still open began before (all of
     /// them with `everything`).
-    mutating func drain(into out: inout [JSONValue], everything: Bool = false) {
+    mutating func drain(into out: inout TraceText, everything: Bool = false) {
         guard !buffer.isEmpty else { return }
         let limit = everything ? nil : watermark
         var n = 0
         while n < buffer.count, limit.map({ buffer[n].ts < $0 }) ?? true {
-            out.append(buffer[n].json)
+            out.append(buffer[n])
             written = max(written, buffer[n].ts)
             n += 1
         }

@@ -38,18 +38,17 @@ public struct ChromeTrace: Sendable {
         self.stallPolicy = stallPolicy
     }
 
-    /// The trace events one protocol event makes ready to write, in order (often none).
-    public mutating func convert(_ event: Event) -> [JSONValue] {
-        var out: [JSONValue] = []
+    /// Appends the trace events one protocol event makes ready to write, in order (often none).
+    public mutating func convert(_ event: Event, into out: inout TraceText) {
         let rank = event.rank
         guard rank >= 0 else {
             model.apply(event)
             runEvent(event, into: &out)
-            return out
+            return
         }
         let before = RankState(model, rank)
         model.apply(event)
-        guard let after = RankState(model, rank) else { return out }
+        guard let after = RankState(model, rank) else { return }
         var track = takeTrack(rank, node: model.rank(rank)?.node, into: &out)
         let held = track.buffer.count
         track.lastTs = max(track.lastTs, event.ts)
@@ -66,13 +65,25 @@ public struct ChromeTrace: Sendable {
         buffered += track.buffer.count - held
         tracks[rank] = track
         if buffered > ChromeTrace.maxBuffered { cutEveryRank(into: &out) }
-        return out
+    }
+
+    /// The same as values, for tests and tools that look at a few events (slower: the text is
+    /// parsed back).
+    public mutating func convert(_ event: Event) -> [JSONValue] {
+        var text = TraceText()
+        convert(event, into: &text)
+        return text.values
+    }
+
+    public mutating func finish() -> [JSONValue] {
+        var text = TraceText()
+        finish(into: &text)
+        return text.values
     }
 
     /// What is still open when the log ends (the hang): spans end at the log's last timestamp
     /// and stalls last until then, both marked `still_open`; then everything held back.
-    public mutating func finish() -> [JSONValue] {
-        var out: [JSONValue] = []
+    public mutating func finish(into out: inout TraceText) {
         let end = model.lastTs ?? 0
         let still: [(String, JSONValue)] = [("still_open", .bool(true))]
         for rank in tracks.indices {
@@ -94,13 +105,12 @@ public struct ChromeTrace: Sendable {
             tracks[rank] = track
         }
         buffered = 0
-        return out
     }
 
     // MARK: - Tracks
 
     /// The rank's track, created (and named) the first time the rank appears in any event.
-    private mutating func takeTrack(_ rank: Int, node: String?, into out: inout [JSONValue]) -> ChromeTrack {
+    private mutating func takeTrack(_ rank: Int, node: String?, into out: inout TraceText) -> ChromeTrack {
         if rank < tracks.count, tracks[rank] != nil {
             // Taken out, not copied: a copy would make the next append copy the whole buffer.
             var slot: ChromeTrack?
@@ -124,7 +134,7 @@ public struct ChromeTrace: Sendable {
     }
 
     /// Past the total that may wait: every rank with events held back cuts what it has open.
-    private mutating func cutEveryRank(into out: inout [JSONValue]) {
+    private mutating func cutEveryRank(into out: inout TraceText) {
         for rank in tracks.indices {
             guard var track = tracks[rank], !track.buffer.isEmpty else { continue }
             track.cut(at: track.lastTs)
@@ -280,7 +290,7 @@ public struct ChromeTrace: Sendable {
     }
 
     /// The run's own events, on the run's thread (process 0): instants of global scope.
-    private mutating func runEvent(_ event: Event, into out: inout [JSONValue]) {
+    private mutating func runEvent(_ event: Event, into out: inout TraceText) {
         let name: String
         var args: [(String, JSONValue)] = []
         let category: String
@@ -312,7 +322,7 @@ public struct ChromeTrace: Sendable {
         )
         instant.clamp(notBefore: runWritten)
         runWritten = instant.ts
-        out.append(instant.json)
+        out.append(instant)
     }
 }
 

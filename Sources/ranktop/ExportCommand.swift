@@ -50,21 +50,22 @@ struct ExportCommand: ParsableCommand {
             }
             let sink = try OutputSink(path: output)
             var trace = ChromeTrace()
-            var first = true
-            func write(_ values: [JSONValue]) {
-                for value in values {
-                    sink.write((first ? "" : ",\n") + value.serialized)
-                    first = false
-                }
-            }
+            var text = TraceText()
             sink.write("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")
             let summary: LogReadSummary
             do {
-                summary = try EventLogReader.read(path: log) { write(trace.convert($0)) }
+                summary = try EventLogReader.read(path: log) { event in
+                    trace.convert(event, into: &text)
+                    if text.bytes.count >= 1 << 16 {
+                        sink.write(bytes: text.bytes)
+                        text.bytes.removeAll(keepingCapacity: true)
+                    }
+                }
             } catch let error as LogReadError {
                 throw CLIFailure(message: error.description)
             }
-            write(trace.finish())
+            trace.finish(into: &text)
+            sink.write(bytes: text.bytes)
             sink.write("\n]}\n")
             try sink.close()
             if summary.rejected > 0 {
@@ -92,6 +93,11 @@ final class OutputSink {
 
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try? flush() }
+    }
+
+    func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { try? flush() }
     }
 

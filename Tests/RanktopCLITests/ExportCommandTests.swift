@@ -83,6 +83,7 @@ import RanktopProtocol
         var lastProgress: [Int: Double] = [:]
         var rank1LostAt = 0.0
         var barrier1EnteredAt: [Int: Double] = [:]
+        var rank3UnreachableAt = 0.0
         var endTs = 0.0
 
         mutating func emit(_ rank: Int, _ ts: Double, _ body: EventBody) {
@@ -154,6 +155,11 @@ import RanktopProtocol
                     lostWritten = true
                 } else if !lostWritten {
                     emit(1, hb, .heartbeat)
+                }
+                if rank3UnreachableAt == 0 {
+                    // Inside rank 3's open barrier span: written after it, though the span began first.
+                    rank3UnreachableAt = hb + 1
+                    emit(3, rank3UnreachableAt, .unreachable(reason: "relay node-b gone"))
                 }
                 for r in [0, 2, 3] { emit(r, hb, .heartbeat) }
             }
@@ -242,6 +248,8 @@ import RanktopProtocol
         #expect(tids(named("lost: connection closed")) == [1])
         #expect(named("lost: connection closed").first?["ts"]?.doubleValue == micros(scenario.rank1LostAt))
         #expect(tids(named("lost: never connected")) == [4])
+        #expect(named("unreachable: relay node-b gone").compactMap { $0["ts"]?.doubleValue } == [micros(scenario.rank3UnreachableAt)])
+        #expect(tids(named("unreachable: relay node-b gone")) == [3])
         #expect(named("collector discarded 3 events: disk full").count == 1)
 
         // Stalls, by the dashboard's rule: rank 1 from its last step plus the threshold until it
@@ -274,6 +282,36 @@ import RanktopProtocol
                 if name == "lr" { #expect(samples.allSatisfy { abs($0 - 1e-4 * Double(rank + 1)) < 1e-12 }) }
             }
         }
+    }
+
+    /// A span open for longer than a rank's events may wait behind it (here a phase around the
+    /// whole training) is written in pieces, so memory stays bounded; the pieces cover it exactly.
+    @Test func aLongSpanIsCutIntoPiecesThatCoverIt() throws {
+        var events = [Event(rank: 0, ts: Scenario.t0, seq: 0, .hello(Hello(run: "long", world: 1, localRank: 0, localWorld: 1, node: "n", pid: 1, runtime: "test")))]
+        events.append(Event(rank: 0, ts: Scenario.t0 + 1, seq: 1, .phaseEnter(PhaseEnter(name: "train", mode: .mainFirst, main: true))))
+        let steps = 3000
+        for step in 1...steps {
+            events.append(Event(rank: 0, ts: Scenario.t0 + 1 + Double(step) * 0.1, seq: 1 + step, .progress(Progress(step: step, metrics: [Metric("loss", 1)]))))
+        }
+        let end = Scenario.t0 + 2 + Double(steps) * 0.1
+        events.append(Event(rank: 0, ts: end, seq: steps + 2, .phaseExit(name: "train")))
+        let path = NSTemporaryDirectory() + "ranktop-export-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try events.map { EventEncoder.line($0) + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.ranktop(["export", path])
+        #expect(result.status == 0)
+        let trace = try #require(JSONValue.parse(result.stdout)?["traceEvents"]?.arrayValue)
+        try checkFormat(trace)
+        let pieces = trace.filter { $0["name"]?.stringValue == "train (main part)" }
+        #expect(pieces.count > 1)
+        #expect(pieces.dropLast().allSatisfy { $0["args"]?["continues"] == .bool(true) })
+        #expect(pieces.dropFirst().allSatisfy { $0["args"]?["continued"] == .bool(true) })
+        let starts = pieces.compactMap { $0["ts"]?.doubleValue }
+        let ends = pieces.compactMap { p in p["ts"]?.doubleValue.flatMap { ts in p["dur"]?.doubleValue.map { ts + $0 } } }
+        #expect(starts.first == (Scenario.t0 + 1) * 1e6)
+        #expect(ends.last == (end * 1e6).rounded())
+        #expect(Array(starts.dropFirst()) == Array(ends.dropLast()), "the pieces are adjacent")
+        #expect(trace.filter { $0["name"]?.stringValue == "step" }.count == steps)
     }
 
     // MARK: - The format

@@ -2,199 +2,352 @@ import RanktopModel
 import RanktopProtocol
 
 /// Turns events into Chrome trace events (the JSON that Perfetto and chrome://tracing open): one
-/// track per rank, grouped by node; barrier waits and main-first phases as spans, trigger
-/// firings, failures and injections as instants, steps as a counter.
+/// process per node and one thread per rank, named and sorted by metadata events; barrier waits,
+/// blocking collectives and main-first phases as complete (`X`) spans; trigger sets and firings,
+/// injections, stalls, losses (lost, unreachable, dropped and discarded events), restarts and
+/// exits as instants; the step and each metric as counters.
 ///
-/// The spans are the model's: every event is folded into a `RunModel`, and a span opens and
-/// closes where the rank's barrier or phase in the model does, so implied exits, restarts and
-/// dropped events are handled by the same rules as the report's. Streaming: the model is
-/// bounded, so a log of any length converts in constant memory.
+/// The spans and stalls are the model's: every event is folded into a `RunModel`; a span opens
+/// and closes where the rank's barrier, phase or blocking collective in the model does (implied
+/// exits, restarts and dropped events follow the report's rules), and a stall begins where
+/// `StallPolicy` says the rank, alive, no longer progresses (`StallPolicy.stallOnset`, the rule
+/// `RunSnapshot` applies) and ends when it moves on or ends.
+///
+/// Each rank's events come out in time order (see `ChromeTrack`). Streaming, in bounded memory:
+/// the model is bounded, and what waits per rank is bounded too.
 public struct ChromeTrace: Sendable {
+    /// Events a rank may hold back behind a span or stall still open before it is cut.
+    public static let maxBufferedPerRank = 1024
+    /// Events all ranks together may hold back before every open one is cut.
+    public static let maxBuffered = 1 << 16
+    /// The thread of the run's own events (injections, stops, the collector's discards): past
+    /// every rank number the protocol allows, so it is no rank's thread.
+    public static let runThread = EventDecoder.maxWorld
+    /// The process of ranks with no `hello` (no node) yet.
+    static let noNode = "ranks without hello"
+
     private var model = RunModel(limits: .report)
-    private struct OpenSpan: Sendable {
-        var name: String
-        var ts: Double
-        var args: [(String, JSONValue)]
+    private let stallPolicy: StallPolicy
+    private var tracks: [ChromeTrack?] = []
+    private var nodePids: [String: Int] = [:]
+    private var buffered = 0
+    private var runNamed = false
+    private var runWritten = Int.min
+
+    public init(stallPolicy: StallPolicy = .standard) {
+        self.stallPolicy = stallPolicy
     }
 
-    private var nodePids: [String: Int] = [:]
-    private var pidByRank: [Int: Int] = [:]
-    private var openBarrier: [Int: OpenSpan] = [:]
-    private var openPhase: [Int: OpenSpan] = [:]
-    private var openCollective: [Int: (key: CollectiveKey, span: OpenSpan)] = [:]
-    private var lastTs = 0.0
-
-    public init() {}
-
-    /// The trace events one protocol event becomes (often none).
-    public mutating func convert(_ event: Event) -> [JSONValue] {
-        lastTs = max(lastTs, event.ts)
+    /// Appends the trace events one protocol event makes ready to write, in order (often none).
+    public mutating func convert(_ event: Event, into out: inout TraceText) {
         let rank = event.rank
-        let before = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase, collective: ChromeTrace.blocking($0)) }
-        model.apply(event)
-        let after = model.rank(rank).map { (barrier: $0.barrier, phase: $0.phase, collective: ChromeTrace.blocking($0)) }
-        var spans: [JSONValue] = []
-        if rank >= 0 {
-            spans += barrierSpans(rank: rank, was: before?.barrier ?? nil, now: after?.barrier ?? nil, ts: event.ts)
-            spans += phaseSpans(rank: rank, was: before?.phase ?? nil, now: after?.phase ?? nil, ts: event.ts)
-            spans += collectiveSpans(rank: rank, now: after?.collective ?? nil, ts: event.ts)
+        guard rank >= 0 else {
+            model.apply(event)
+            runEvent(event, into: &out)
+            return
         }
-        return spans + instants(event)
+        let before = RankState(model, rank)
+        model.apply(event)
+        guard let after = RankState(model, rank) else { return }
+        var track = takeTrack(rank, node: model.rank(rank)?.node, into: &out)
+        let held = track.buffer.count
+        track.lastTs = max(track.lastTs, event.ts)
+        barrierSpans(&track, was: before?.barrier, now: after.barrier, ts: event.ts)
+        phaseSpans(&track, was: before?.phase, now: after.phase, ts: event.ts)
+        collectiveSpans(&track, now: after.collective, ts: event.ts)
+        followStall(&track, before: before, after: after, ts: event.ts)
+        instants(event, before: before, after: after, into: &track)
+        if case .inject = event.body { runEvent(event, into: &out) }
+        if case .discarded = event.body { runEvent(event, into: &out) }
+        if case .stop = event.body { runEvent(event, into: &out) }
+        if track.buffer.count > ChromeTrace.maxBufferedPerRank { track.cut(at: track.lastTs) }
+        track.drain(into: &out)
+        buffered += track.buffer.count - held
+        tracks[rank] = track
+        if buffered > ChromeTrace.maxBuffered { cutEveryRank(into: &out) }
+    }
+
+    /// The same as values, for tests and tools that look at a few events (slower: the text is
+    /// parsed back).
+    public mutating func convert(_ event: Event) -> [JSONValue] {
+        var text = TraceText()
+        convert(event, into: &text)
+        return text.values
+    }
+
+    public mutating func finish() -> [JSONValue] {
+        var text = TraceText()
+        finish(into: &text)
+        return text.values
+    }
+
+    /// What is still open when the log ends (the hang): spans end at the log's last timestamp
+    /// and stalls last until then, both marked `still_open`; then everything held back.
+    public mutating func finish(into out: inout TraceText) {
+        let end = model.lastTs ?? 0
+        let still: [(String, JSONValue)] = [("still_open", .bool(true))]
+        for rank in tracks.indices {
+            guard var track = tracks[rank] else { continue }
+            if let span = track.barrier { track.add(closed(span, on: track, end: end, extra: still)) }
+            if let span = track.phase { track.add(closed(span, on: track, end: end, extra: still)) }
+            if let open = track.collective { track.add(closed(open.span, on: track, end: end, extra: still)) }
+            track.barrier = nil
+            track.phase = nil
+            track.collective = nil
+            if track.stallOnset == nil, let info = model.rank(rank) {
+                track.stallOnset = onset(of: info, rank: rank, judgedFrom: nil)
+            }
+            if let onset = track.stallOnset, end > onset {
+                track.add(track.stall(from: onset, to: end, extra: still))
+            }
+            track.stallOnset = nil
+            track.drain(into: &out, everything: true)
+            tracks[rank] = track
+        }
+        buffered = 0
+    }
+
+    // MARK: - Tracks
+
+    /// The rank's track, created (and named) the first time the rank appears in any event.
+    private mutating func takeTrack(_ rank: Int, node: String?, into out: inout TraceText) -> ChromeTrack {
+        if rank < tracks.count, tracks[rank] != nil {
+            // Taken out, not copied: a copy would make the next append copy the whole buffer.
+            var slot: ChromeTrack?
+            swap(&slot, &tracks[rank])
+            return slot!
+        }
+        if rank >= tracks.count { tracks.append(contentsOf: repeatElement(nil, count: rank + 1 - tracks.count)) }
+        let name = node ?? ChromeTrace.noNode
+        let pid: Int
+        if let known = nodePids[name] {
+            pid = known
+        } else {
+            pid = nodePids.count + 1
+            nodePids[name] = pid
+            out.append(TraceEvent.metadata("process_name", pid: pid, args: [("name", .string(name))]))
+            out.append(TraceEvent.metadata("process_sort_index", pid: pid, args: [("sort_index", .int(pid))]))
+        }
+        out.append(TraceEvent.metadata("thread_name", pid: pid, tid: rank, args: [("name", .string("rank \(rank)"))]))
+        out.append(TraceEvent.metadata("thread_sort_index", pid: pid, tid: rank, args: [("sort_index", .int(rank))]))
+        return ChromeTrack(rank: rank, pid: pid)
+    }
+
+    /// Past the total that may wait: every rank with events held back cuts what it has open.
+    private mutating func cutEveryRank(into out: inout TraceText) {
+        for rank in tracks.indices {
+            guard var track = tracks[rank], !track.buffer.isEmpty else { continue }
+            track.cut(at: track.lastTs)
+            track.drain(into: &out)
+            tracks[rank] = track
+        }
+        buffered = tracks.reduce(0) { $0 + ($1?.buffer.count ?? 0) }
+    }
+
+    // MARK: - Spans
+
+    private func closed(_ span: OpenSpan, on track: ChromeTrack, end: Double, extra: [(String, JSONValue)] = []) -> TraceEvent {
+        var name = span.name
+        if !extra.isEmpty { name += " (still open)" }
+        return TraceEvent.complete(
+            name, category: span.category, start: TraceEvent.micros(span.ts), end: TraceEvent.micros(end),
+            pid: track.pid, tid: track.rank, args: span.args + extra
+        )
     }
 
     /// A barrier span closes when the model says the rank left it (an exit, or one implied by a
     /// later event), and opens when the model says it entered one.
-    private mutating func barrierSpans(rank: Int, was: RankBarrier?, now: RankBarrier?, ts: Double) -> [JSONValue] {
-        guard was != now else { return [] }
-        var out: [JSONValue] = []
-        if was != nil, was?.n != now?.n || now == nil, let span = openBarrier.removeValue(forKey: rank) {
-            out.append(complete(span, rank: rank, end: ts, category: "barrier"))
+    private func barrierSpans(_ track: inout ChromeTrack, was: RankBarrier?, now: RankBarrier?, ts: Double) {
+        guard was?.n != now?.n else { return }
+        if let span = track.barrier {
+            track.add(closed(span, on: track, end: ts))
+            track.barrier = nil
         }
-        if let now, was?.n != now.n {
+        if let now {
             var name = "barrier #\(now.n)"
             if let label = now.name { name += " \(label)" }
             var args: [(String, JSONValue)] = [("n", .int(now.n))]
             if let site = now.site { args.append(("site", .string(site))) }
-            openBarrier[rank] = OpenSpan(name: name, ts: now.since, args: args)
+            track.barrier = OpenSpan(name: name, category: "barrier", ts: now.since, args: args)
         }
-        return out
     }
 
-    /// The blocking collective a rank is in: async ops in flight overlap the work they hide behind,
-    /// so only the calls that block the rank's thread are spans on its track.
-    private static func blocking(_ info: RankInfo) -> RankCollective? {
-        guard let current = info.currentCollective, !current.isAsync else { return nil }
-        return current
-    }
-
-    private mutating func collectiveSpans(rank: Int, now: RankCollective?, ts: Double) -> [JSONValue] {
+    /// The blocking collective the rank is in, as a span: async ops in flight overlap the work
+    /// they hide behind, so only the calls that block the rank's thread are on its track.
+    private func collectiveSpans(_ track: inout ChromeTrack, now: RankCollective?, ts: Double) {
         let key = now.map { CollectiveKey(group: $0.group, n: $0.n) }
-        guard openCollective[rank]?.key != key else { return [] }
-        var out: [JSONValue] = []
-        if let open = openCollective.removeValue(forKey: rank) {
-            out.append(complete(open.span, rank: rank, end: ts, category: "collective"))
+        guard track.collective?.key != key else { return }
+        if let open = track.collective {
+            track.add(closed(open.span, on: track, end: ts))
+            track.collective = nil
         }
         if let now, let key {
             var name = "\(now.op) #\(now.n)"
             if let label = now.label { name += " \(label)" }
             var args: [(String, JSONValue)] = [("group", .string(now.group)), ("seq", .int(now.n))]
             if let site = now.site { args.append(("site", .string(site))) }
-            openCollective[rank] = (key, OpenSpan(name: name, ts: now.since, args: args))
+            track.collective = (key, OpenSpan(name: name, category: "collective", ts: now.since, args: args))
         }
-        return out
     }
 
     /// A phase span covers the rank's time in one occurrence of a main-first phase, as the model
     /// tracks it (its parts are the same span).
-    private mutating func phaseSpans(rank: Int, was: RankPhase?, now: RankPhase?, ts: Double) -> [JSONValue] {
+    private func phaseSpans(_ track: inout ChromeTrack, was: RankPhase?, now: RankPhase?, ts: Double) {
         let same = was.map { w in now.map { $0.name == w.name && $0.occurrence == w.occurrence } ?? false } ?? (now == nil)
-        guard !same else { return [] }
-        var out: [JSONValue] = []
-        if was != nil, let span = openPhase.removeValue(forKey: rank) {
-            out.append(complete(span, rank: rank, end: ts, category: "phase"))
+        guard !same else { return }
+        if let span = track.phase {
+            track.add(closed(span, on: track, end: ts))
+            track.phase = nil
         }
         if let now {
             let part = now.main ? "main part" : "after main"
-            openPhase[rank] = OpenSpan(name: "\(now.name) (\(part))", ts: now.since, args: [("mode", .string(now.mode.rawValue))])
+            track.phase = OpenSpan(
+                name: "\(now.name) (\(part))", category: "phase", ts: now.since,
+                args: [("mode", .string(now.mode.rawValue)), ("occurrence", .int(now.occurrence))]
+            )
         }
-        return out
     }
 
-    /// The instants and counters an event is, whatever the model made of it.
-    private mutating func instants(_ event: Event) -> [JSONValue] {
-        let rank = event.rank
+    // MARK: - Stalls
+
+    /// A stall ends when the rank moves on (a step, a barrier or collective left), ends or
+    /// restarts; its instant is then written at its onset. A new onset is found from the state
+    /// after the event: the policy's, and never before the event that made the rank judged.
+    private func followStall(_ track: inout ChromeTrack, before: RankState?, after: RankState, ts: Double) {
+        let moved = before.map { $0.activity != after.activity || $0.restarts != after.restarts } ?? true
+        if let onset = track.stallOnset, moved || after.terminal {
+            if ts > onset { track.add(track.stall(from: onset, to: ts, extra: [])) }
+            track.stallOnset = nil
+            track.stallContinued = false
+        }
+        guard track.stallOnset == nil, !after.terminal, let info = model.rank(track.rank) else { return }
+        track.stallOnset = onset(of: info, rank: track.rank, judgedFrom: ts)
+    }
+
+    /// When the rank's stall begins if nothing changes: by its own state (a step, a wait), else
+    /// because others wait for it (from when they began to).
+    private func onset(of info: RankInfo, rank: Int, judgedFrom ts: Double?) -> Double? {
+        if let onset = stallPolicy.stallOnset(of: info, awaited: false) {
+            // Judged from this event on (it began to wait), unless others waited for it before.
+            guard let ts, onset < ts else { return onset }
+            return max(onset, model.awaitedSince(rank: rank).map { min($0, ts) } ?? ts)
+        }
+        guard !info.status.isTerminal, let since = model.awaitedSince(rank: rank),
+              let onset = stallPolicy.stallOnset(of: info, awaited: true) else { return nil }
+        return max(onset, since)
+    }
+
+    // MARK: - Instants and counters
+
+    /// The instants and counters a rank's event is, whatever the model made of it.
+    private func instants(_ event: Event, before: RankState?, after: RankState, into track: inout ChromeTrack) {
+        let ts = TraceEvent.micros(event.ts)
+        let pid = track.pid
+        let rank = track.rank
+        func instant(_ name: String, _ category: String, _ args: [(String, JSONValue)] = []) {
+            track.add(TraceEvent.instant(name, category: category, ts: ts, pid: pid, tid: rank, args: args))
+        }
+        if after.restarts > (before?.restarts ?? 0) { instant("restart #\(after.restarts)", "restart") }
         switch event.body {
-        case let .hello(hello):
-            let isNewNode = nodePids[hello.node] == nil
-            let pid = nodePids[hello.node] ?? (nodePids.count + 1)
-            nodePids[hello.node] = pid
-            pidByRank[rank] = pid
-            var out: [JSONValue] = []
-            if isNewNode { out.append(metadata("process_name", pid: pid, tid: nil, name: hello.node)) }
-            out.append(metadata("thread_name", pid: pid, tid: rank, name: "rank \(rank)"))
-            out.append(metadata("thread_sort_index", pid: pid, tid: rank, sortIndex: rank))
-            return out
         case let .progress(progress):
-            return [.object([
-                ("name", .string("step")), ("ph", .string("C")), ("ts", micros(event.ts)),
-                ("pid", .int(pid(rank))), ("args", .object([("rank \(rank)", .int(progress.step))])),
-            ])]
+            track.add(TraceEvent.counter("step", series: track.series, value: .int(progress.step), ts: ts, pid: pid, tid: rank))
+            for metric in progress.metrics {
+                if metric.value.isFinite {
+                    track.add(TraceEvent.counter(metric.name, series: track.series, value: .double(metric.value), ts: ts, pid: pid, tid: rank))
+                } else {
+                    // JSON has no NaN: a counter would lose exactly the sample worth seeing.
+                    instant("\(metric.name) = \(metric.value)", "metric", [("step", .int(progress.step))])
+                }
+            }
         case let .triggerSet(set):
             let who = set.source == .manual ? "manual \(set.id ?? "")" : "code"
-            return [instant("trigger set (\(who))\(set.reason.map { ": \($0)" } ?? "")", rank: rank, ts: event.ts)]
+            var args: [(String, JSONValue)] = [("source", .string(set.source.rawValue))]
+            if let id = set.id { args.append(("id", .string(id))) }
+            if let reason = set.reason { args.append(("reason", .string(reason))) }
+            instant("trigger set (\(who))\(set.reason.map { ": \($0)" } ?? "")", "trigger", args)
         case let .triggerCheck(n, fired):
-            return fired ? [instant("trigger fired at check #\(n)", rank: rank, ts: event.ts)] : []
+            if fired { instant("trigger fired at check #\(n)", "trigger", [("check", .int(n))]) }
         case let .bye(code, error):
-            guard error != nil || (code ?? 0) != 0 else { return [instant("exit", rank: rank, ts: event.ts)] }
-            return [instant("failed: \(error ?? "exit code \(code ?? 0)")", rank: rank, ts: event.ts)]
+            if error == nil, (code ?? 0) == 0 {
+                instant("exit", "exit")
+            } else {
+                instant("failed: \(error ?? "exit code \(code ?? 0)")", "exit", code.map { [("code", .int($0))] } ?? [])
+            }
         case let .lost(reason):
-            return [instant("lost: \(reason)", rank: rank, ts: event.ts)]
+            instant("lost: \(reason)", "loss", [("reason", .string(reason))])
         case let .unreachable(reason):
-            return [instant("unreachable: \(reason)", rank: rank, ts: event.ts)]
+            instant("unreachable: \(reason)", "loss", [("reason", .string(reason))])
+        case let .dropped(count):
+            instant("dropped \(count) events", "loss", [("count", .int(count))])
+        case .hello, .log, .heartbeat, .stack, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit,
+             .collectiveEnter, .collectiveExit, .inject, .discarded, .stop:
+            break
+        }
+        // Events missing by the rank's own numbering (a `seq` gap), when no `dropped` said so.
+        if case .dropped = event.body {} else if let before, after.dropped > before.dropped {
+            instant("\(after.dropped - before.dropped) events missing (seq gap)", "loss", [("count", .int(after.dropped - before.dropped))])
+        }
+    }
+
+    /// The run's own events, on the run's thread (process 0): instants of global scope.
+    private mutating func runEvent(_ event: Event, into out: inout TraceText) {
+        let name: String
+        var args: [(String, JSONValue)] = []
+        let category: String
+        switch event.body {
         case let .inject(injection):
-            return [global("inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")", ts: event.ts)]
+            name = "inject \(injection.id)\(injection.by.map { " by \($0)" } ?? "")"
+            category = "injection"
+            args.append(("id", .string(injection.id)))
+            if let reason = injection.reason { args.append(("reason", .string(reason))) }
         case let .discarded(count, reason):
-            return [global("collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")", ts: event.ts)]
+            name = "collector discarded \(count) events\(reason.map { ": \($0)" } ?? "")"
+            category = "loss"
+            args.append(("count", .int(count)))
         case let .stop(stop):
-            return [global("stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")", ts: event.ts)]
-        case .log, .heartbeat, .stack, .dropped, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit, .collectiveEnter, .collectiveExit:
-            return []
+            name = "stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")"
+            category = "stop"
+            if let reason = stop.reason { args.append(("reason", .string(reason))) }
+        default:
+            return
         }
-    }
-
-    /// Spans still open when the log ends (the hang), closed at the last timestamp and marked.
-    public mutating func finish() -> [JSONValue] {
-        var out: [JSONValue] = []
-        for (rank, span) in openBarrier.sorted(by: { $0.key < $1.key }) {
-            var open = span
-            open.name += " (still open)"
-            out.append(complete(open, rank: rank, end: lastTs, category: "barrier"))
+        if !runNamed {
+            runNamed = true
+            out.append(TraceEvent.metadata("process_name", pid: 0, args: [("name", .string("run"))]))
+            out.append(TraceEvent.metadata("process_sort_index", pid: 0, args: [("sort_index", .int(0))]))
+            out.append(TraceEvent.metadata("thread_name", pid: 0, tid: ChromeTrace.runThread, args: [("name", .string("collector"))]))
         }
-        for (rank, span) in openPhase.sorted(by: { $0.key < $1.key }) {
-            var open = span
-            open.name += " (still open)"
-            out.append(complete(open, rank: rank, end: lastTs, category: "phase"))
-        }
-        for (rank, open) in openCollective.sorted(by: { $0.key < $1.key }) {
-            var span = open.span
-            span.name += " (still open)"
-            out.append(complete(span, rank: rank, end: lastTs, category: "collective"))
-        }
-        openBarrier = [:]
-        openPhase = [:]
-        openCollective = [:]
-        return out
+        var instant = TraceEvent.instant(
+            name, category: category, ts: TraceEvent.micros(event.ts), pid: 0, tid: ChromeTrace.runThread, global: true, args: args
+        )
+        instant.clamp(notBefore: runWritten)
+        runWritten = instant.ts
+        out.append(instant)
     }
+}
 
-    private func pid(_ rank: Int) -> Int { pidByRank[rank] ?? 0 }
+/// What the trace follows of a rank in the model, read in place (a whole `RankInfo` copied per
+/// event would cost more than the rest of the conversion).
+struct RankState {
+    var barrier: RankBarrier?
+    var phase: RankPhase?
+    /// The blocking collective it is in.
+    var collective: RankCollective?
+    /// The last time it moved on (or its first event).
+    var activity: Double?
+    var terminal: Bool
+    var restarts: Int
+    var dropped: Int
 
-    /// An instant that marks the whole run, not one rank.
-    private func global(_ name: String, ts: Double) -> JSONValue {
-        .object([("name", .string(name)), ("ph", .string("i")), ("s", .string("g")), ("ts", micros(ts)), ("pid", .int(0)), ("tid", .int(0))])
-    }
-
-    private func micros(_ ts: Double) -> JSONValue { .double((ts * 1_000_000).rounded()) }
-
-    private func complete(_ span: OpenSpan, rank: Int, end: Double, category: String) -> JSONValue {
-        .object([
-            ("name", .string(span.name)), ("cat", .string(category)), ("ph", .string("X")),
-            ("ts", micros(span.ts)), ("dur", micros(max(0, end - span.ts))),
-            ("pid", .int(pid(rank))), ("tid", .int(rank)), ("args", .object(span.args)),
-        ])
-    }
-
-    private func instant(_ name: String, rank: Int, ts: Double) -> JSONValue {
-        .object([
-            ("name", .string(name)), ("ph", .string("i")), ("s", .string("t")), ("ts", micros(ts)),
-            ("pid", .int(pid(rank))), ("tid", .int(rank)),
-        ])
-    }
-
-    private func metadata(_ kind: String, pid: Int, tid: Int?, name: String? = nil, sortIndex: Int? = nil) -> JSONValue {
-        var members: [(String, JSONValue)] = [("name", .string(kind)), ("ph", .string("M")), ("pid", .int(pid))]
-        if let tid { members.append(("tid", .int(tid))) }
-        if let name { members.append(("args", .object([("name", .string(name))]))) }
-        if let sortIndex { members.append(("args", .object([("sort_index", .int(sortIndex))]))) }
-        return .object(members)
+    init?(_ model: RunModel, _ rank: Int) {
+        let slots = model.rankSlots
+        guard rank < slots.count, let status = slots[rank]?.status else { return nil }
+        barrier = slots[rank]?.barrier
+        phase = slots[rank]?.phase
+        collective = (slots[rank]?.collectives.isEmpty ?? true) ? nil : slots[rank]?.currentCollective.flatMap { $0.isAsync ? nil : $0 }
+        activity = slots[rank]?.lastActivityTs ?? slots[rank]?.firstTs
+        terminal = status.isTerminal
+        restarts = slots[rank]?.restarts ?? 0
+        dropped = slots[rank]?.dropped ?? 0
     }
 }

@@ -11,9 +11,16 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Convert an event log for other tools: a Chrome trace for Perfetto or chrome://tracing.",
         discussion: """
-        --format chrome writes one track per rank, grouped by node: barrier waits and main-first \
-        phases as spans (a span still open at the end of the log, the hang, is marked so), \
-        trigger firings, failures and injections as instants, and the step as a counter. \
+        --format chrome writes Chrome Trace Event JSON: one process per node and one thread per \
+        rank ("rank 3"), named and sorted by metadata events, every rank that appears in the log \
+        included. Complete (X) events: barrier waits, blocking collectives (collective.enter to \
+        exit) and main-first phases, as the report's model opens and closes them; a span still \
+        open at the end of the log (the hang) ends there and says "still_open". Instants: trigger \
+        sets and firings, injections, stops, stalls (a rank alive but not progressing by the \
+        dashboard's stall rule, at the onset, with how long it lasted), losses (lost, unreachable, \
+        dropped events, seq gaps, the collector's discarded lines), restarts and exits. Counters: \
+        the step and each progress metric (loss, lr, ...), one series per rank. Timestamps are \
+        microseconds of the log's clock, in order on each rank's thread. \
         Open the file at https://ui.perfetto.dev or chrome://tracing. Lines that are not valid \
         events are skipped and counted on stderr. Exit status 2 when the log cannot be read.
         """
@@ -43,21 +50,22 @@ struct ExportCommand: ParsableCommand {
             }
             let sink = try OutputSink(path: output)
             var trace = ChromeTrace()
-            var first = true
-            func write(_ values: [JSONValue]) {
-                for value in values {
-                    sink.write((first ? "" : ",\n") + value.serialized)
-                    first = false
-                }
-            }
+            var text = TraceText()
             sink.write("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")
             let summary: LogReadSummary
             do {
-                summary = try EventLogReader.read(path: log) { write(trace.convert($0)) }
+                summary = try EventLogReader.read(path: log) { event in
+                    trace.convert(event, into: &text)
+                    if text.bytes.count >= 1 << 16 {
+                        sink.write(bytes: text.bytes)
+                        text.bytes.removeAll(keepingCapacity: true)
+                    }
+                }
             } catch let error as LogReadError {
                 throw CLIFailure(message: error.description)
             }
-            write(trace.finish())
+            trace.finish(into: &text)
+            sink.write(bytes: text.bytes)
             sink.write("\n]}\n")
             try sink.close()
             if summary.rejected > 0 {
@@ -85,6 +93,11 @@ final class OutputSink {
 
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try? flush() }
+    }
+
+    func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { try? flush() }
     }
 

@@ -6,6 +6,7 @@
 //   .build/release/ranktop-live-bench follow [--events 500000]
 //   .build/release/ranktop-live-bench shm-drain [--ranks 64] [--per-rank 8192]
 //   .build/release/ranktop-live-bench shm-scale [--ranks 16384] [--nodes 64] [--writers 4] [--seconds 10] [--rates 50000,100000,...]
+//   .build/release/ranktop-live-bench replay-seek LOG [--seeks 200]
 //   ranktop launch -n 2 -- .build/debug/ranktop-live-bench flood-rank [--seconds 3] [--rate 0]
 import Foundation
 
@@ -32,6 +33,12 @@ case "shm-scale":
     try await ShmScaleBenchmark.run(arguments: arguments)
 case "shm-writer":
     ShmScaleBenchmark.writer(arguments: arguments)
+case "replay-seek":
+    guard arguments.count > 1 else {
+        print("usage: ranktop-live-bench replay-seek LOG [--seeks N]")
+        exit(2)
+    }
+    try ReplaySeekBenchmark.run(path: arguments[1], seeks: option("seeks", default: 200))
 case "flood-rank":
     FloodRank.run(seconds: Double(option("seconds", default: 3)), rate: option("rate", default: 0))
 default:

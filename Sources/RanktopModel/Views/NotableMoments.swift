@@ -23,6 +23,12 @@ public struct NotableMoment: Sendable, Equatable {
     public var time: Double
     public var kind: Kind
     public var text: String
+
+    public init(time: Double, kind: Kind, text: String) {
+        self.time = time
+        self.kind = kind
+        self.text = text
+    }
 }
 
 /// Finds a run's notable moments while its log is folded, with the rules the screen uses: a

@@ -4,6 +4,7 @@ import RanktopModel
 import RanktopProtocol
 import RanktopSynthetic
 @testable import RanktopUI
+import RanktopTestSupport
 import Testing
 
 /// A timeline's position, wherever seeks and steps put it, holds the model a straight fold of
@@ -114,5 +115,45 @@ import Testing
         #expect(!timeline.isAtEnd)
         timeline.advance(to: .infinity)
         #expect(timeline.index == log.events.count + 1)
+    }
+}
+
+/// `--follow`: played to the end of a log still being written, the replay goes live and shows
+/// what is appended, on the wall clock; any seek leaves live.
+@Suite struct ReplayFollowTests {
+    @Test func test_atTheEndOfAFollowedLogTheReplayGoesLiveAndShowsNewLines() async throws {
+        let log = try ReplayLog()
+        let timeline = try ReplayTimeline(path: log.path, follow: true)
+        timeline.startFirstPass()
+        defer { timeline.stop() }
+        try await waitUntil("the first pass to read the log", timeout: 30) { timeline.found.events == log.events.count }
+        #expect(!timeline.found.done, "a followed log is never read to its end")
+        var playback = ReplayPlayback(speed: 0, follow: true)
+        let end = log.events.last!.ts
+        var wall = end + 5
+        for _ in 0..<10 where !playback.live {
+            _ = playback.tick(timeline, wall: wall)
+            wall += 0.1
+        }
+        #expect(playback.live)
+        #expect(timeline.index == log.events.count)
+
+        var line: [UInt8] = []
+        EventEncoder.encode(Event(rank: 2, ts: wall, seq: 999_999, .heartbeat), into: &line)
+        let handle = try #require(FileHandle(forWritingAtPath: log.path))
+        handle.seekToEndOfFile()
+        handle.write(Data(line))
+        try handle.close()
+        wall += 0.5
+        _ = playback.tick(timeline, wall: wall)
+        #expect(timeline.index == log.events.count + 1)
+        #expect(timeline.clock == wall, "live, the clock is the wall clock")
+        try await waitUntil("the first pass to read the new line", timeout: 30) { timeline.found.events == log.events.count + 1 }
+
+        _ = playback.perform(.seek(seconds: -10), on: timeline, wall: wall)
+        #expect(!playback.live)
+        #expect(timeline.clock == wall - 10)
+        _ = playback.perform(.end, on: timeline, wall: wall)
+        #expect(playback.live)
     }
 }

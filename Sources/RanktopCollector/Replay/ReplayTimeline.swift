@@ -177,6 +177,14 @@ public final class ReplayTimeline: @unchecked Sendable {
         return false
     }
 
+    /// Live at the end of a followed log: folds what was appended, whatever its timestamps
+    /// (a rank's clock may run ahead of this host's), at most `limit` events; the clock is the
+    /// wall clock, or the newest event if that is later.
+    public func followLive(wall: Double, limit: Int = .max) {
+        advance(to: .infinity, limit: limit)
+        clock = max(wall, model.lastTs ?? wall)
+    }
+
     /// Whether the position is past the last event read so far (the first pass may know more).
     public var isAtEnd: Bool {
         if peeked != nil { return false }

@@ -13,6 +13,9 @@ public protocol ReplayDriver: AnyObject, Sendable {
     /// Folds on until the clock would pass `time`, at most `limit` events; true when it got there.
     @discardableResult
     func advance(to time: Double, limit: Int) -> Bool
+    /// Live at the end of a followed log: folds what has been appended (at most `limit`
+    /// events); the clock is `wall`.
+    func followLive(wall: Double, limit: Int)
     func seek(to time: Double)
     func step(by delta: Int)
     /// Past the last event the log holds now.

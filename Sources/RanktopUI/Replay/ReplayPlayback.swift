@@ -39,7 +39,7 @@ public struct ReplayPlayback: Sendable {
         guard playing || live else { return false }
         let before = driver.index
         if live {
-            driver.advance(to: wall, limit: ReplayPlayback.eventsPerTurn)
+            driver.followLive(wall: wall, limit: ReplayPlayback.eventsPerTurn)
             return true
         }
         let from = driver.clock ?? driver.overview.start ?? wall

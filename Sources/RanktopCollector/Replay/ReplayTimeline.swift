@@ -77,7 +77,9 @@ public final class ReplayTimeline: @unchecked Sendable {
     /// What the first pass found, as a replay's timeline shows it.
     public var overview: ReplayOverview {
         let found = self.found
-        let indexed = found.fileSize > 0 ? Double(found.bytesRead) / Double(found.fileSize) : (found.done ? 1 : 0)
+        var indexed = found.fileSize > 0 ? Double(found.bytesRead) / Double(found.fileSize) : (found.done ? 1 : 0)
+        // Following, the first pass is never done: caught up with the file is all it can be.
+        if follow, found.bytesRead >= found.fileSize { indexed = 1 }
         return ReplayOverview(
             start: found.firstTs, end: found.lastTs, moments: found.moments, indexed: min(1, indexed), complete: found.done,
             events: found.events, rejected: found.rejected

@@ -43,15 +43,16 @@ enum TimelineBar {
         if !bar.overview.moments.isEmpty {
             right.add("  \(bar.overview.moments.count) marked", base)
         }
-        if !bar.overview.complete {
+        if !bar.overview.complete, bar.overview.indexed >= 1 {
+            right.add("  following", base)
+        } else if !bar.overview.complete {
             right.add("  reading \(Int((bar.overview.indexed * 100).rounded(.down)))%", context.style(.warning))
         }
         if bar.overview.rejected > 0 {
             right.add("  \(bar.overview.rejected) bad line\(bar.overview.rejected == 1 ? "" : "s")", context.style(.error))
         }
         right.add(" ", base)
-        let x = line.width < rect.width ? rect.x : rect.x
-        line.draw(into: &canvas, x: x, y: rect.y, width: rect.width, ellipsis: glyphs.ellipsis)
+        line.draw(into: &canvas, x: rect.x, y: rect.y, width: rect.width, ellipsis: glyphs.ellipsis)
         let barX = rect.x + line.width
         let barWidth = rect.width - line.width - right.width
         if barWidth >= 10 {

@@ -52,7 +52,7 @@ public struct EventDecoder: Sendable {
         guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let world = self.world
         let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
-            slots.initialize(repeating: .absent)
+            // Left uninitialized: `LineFields.present` says which slots were written.
             var fields = LineFields(line: line, slots: slots)
             do throws(DecodeError) {
                 try fields.scan()
@@ -61,7 +61,8 @@ public struct EventDecoder: Sendable {
                 return .failure(error)
             }
         }
-        if case let .success(event) = result, case let .hello(hello) = event.body, self.world == nil {
+        // World first: once known, no event is pattern-matched (a copy of its payload) here.
+        if self.world == nil, case let .success(event) = result, case let .hello(hello) = event.body {
             self.world = hello.world
         }
         return result
@@ -84,6 +85,9 @@ enum FieldSlot {
 private struct LineFields: ~Copyable {
     let line: UnsafeBufferPointer<UInt8>
     let slots: UnsafeMutableBufferPointer<FieldSlot>
+    /// Bit k set: the slot of the key with raw value k was written (the others are absent and
+    /// their memory uninitialized). Protocol v1 has fewer than 64 keys.
+    var present: UInt64 = 0
     var kind: EventKind?
     var kindProblem: DecodeError?
 
@@ -105,12 +109,14 @@ private struct LineFields: ~Copyable {
             } else {
                 while true {
                     scanner.skipWhitespace()
-                    let key = try scanner.scanStringRaw()
-                    try scanner.expect(UInt8(ascii: ":"), "':'")
-                    scanner.skipWhitespace()
-                    if !key.escaped, let known = EventKey.match(scanner.base + key.start, count: key.count) {
+                    if let known = try scanKey(&scanner) {
                         let slot = try scanSlot(&scanner)
-                        if known == .kind { noteKind(slot) } else { slots[known.rawValue] = slot }
+                        if known == .kind {
+                            noteKind(slot)
+                        } else {
+                            slots[known.rawValue] = slot
+                            present |= 1 << UInt64(known.rawValue)
+                        }
                     } else {
                         try scanner.skipValue()
                     }
@@ -129,6 +135,42 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    /// Scans a key, the ':' after it and the whitespace before its value; returns the key when
+    /// protocol v1 defines it. A key of at most 7 bytes with 8 bytes readable after its quote
+    /// (every key on the hot path) is matched from one word, without a second pass over it.
+    @inline(__always)
+    private func scanKey(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> EventKey? {
+        let quote = scanner.pos
+        var known: EventKey?
+        if quote + 9 <= scanner.end, scanner.base[quote] == UInt8(ascii: "\"") {
+            let word = UInt64(littleEndian: UnsafeRawPointer(scanner.base).loadUnaligned(fromByteOffset: quote + 1, as: UInt64.self))
+            let special = JSONScanner.specialBytes(word)
+            let count = special.trailingZeroBitCount >> 3
+            if special != 0, (word >> (UInt64(count) << 3)) & 0xFF == UInt64(UInt8(ascii: "\"")) {
+                scanner.pos = quote + count + 2
+                known = count == 0 ? nil : EventKey.match(word: lowBytes(word, count), scanner.base + quote + 1, count: count)
+            } else {
+                known = try scanKeySlowly(&scanner)
+            }
+        } else {
+            known = try scanKeySlowly(&scanner)
+        }
+        if scanner.pos < scanner.end, scanner.base[scanner.pos] == UInt8(ascii: ":") {
+            scanner.pos += 1
+        } else {
+            try scanner.expect(UInt8(ascii: ":"), "':'")
+        }
+        scanner.skipWhitespace()
+        return known
+    }
+
+    private func scanKeySlowly(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> EventKey? {
+        let key = try scanner.scanStringRaw()
+        guard !key.escaped else { return nil }
+        return EventKey.match(scanner.base + key.start, count: key.count)
+    }
+
+    @inline(__always)
     private func scanSlot(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> FieldSlot {
         guard !scanner.atEnd else { throw scanner.fail("expected a value") }
         switch scanner.base[scanner.pos] {
@@ -143,10 +185,9 @@ private struct LineFields: ~Copyable {
         case UInt8(ascii: "f"): try scanner.literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try scanner.literal("null"); return .null
         default:
-            switch try scanner.parseNumber() {
+            switch try scanner.scanNumber() {
             case let .int(i): return .int(i)
             case let .double(d): return .double(d)
-            default: throw scanner.fail("invalid number")
             }
         }
     }
@@ -157,7 +198,7 @@ private struct LineFields: ~Copyable {
         kindProblem = nil
         switch slot {
         case let .string(start, count, escaped):
-            if !escaped, let known = EventKind.match(line.baseAddress! + start, count: count) {
+            if !escaped, let known = matchKind(start: start, count: count) {
                 kind = known
                 return
             }
@@ -170,6 +211,18 @@ private struct LineFields: ~Copyable {
         default:
             kindProblem = DecodeError("field 'kind': expected string, got \(typeName(slot))")
         }
+    }
+
+    /// The kind named by the bytes at `start`: two word loads when 16 bytes are readable there.
+    @inline(__always)
+    private func matchKind(start: Int, count: Int) -> EventKind? {
+        let p = line.baseAddress! + start
+        guard count <= 16 else { return nil }
+        guard start + 16 <= line.count else { return EventKind.match(p, count: count) }
+        let raw = UnsafeRawPointer(p)
+        let low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        return EventKind.match(low: lowBytes(low, count), high: count > 8 ? lowBytes(high, count - 8) : 0, count: count)
     }
 
     func buildEvent(world: Int?) throws(DecodeError) -> Event {
@@ -274,8 +327,9 @@ private struct LineFields: ~Copyable {
 
     // MARK: typed field access
 
+    @inline(__always)
     private func slot(_ key: EventKey) -> FieldSlot {
-        slots[key.rawValue]
+        present & (1 << UInt64(key.rawValue)) != 0 ? slots[key.rawValue] : .absent
     }
 
     private func text(start: Int, count: Int, escaped: Bool) -> String {
@@ -434,6 +488,8 @@ private struct LineFields: ~Copyable {
             var result: [Metric] = []
             scanner.skipWhitespace()
             if scanner.peek == UInt8(ascii: "}") { return [] }
+            // One allocation for the usual handful (a loss, a learning rate), not one per growth.
+            result.reserveCapacity(4)
             while !scanner.atEnd {
                 scanner.skipWhitespace()
                 let name = (try? scanner.parseString()) ?? ""
@@ -444,10 +500,10 @@ private struct LineFields: ~Copyable {
                     _ = try? scanner.literal("null")
                     result.append(Metric(name, .nan))
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
-                    switch try? scanner.parseNumber() {
+                    switch try? scanner.scanNumber() {
                     case let .int(i)?: result.append(Metric(name, Double(i)))
                     case let .double(d)?: result.append(Metric(name, d))
-                    default: break
+                    case nil: break
                     }
                 default:
                     let other = (try? scanner.parseValue()) ?? .null

@@ -66,8 +66,13 @@ extension RunModel {
             let rate = steps / seconds
             // Smoothed so one slow step does not make the ETA jump.
             info.stepRate = info.stepRate.map { 0.7 * $0 + 0.3 * rate } ?? rate
-            info.recentStepTimes.append(seconds / steps)
-            info.typicalStepTime = StallPolicy.typicalStep(info.recentStepTimes)
+            // Positive and finite (ts > lastTs, steps > 0), so never NaN: the sorted window's
+            // median is exactly `StallPolicy.typicalStep(info.recentStepTimes)`.
+            let stepTime = seconds / steps
+            let evicted = info.recentStepTimes.count == info.recentStepTimes.capacity ? info.recentStepTimes.first : nil
+            info.recentStepTimes.append(stepTime)
+            info.sortedStepTimes.insert(stepTime, evicting: evicted)
+            info.typicalStepTime = info.sortedStepTimes.median
         }
         info.step = progress.step
         if let total = progress.total { info.total = total }

@@ -24,7 +24,7 @@ extension RunModel {
         info.lastCheck = max(info.lastCheck, n)
         guard fired else {
             // Sets for a check that did not fire can only come from a log that lost events.
-            pendingCauses[n] = nil
+            if !pendingCauses.isEmpty { pendingCauses[n] = nil }
             return
         }
         if firingIndex[n] == nil {

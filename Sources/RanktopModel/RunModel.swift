@@ -254,10 +254,9 @@ public struct RunModel: Sendable {
         if rank >= rankSlots.count {
             rankSlots.append(contentsOf: repeatElement(nil, count: rank + 1 - rankSlots.count))
         }
-        // Swapped out, not copied: a copy would retain and release every field of the rank.
-        var slot: RankInfo?
-        swap(&slot, &rankSlots[rank])
-        if let existing = slot { return existing }
+        // Moved out, not copied: a copy would retain and release every field of the rank (and
+        // `take` moves the large value once, where a swap through a temporary moved it thrice).
+        if let existing = rankSlots[rank].take() { return existing }
         heardRanks += 1
         return RankInfo(rank: rank, ts: ts, recentEventLimit: limits.recentEvents)
     }

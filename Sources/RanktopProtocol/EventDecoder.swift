@@ -71,14 +71,18 @@ public struct EventDecoder: Sendable {
 
 /// A field's value as scanned: numbers and booleans parsed, strings and nested values left as
 /// positions in the line until an accessor asks for them. Trivial, so it needs no cleanup.
+///
+/// Positions are 32-bit (a line is at most `maxLineBytes`): 16 bytes a slot keeps the line's
+/// slots under the 1 KiB that `withUnsafeTemporaryAllocation` puts on the stack without asking;
+/// at 24 bytes they went to the heap, an allocation per line.
 enum FieldSlot {
     case absent
     case null
     case int(Int)
     case double(Double)
     case bool(Bool)
-    case string(start: Int, count: Int, escaped: Bool)
-    case composite(start: Int, isObject: Bool)
+    case string(start: Int32, count: Int32, escaped: Bool)
+    case composite(start: Int32, isObject: Bool)
 }
 
 /// One line being decoded: its bytes and the slots its known fields were scanned into.
@@ -176,11 +180,11 @@ private struct LineFields: ~Copyable {
         switch scanner.base[scanner.pos] {
         case UInt8(ascii: "\""):
             let raw = try scanner.scanStringRaw()
-            return .string(start: raw.start, count: raw.count, escaped: raw.escaped)
+            return .string(start: Int32(truncatingIfNeeded: raw.start), count: Int32(truncatingIfNeeded: raw.count), escaped: raw.escaped)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             let start = scanner.pos
             try scanner.skipValue()
-            return .composite(start: start, isObject: line[start] == UInt8(ascii: "{"))
+            return .composite(start: Int32(truncatingIfNeeded: start), isObject: line[start] == UInt8(ascii: "{"))
         case UInt8(ascii: "t"): try scanner.literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try scanner.literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try scanner.literal("null"); return .null
@@ -197,7 +201,8 @@ private struct LineFields: ~Copyable {
         kind = nil
         kindProblem = nil
         switch slot {
-        case let .string(start, count, escaped):
+        case let .string(start32, count32, escaped):
+            let (start, count) = (Int(start32), Int(count32))
             if !escaped, let known = matchKind(start: start, count: count) {
                 kind = known
                 return
@@ -362,6 +367,7 @@ private struct LineFields: ~Copyable {
         DecodeError("field '\(key.jsonName)': expected \(expected), got \(typeName(got))")
     }
 
+    @inline(__always)
     private func optionalInt(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int? {
         let value = slot(key)
         let result: Int
@@ -376,11 +382,13 @@ private struct LineFields: ~Copyable {
         return result
     }
 
+    @inline(__always)
     private func int(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int {
         guard let result = try optionalInt(key, min: min, max: max) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func optionalNumber(_ key: EventKey) throws(DecodeError) -> Double? {
         let value = slot(key)
         switch value {
@@ -391,25 +399,29 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    @inline(__always)
     private func number(_ key: EventKey) throws(DecodeError) -> Double {
         guard let result = try optionalNumber(key) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func optionalString(_ key: EventKey) throws(DecodeError) -> String? {
         let value = slot(key)
         switch value {
         case .absent, .null: return nil
-        case let .string(start, count, escaped): return text(start: start, count: count, escaped: escaped)
+        case let .string(start, count, escaped): return text(start: Int(start), count: Int(count), escaped: escaped)
         default: throw wrongType(key, "string", value)
         }
     }
 
+    @inline(__always)
     private func string(_ key: EventKey) throws(DecodeError) -> String {
         guard let result = try optionalString(key) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func bool(_ key: EventKey) throws(DecodeError) -> Bool {
         let value = slot(key)
         switch value {
@@ -419,6 +431,7 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    @inline(__always)
     private func optionalBool(_ key: EventKey) throws(DecodeError) -> Bool? {
         let value = slot(key)
         switch value {
@@ -434,7 +447,7 @@ private struct LineFields: ~Copyable {
         switch value {
         case .absent, .null: return nil
         case let .composite(start, false):
-            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of integers", value) }
+            guard case let .array(items) = composite(Int(start)) else { throw wrongType(key, "array of integers", value) }
             guard items.count <= maxCount else {
                 throw DecodeError("field '\(key.jsonName)': \(items.count) entries is above the supported maximum \(maxCount)")
             }
@@ -462,7 +475,7 @@ private struct LineFields: ~Copyable {
         switch value {
         case .absent, .null: return nil
         case let .composite(start, false):
-            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of strings", value) }
+            guard case let .array(items) = composite(Int(start)) else { throw wrongType(key, "array of strings", value) }
             var result: [String] = []
             result.reserveCapacity(items.count)
             for item in items {
@@ -484,7 +497,7 @@ private struct LineFields: ~Copyable {
         case let .composite(start, true):
             // The scan already checked the object's syntax; only the member types can be wrong.
             var scanner = JSONScanner(line)
-            scanner.pos = start + 1
+            scanner.pos = Int(start) + 1
             var result: [Metric] = []
             scanner.skipWhitespace()
             if scanner.peek == UInt8(ascii: "}") { return [] }

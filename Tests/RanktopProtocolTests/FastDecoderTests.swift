@@ -206,6 +206,7 @@ import Testing
     @Test func keysAndKindsMatchAsBefore() {
         #expect(EventKey.allCases.map(\.jsonName) == ReferenceEventKey.allCases.map(\.jsonName))
         #expect(EventKey.caseCount <= 64, "the decoder's presence mask has 64 bits")
+        #expect(MemoryLayout<FieldSlot>.stride * EventKey.caseCount <= 1024, "a line's slots stay on the stack")
         var names = EventKey.allCases.map { Array($0.jsonName.utf8) } + EventKind.allCases.map { Array($0.rawValue.utf8) }
         names += [[], Array("stack.req".utf8), Array("kindx".utf8), Array("local_ranks".utf8), Array("collective.enterx".utf8)]
         for name in names {

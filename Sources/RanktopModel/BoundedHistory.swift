@@ -31,36 +31,31 @@ struct SortedWindow: Sendable {
 
     /// Adds `value`; removes one value equal to `evicted` first, when the window dropped one.
     mutating func insert(_ value: Double, evicting evicted: Double?) {
-        let count = values.count
-        let at = firstIndex(notBelow: value)
         guard let evicted else {
-            values.insert(value, at: at)
+            values.insert(value, at: SortedWindow.firstIndex(notBelow: value, in: values))
             return
         }
-        let gone = firstIndex(notBelow: evicted)
-        guard gone < count, values[gone] == evicted else {
-            values.insert(value, at: at)
-            return
-        }
-        // One shift of the values between the two places, in place.
-        values.withUnsafeMutableBufferPointer { v in
-            if gone < at {
-                var i = gone
-                while i < at - 1 { v[i] = v[i + 1]; i += 1 }
-                v[at - 1] = value
+        let replaced = values.withUnsafeMutableBufferPointer { v -> Bool in
+            let gone = SortedWindow.firstIndex(notBelow: evicted, in: UnsafeBufferPointer(v))
+            guard gone < v.count, v[gone] == evicted, let p = v.baseAddress else { return false }
+            // One shift of the values between the evicted one's place and the new one's.
+            var i = gone
+            if i + 1 < v.count, p[i + 1] < value {
+                while i + 1 < v.count, p[i + 1] < value { p[i] = p[i + 1]; i += 1 }
             } else {
-                var i = gone
-                while i > at { v[i] = v[i - 1]; i -= 1 }
-                v[at] = value
+                while i > 0, p[i - 1] >= value { p[i] = p[i - 1]; i -= 1 }
             }
+            p[i] = value
+            return true
         }
+        if !replaced { values.insert(value, at: SortedWindow.firstIndex(notBelow: value, in: values)) }
     }
 
     /// What `StallPolicy.typicalStep` returns for the same values: the element at `count / 2` of
     /// the ascending order, nil below three values.
     var median: Double? { values.count >= 3 ? values[values.count / 2] : nil }
 
-    private func firstIndex(notBelow value: Double) -> Int {
+    private static func firstIndex<C: RandomAccessCollection<Double>>(notBelow value: Double, in values: C) -> Int where C.Index == Int {
         var low = 0
         var high = values.count
         while low < high {

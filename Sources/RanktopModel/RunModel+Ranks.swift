@@ -60,6 +60,19 @@ extension RunModel {
     }
 
     mutating func applyProgress(_ progress: Progress, to info: inout RankInfo, ts: Double) {
+        RunModel.applyProgressToRank(progress, to: &info, ts: ts)
+        // Progress comes from the training thread, so a barrier it was in has ended even if the
+        // exit was dropped.
+        if let barrier = info.barrier {
+            leaveBarrier(barrier.n, rank: &info, ts: nil)
+        }
+        leaveEveryCollective(rank: &info)
+        info.updateWaitingStatus()
+    }
+
+    /// A progress event's effect on its rank's own state: all of it for a rank inside no barrier
+    /// or collective (see `applyInPlace`).
+    static func applyProgressToRank(_ progress: Progress, to info: inout RankInfo, ts: Double) {
         if let last = info.step, let lastTs = info.lastProgressTs, progress.step > last, ts > lastTs {
             let steps = Double(progress.step - last)
             let seconds = ts - lastTs
@@ -86,12 +99,5 @@ extension RunModel {
                 info.metrics.append(metric)
             }
         }
-        // Progress comes from the training thread, so a barrier it was in has ended even if the
-        // exit was dropped.
-        if let barrier = info.barrier {
-            leaveBarrier(barrier.n, rank: &info, ts: nil)
-        }
-        leaveEveryCollective(rank: &info)
-        info.updateWaitingStatus()
     }
 }

@@ -185,9 +185,9 @@ private struct LineFields: ~Copyable {
             let start = scanner.pos
             try scanner.skipValue()
             return .composite(start: Int32(truncatingIfNeeded: start), isObject: line[start] == UInt8(ascii: "{"))
-        case UInt8(ascii: "t"): try scanner.literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try scanner.literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try scanner.literal("null"); return .null
+        case UInt8(ascii: "t"): try scanner.literalTrue(); return .bool(true)
+        case UInt8(ascii: "f"): try scanner.literalFalse(); return .bool(false)
+        case UInt8(ascii: "n"): try scanner.literalNull(); return .null
         default:
             switch try scanner.scanNumber() {
             case let .int(i): return .int(i)

@@ -38,59 +38,60 @@ enum EventKey: Int, CaseIterable {
     }
 
     /// The key named by the `count` bytes at `p`, given `word`: those bytes when there are at most
-    /// eight, little-endian and zero above (see `littleEndianWord`). One integer switch instead of
-    /// a comparison of bytes per candidate; the two longer names are compared whole.
+    /// eight, little-endian and zero above (see `littleEndianWord`). The word is hashed perfectly
+    /// (a multiply and a shift: no two names collide; a test checks every name and near miss),
+    /// so matching is a jump and one comparison; the two longer names are compared whole.
     @inline(__always)
     static func match(word: UInt64, _ p: UnsafePointer<UInt8>, count: Int) -> EventKey? {
         switch count {
         case 1...8:
             // No name ends in a zero byte: bytes that do (a NUL inside) are no name.
             guard byteLength(word) == count else { return nil }
-            switch word {
-            case 0x0000_0000_0000_006E: return .n // n
-            case 0x0000_0000_0000_0076: return .v // v
-            case 0x0000_0000_0000_6469: return .id // id
-            case 0x0000_0000_0000_706F: return .op // op
-            case 0x0000_0000_0000_7374: return .ts // ts
-            case 0x0000_0000_0000_7962: return .by // by
-            case 0x0000_0000_0064_6970: return .pid // pid
-            case 0x0000_0000_0067_736D: return .msg // msg
-            case 0x0000_0000_006E_7572: return .run // run
-            case 0x0000_0000_0071_6573: return .seq // seq
-            case 0x0000_0000_646E_696B: return .kind // kind
-            case 0x0000_0000_6564_6F63: return .code // code
-            case 0x0000_0000_6564_6F6D: return .mode // mode
-            case 0x0000_0000_6564_6F6E: return .node // node
-            case 0x0000_0000_656D_616E: return .name // name
-            case 0x0000_0000_6574_6973: return .site // site
-            case 0x0000_0000_657A_6973: return .size // size
-            case 0x0000_0000_6B6E_6172: return .rank // rank
-            case 0x0000_0000_6E69_616D: return .main // main
-            case 0x0000_0000_7065_7473: return .step // step
-            case 0x0000_0000_7370_6163: return .caps // caps
-            case 0x0000_0063_6E79_7361: return .async // async
-            case 0x0000_0064_6572_6966: return .fired // fired
-            case 0x0000_0064_6C72_6F77: return .world // world
-            case 0x0000_0065_7079_7464: return .dtype // dtype
-            case 0x0000_0065_7361_6870: return .phase // phase
-            case 0x0000_0068_636F_7065: return .epoch // epoch
-            case 0x0000_006C_6174_6F74: return .total // total
-            case 0x0000_006C_6562_616C: return .label // label
-            case 0x0000_006C_6576_656C: return .level // level
-            case 0x0000_006E_656B_6F74: return .token // token
-            case 0x0000_0070_756F_7267: return .group // group
-            case 0x0000_0072_6F72_7265: return .error // error
-            case 0x0000_0073_6574_7962: return .bytes // bytes
-            case 0x0000_0074_6E75_6F63: return .count // count
-            case 0x0000_6563_7275_6F73: return .source // source
-            case 0x0000_6C61_6E67_6973: return .signal // signal
-            case 0x0000_6E6F_7361_6572: return .reason // reason
-            case 0x0000_7365_6D61_7266: return .frames // frames
-            case 0x0065_6D69_746E_7572: return .runtime // runtime
-            case 0x0073_6369_7274_656D: return .metrics // metrics
-            case 0x0073_7265_626D_656D: return .members // members
-            case 0x0074_7261_7473_6572: return .restart // restart
-            case 0x0074_756F_656D_6974: return .timeout // timeout
+            switch (word &* 0xE6FC_C59A_C962_EFE1) >> 57 {
+            case 0: return word == 0x0000_0074_6E75_6F63 ? .count : nil // count
+            case 3: return word == 0x0000_0070_756F_7267 ? .group : nil // group
+            case 6: return word == 0x0000_0000_6574_6973 ? .site : nil // site
+            case 9: return word == 0x0000_0068_636F_7065 ? .epoch : nil // epoch
+            case 11: return word == 0x0000_0000_7370_6163 ? .caps : nil // caps
+            case 14: return word == 0x0000_0000_6564_6F6E ? .node : nil // node
+            case 20: return word == 0x0073_6369_7274_656D ? .metrics : nil // metrics
+            case 23: return word == 0x0000_0000_6564_6F63 ? .code : nil // code
+            case 26: return word == 0x0000_0000_6564_6F6D ? .mode : nil // mode
+            case 27: return word == 0x0000_0000_0000_7374 ? .ts : nil // ts
+            case 29: return word == 0x0000_0000_656D_616E ? .name : nil // name
+            case 31: return word == 0x0000_0000_6B6E_6172 ? .rank : nil // rank
+            case 32: return word == 0x0000_0000_0000_006E ? .n : nil // n
+            case 34: return word == 0x0000_7365_6D61_7266 ? .frames : nil // frames
+            case 36: return word == 0x0000_006C_6576_656C ? .level : nil // level
+            case 37: return word == 0x0000_0000_006E_7572 ? .run : nil // run
+            case 43: return word == 0x0000_0065_7079_7464 ? .dtype : nil // dtype
+            case 51: return word == 0x0000_0000_0067_736D ? .msg : nil // msg
+            case 53: return word == 0x0000_006C_6174_6F74 ? .total : nil // total
+            case 56: return word == 0x0000_0064_6572_6966 ? .fired : nil // fired
+            case 58: return word == 0x0000_006E_656B_6F74 ? .token : nil // token
+            case 60: return word == 0x0000_0000_0000_0076 ? .v : nil // v
+            case 61: return word == 0x0000_0000_0000_6469 ? .id : nil // id
+            case 62: return word == 0x0000_0072_6F72_7265 ? .error : nil // error
+            case 64: return word == 0x0000_6C61_6E67_6973 ? .signal : nil // signal
+            case 66: return word == 0x0000_6563_7275_6F73 ? .source : nil // source
+            case 70: return word == 0x0074_7261_7473_6572 ? .restart : nil // restart
+            case 75: return word == 0x0000_0000_646E_696B ? .kind : nil // kind
+            case 77: return word == 0x0000_0065_7361_6870 ? .phase : nil // phase
+            case 86: return word == 0x0000_0000_657A_6973 ? .size : nil // size
+            case 87: return word == 0x0000_0000_6E69_616D ? .main : nil // main
+            case 91: return word == 0x0000_0000_0071_6573 ? .seq : nil // seq
+            case 94: return word == 0x0073_7265_626D_656D ? .members : nil // members
+            case 95: return word == 0x0000_0000_0000_706F ? .op : nil // op
+            case 99: return word == 0x0074_756F_656D_6974 ? .timeout : nil // timeout
+            case 102: return word == 0x0065_6D69_746E_7572 ? .runtime : nil // runtime
+            case 105: return word == 0x0000_6E6F_7361_6572 ? .reason : nil // reason
+            case 110: return word == 0x0000_0063_6E79_7361 ? .async : nil // async
+            case 114: return word == 0x0000_006C_6562_616C ? .label : nil // label
+            case 115: return word == 0x0000_0000_0000_7962 ? .by : nil // by
+            case 118: return word == 0x0000_0000_0064_6970 ? .pid : nil // pid
+            case 119: return word == 0x0000_0064_6C72_6F77 ? .world : nil // world
+            case 124: return word == 0x0000_0073_6574_7962 ? .bytes : nil // bytes
+            case 125: return word == 0x0000_0000_7065_7473 ? .step : nil // step
             default: return nil
             }
         case 10: return memcmp(p, "local_rank", 10) == 0 ? .localRank : nil

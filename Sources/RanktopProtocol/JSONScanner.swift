@@ -246,6 +246,23 @@ struct JSONScanner: ~Copyable {
         pos += n
     }
 
+    /// `literal` for the three JSON words, compared as one word load when eight bytes are
+    /// readable (`expected`: the word's bytes, little-endian; `n`: its length).
+    @inline(__always)
+    mutating func literal(_ word: StaticString, expected: UInt64, _ n: Int) throws(JSONSyntaxError) {
+        if pos + 8 <= end {
+            let loaded = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            guard loaded & ((1 << (UInt64(n) << 3)) &- 1) == expected else { throw fail("invalid literal") }
+            pos += n
+        } else {
+            try literal(word)
+        }
+    }
+
+    @inline(__always) mutating func literalTrue() throws(JSONSyntaxError) { try literal("true", expected: 0x6575_7274, 4) }
+    @inline(__always) mutating func literalFalse() throws(JSONSyntaxError) { try literal("false", expected: 0x65_736C_6166, 5) }
+    @inline(__always) mutating func literalNull() throws(JSONSyntaxError) { try literal("null", expected: 0x6C6C_756E, 4) }
+
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         depth += 1
         defer { depth -= 1 }
@@ -329,10 +346,53 @@ struct JSONScanner: ~Copyable {
     /// Eight ASCII digits at once (little-endian word), or nil when any of the eight is not one.
     @inline(__always)
     static func eightDigits(_ word: UInt64) -> UInt64? {
-        // Every byte is 0x30...0x39: its high nibble is 3, and adding 6 keeps it 3.
-        guard word & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
-              (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
-        else { return nil }
+        leadingDigits(word) == 8 ? eightDigitsValue(word) : nil
+    }
+
+    /// Steps over a run of digits from `pos`, folding them into `mantissa` (wrapping: the caller
+    /// counts digits and knows when it overflowed). While eight bytes are readable, a word at a
+    /// time: the digits before the first non-digit of the word, however many, are folded at once.
+    @inline(__always)
+    mutating func scanDigits(into mantissa: inout UInt64) {
+        let raw = UnsafeRawPointer(base)
+        while pos + 8 <= end {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            let digits = JSONScanner.leadingDigits(word)
+            if digits == 8 {
+                mantissa = mantissa &* 100_000_000 &+ JSONScanner.eightDigitsValue(word)
+                pos += 8
+                continue
+            }
+            if digits > 0 {
+                // The digits moved to the top bytes, '0's below them: the same value.
+                let shift = UInt64(8 - digits) << 3
+                let padded = (word << shift) | (0x3030_3030_3030_3030 >> (64 - shift))
+                mantissa = mantissa &* JSONScanner.powerOfTenInteger(digits) &+ JSONScanner.eightDigitsValue(padded)
+                pos += digits
+            }
+            return
+        }
+        while pos < end {
+            let d = base[pos] &- UInt8(ascii: "0")
+            if d >= 10 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            pos += 1
+        }
+    }
+
+    /// How many of the word's bytes, from the first, are ASCII digits (0...8). A byte flags as a
+    /// non-digit when its high nibble is not 3 or its low nibble is over 9; the lowest flag is
+    /// exact (a carry out of a non-digit byte can only flag bytes above it).
+    @inline(__always)
+    static func leadingDigits(_ word: UInt64) -> Int {
+        let x = word ^ 0x3030_3030_3030_3030
+        let flags = (x | (x &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+        return flags.trailingZeroBitCount >> 3
+    }
+
+    /// The value of eight ASCII digits (little-endian word, first digit lowest), unchecked.
+    @inline(__always)
+    static func eightDigitsValue(_ word: UInt64) -> UInt64 {
         var v = word &- 0x3030_3030_3030_3030
         v = (v &* 10) &+ (v >> 8)
         v = (((v & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)))
@@ -340,21 +400,17 @@ struct JSONScanner: ~Copyable {
         return v & 0xFFFF_FFFF
     }
 
-    /// Steps over a run of digits from `pos`, folding them into `mantissa` (wrapping: the caller
-    /// counts digits and knows when it overflowed). Eight at a time while eight remain.
+    /// 10^k for k in 1...7.
     @inline(__always)
-    mutating func scanDigits(into mantissa: inout UInt64) {
-        let raw = UnsafeRawPointer(base)
-        while pos + 8 <= end,
-              let eight = JSONScanner.eightDigits(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self))) {
-            mantissa = mantissa &* 100_000_000 &+ eight
-            pos += 8
-        }
-        while pos < end {
-            let d = base[pos] &- UInt8(ascii: "0")
-            if d >= 10 { break }
-            mantissa = mantissa &* 10 &+ UInt64(d)
-            pos += 1
+    static func powerOfTenInteger(_ k: Int) -> UInt64 {
+        switch k {
+        case 1: 10
+        case 2: 100
+        case 3: 1000
+        case 4: 10000
+        case 5: 100_000
+        case 6: 1_000_000
+        default: 10_000_000
         }
     }
 

@@ -142,6 +142,52 @@ import Testing
         }
     }
 
+    /// true, false and null, compared as one word where eight bytes are readable, accept and
+    /// refuse what the byte comparison did, at the same offsets, whatever follows them.
+    @Test func literalsScanAsTheReferenceScannerDid() {
+        for (word, fast) in [("true", 0), ("false", 1), ("null", 2)] {
+            var texts = [word, String(word.dropLast()), word.uppercased(), "x" + word.dropFirst(), String(word.prefix(2)) + "x" + word.dropFirst(3)]
+            texts += texts.flatMap { t in ["", ",", "}", "1234567", "12345678", " , "].map { t + $0 } }
+            for text in texts {
+                let bytes = Array(text.utf8)
+                let a: String = bytes.withUnsafeBufferPointer { buffer in
+                    var scanner = JSONScanner(buffer)
+                    do throws(JSONSyntaxError) {
+                        switch fast {
+                        case 0: try scanner.literalTrue()
+                        case 1: try scanner.literalFalse()
+                        default: try scanner.literalNull()
+                        }
+                        return "ok \(scanner.pos)"
+                    } catch { return "\(error.message) \(error.offset)" }
+                }
+                let b: String = bytes.withUnsafeBufferPointer { buffer in
+                    var scanner = ReferenceJSONScanner(buffer)
+                    do throws(ReferenceJSONSyntaxError) {
+                        switch fast {
+                        case 0: try scanner.literal("true")
+                        case 1: try scanner.literal("false")
+                        default: try scanner.literal("null")
+                        }
+                        return "ok \(scanner.pos)"
+                    } catch { return "\(error.message) \(error.offset)" }
+                }
+                #expect(a == b, "\(text)")
+            }
+        }
+    }
+
+    @Test func leadingDigitsCountsTheDigitsBeforeTheFirstOther() {
+        var rng = SplitMix64(seed: 9)
+        let alphabet = Array("0123456789:/ .-+eE,}\u{7F}\u{FF}".utf8) + [0xFA, 0xFF, 0x00, 0x30, 0x39]
+        for _ in 0..<20_000 {
+            let bytes = (0..<8).map { _ in Int.random(in: 0..<3, using: &rng) == 0 ? alphabet.randomElement(using: &rng)! : UInt8.random(in: 0x30...0x39, using: &rng) }
+            let word = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            let expected = bytes.firstIndex { !(0x30...0x39).contains($0) } ?? 8
+            #expect(JSONScanner.leadingDigits(word) == expected, "\(bytes)")
+        }
+    }
+
     // MARK: strings
 
     enum ScannedString: Equatable {

@@ -22,3 +22,46 @@ public struct BoundedHistory<Element: Sendable>: Sendable, RandomAccessCollectio
     public var endIndex: Int { items.count }
     public subscript(position: Int) -> Element { items[position] }
 }
+
+/// The values of a bounded window kept in ascending order: each new value is inserted and the one
+/// the window evicted removed, by binary search, so its median is read without sorting (and
+/// without allocating, once the storage is at capacity). For values that are not NaN.
+struct SortedWindow: Sendable {
+    private(set) var values: [Double] = []
+
+    /// Adds `value`; removes one value equal to `evicted` first, when the window dropped one.
+    mutating func insert(_ value: Double, evicting evicted: Double?) {
+        guard let evicted else {
+            values.insert(value, at: SortedWindow.firstIndex(notBelow: value, in: values))
+            return
+        }
+        let replaced = values.withUnsafeMutableBufferPointer { v -> Bool in
+            let gone = SortedWindow.firstIndex(notBelow: evicted, in: UnsafeBufferPointer(v))
+            guard gone < v.count, v[gone] == evicted, let p = v.baseAddress else { return false }
+            // One shift of the values between the evicted one's place and the new one's.
+            var i = gone
+            if i + 1 < v.count, p[i + 1] < value {
+                while i + 1 < v.count, p[i + 1] < value { p[i] = p[i + 1]; i += 1 }
+            } else {
+                while i > 0, p[i - 1] >= value { p[i] = p[i - 1]; i -= 1 }
+            }
+            p[i] = value
+            return true
+        }
+        if !replaced { values.insert(value, at: SortedWindow.firstIndex(notBelow: value, in: values)) }
+    }
+
+    /// What `StallPolicy.typicalStep` returns for the same values: the element at `count / 2` of
+    /// the ascending order, nil below three values.
+    var median: Double? { values.count >= 3 ? values[values.count / 2] : nil }
+
+    private static func firstIndex<C: RandomAccessCollection<Double>>(notBelow value: Double, in values: C) -> Int where C.Index == Int {
+        var low = 0
+        var high = values.count
+        while low < high {
+            let mid = (low + high) >> 1
+            if values[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}

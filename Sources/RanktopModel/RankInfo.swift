@@ -68,6 +68,9 @@ public struct RankInfo: Sendable {
     public internal(set) var recentStepTimes = BoundedHistory<Double>(capacity: 32)
     /// The median of `recentStepTimes`, kept as steps come so that judging a stall costs nothing.
     public internal(set) var typicalStepTime: Double?
+    /// `recentStepTimes` in ascending order, kept alongside it so that the median costs one
+    /// insertion per step rather than a sort.
+    var sortedStepTimes = SortedWindow()
     /// Recent events of this rank, when the model keeps them (the live view does, a report does not).
     public internal(set) var recentEvents: BoundedHistory<Event>
 

@@ -60,14 +60,32 @@ extension RunModel {
     }
 
     mutating func applyProgress(_ progress: Progress, to info: inout RankInfo, ts: Double) {
+        RunModel.applyProgressToRank(progress, to: &info, ts: ts)
+        // Progress comes from the training thread, so a barrier it was in has ended even if the
+        // exit was dropped.
+        if let barrier = info.barrier {
+            leaveBarrier(barrier.n, rank: &info, ts: nil)
+        }
+        leaveEveryCollective(rank: &info)
+        info.updateWaitingStatus()
+    }
+
+    /// A progress event's effect on its rank's own state: all of it for a rank inside no barrier
+    /// or collective (see `applyInPlace`).
+    static func applyProgressToRank(_ progress: Progress, to info: inout RankInfo, ts: Double) {
         if let last = info.step, let lastTs = info.lastProgressTs, progress.step > last, ts > lastTs {
             let steps = Double(progress.step - last)
             let seconds = ts - lastTs
             let rate = steps / seconds
             // Smoothed so one slow step does not make the ETA jump.
             info.stepRate = info.stepRate.map { 0.7 * $0 + 0.3 * rate } ?? rate
-            info.recentStepTimes.append(seconds / steps)
-            info.typicalStepTime = StallPolicy.typicalStep(info.recentStepTimes)
+            // Positive and finite (ts > lastTs, steps > 0), so never NaN: the sorted window's
+            // median is exactly `StallPolicy.typicalStep(info.recentStepTimes)`.
+            let stepTime = seconds / steps
+            let evicted = info.recentStepTimes.count == info.recentStepTimes.capacity ? info.recentStepTimes.first : nil
+            info.recentStepTimes.append(stepTime)
+            info.sortedStepTimes.insert(stepTime, evicting: evicted)
+            info.typicalStepTime = info.sortedStepTimes.median
         }
         info.step = progress.step
         if let total = progress.total { info.total = total }
@@ -81,12 +99,5 @@ extension RunModel {
                 info.metrics.append(metric)
             }
         }
-        // Progress comes from the training thread, so a barrier it was in has ended even if the
-        // exit was dropped.
-        if let barrier = info.barrier {
-            leaveBarrier(barrier.n, rank: &info, ts: nil)
-        }
-        leaveEveryCollective(rank: &info)
-        info.updateWaitingStatus()
     }
 }

@@ -20,11 +20,16 @@ extension RunModel {
         }
     }
 
-    mutating func applyTriggerCheck(_ n: Int, fired: Bool, to info: inout RankInfo, ts: Double) {
+    /// A check's effect on its rank's own state (all of it, for a check that did not fire).
+    static func applyUnfiredCheck(_ n: Int, to info: inout RankInfo) {
         info.lastCheck = max(info.lastCheck, n)
+    }
+
+    mutating func applyTriggerCheck(_ n: Int, fired: Bool, to info: inout RankInfo, ts: Double) {
+        RunModel.applyUnfiredCheck(n, to: &info)
         guard fired else {
             // Sets for a check that did not fire can only come from a log that lost events.
-            pendingCauses[n] = nil
+            if !pendingCauses.isEmpty { pendingCauses[n] = nil }
             return
         }
         if firingIndex[n] == nil {

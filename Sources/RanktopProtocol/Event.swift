@@ -18,7 +18,7 @@ public struct Event: Sendable, Equatable {
         self.body = body
     }
 
-    public var kind: EventKind { body.kind }
+    @inlinable public var kind: EventKind { body.kind }
 }
 
 public enum EventBody: Sendable, Equatable {
@@ -50,7 +50,7 @@ public enum EventBody: Sendable, Equatable {
     /// The launcher stops its ranks on the user's word (written before the signal goes out).
     case stop(Stop)
 
-    public var kind: EventKind {
+    @inlinable public var kind: EventKind {
         switch self {
         case .hello: .hello
         case .progress: .progress
@@ -101,7 +101,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     /// 0..<count, for tables indexed by kind. A switch, not a lookup: it runs once per event on
     /// the reducer's hot path, and the compiler makes every new kind name its ordinal (a test
     /// checks they are exactly 0..<count).
-    public var ordinal: Int {
+    @inlinable public var ordinal: Int {
         switch self {
         case .hello: 0
         case .progress: 1

@@ -52,7 +52,7 @@ public struct EventDecoder: Sendable {
         guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let world = self.world
         let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
-            slots.initialize(repeating: .absent)
+            // Left uninitialized: `LineFields.present` says which slots were written.
             var fields = LineFields(line: line, slots: slots)
             do throws(DecodeError) {
                 try fields.scan()
@@ -61,7 +61,8 @@ public struct EventDecoder: Sendable {
                 return .failure(error)
             }
         }
-        if case let .success(event) = result, case let .hello(hello) = event.body, self.world == nil {
+        // World first: once known, no event is pattern-matched (a copy of its payload) here.
+        if self.world == nil, case let .success(event) = result, case let .hello(hello) = event.body {
             self.world = hello.world
         }
         return result
@@ -70,20 +71,27 @@ public struct EventDecoder: Sendable {
 
 /// A field's value as scanned: numbers and booleans parsed, strings and nested values left as
 /// positions in the line until an accessor asks for them. Trivial, so it needs no cleanup.
+///
+/// Positions are 32-bit (a line is at most `maxLineBytes`): 16 bytes a slot keeps the line's
+/// slots under the 1 KiB that `withUnsafeTemporaryAllocation` puts on the stack without asking;
+/// at 24 bytes they went to the heap, an allocation per line.
 enum FieldSlot {
     case absent
     case null
     case int(Int)
     case double(Double)
     case bool(Bool)
-    case string(start: Int, count: Int, escaped: Bool)
-    case composite(start: Int, isObject: Bool)
+    case string(start: Int32, count: Int32, escaped: Bool)
+    case composite(start: Int32, isObject: Bool)
 }
 
 /// One line being decoded: its bytes and the slots its known fields were scanned into.
 private struct LineFields: ~Copyable {
     let line: UnsafeBufferPointer<UInt8>
     let slots: UnsafeMutableBufferPointer<FieldSlot>
+    /// Bit k set: the slot of the key with raw value k was written (the others are absent and
+    /// their memory uninitialized). Protocol v1 has fewer than 64 keys.
+    var present: UInt64 = 0
     var kind: EventKind?
     var kindProblem: DecodeError?
 
@@ -105,12 +113,14 @@ private struct LineFields: ~Copyable {
             } else {
                 while true {
                     scanner.skipWhitespace()
-                    let key = try scanner.scanStringRaw()
-                    try scanner.expect(UInt8(ascii: ":"), "':'")
-                    scanner.skipWhitespace()
-                    if !key.escaped, let known = EventKey.match(scanner.base + key.start, count: key.count) {
+                    if let known = try scanKey(&scanner) {
                         let slot = try scanSlot(&scanner)
-                        if known == .kind { noteKind(slot) } else { slots[known.rawValue] = slot }
+                        if known == .kind {
+                            noteKind(slot)
+                        } else {
+                            slots[known.rawValue] = slot
+                            present |= 1 << UInt64(known.rawValue)
+                        }
                     } else {
                         try scanner.skipValue()
                     }
@@ -129,24 +139,59 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    /// Scans a key, the ':' after it and the whitespace before its value; returns the key when
+    /// protocol v1 defines it. A key of at most 7 bytes with 8 bytes readable after its quote
+    /// (every key on the hot path) is matched from one word, without a second pass over it.
+    @inline(__always)
+    private func scanKey(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> EventKey? {
+        let quote = scanner.pos
+        var known: EventKey?
+        if quote + 9 <= scanner.end, scanner.base[quote] == UInt8(ascii: "\"") {
+            let word = UInt64(littleEndian: UnsafeRawPointer(scanner.base).loadUnaligned(fromByteOffset: quote + 1, as: UInt64.self))
+            let special = JSONScanner.specialBytes(word)
+            let count = special.trailingZeroBitCount >> 3
+            if special != 0, (word >> (UInt64(count) << 3)) & 0xFF == UInt64(UInt8(ascii: "\"")) {
+                scanner.pos = quote + count + 2
+                known = count == 0 ? nil : EventKey.match(word: lowBytes(word, count), scanner.base + quote + 1, count: count)
+            } else {
+                known = try scanKeySlowly(&scanner)
+            }
+        } else {
+            known = try scanKeySlowly(&scanner)
+        }
+        if scanner.pos < scanner.end, scanner.base[scanner.pos] == UInt8(ascii: ":") {
+            scanner.pos += 1
+        } else {
+            try scanner.expect(UInt8(ascii: ":"), "':'")
+        }
+        scanner.skipWhitespace()
+        return known
+    }
+
+    private func scanKeySlowly(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> EventKey? {
+        let key = try scanner.scanStringRaw()
+        guard !key.escaped else { return nil }
+        return EventKey.match(scanner.base + key.start, count: key.count)
+    }
+
+    @inline(__always)
     private func scanSlot(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> FieldSlot {
         guard !scanner.atEnd else { throw scanner.fail("expected a value") }
         switch scanner.base[scanner.pos] {
         case UInt8(ascii: "\""):
             let raw = try scanner.scanStringRaw()
-            return .string(start: raw.start, count: raw.count, escaped: raw.escaped)
+            return .string(start: Int32(truncatingIfNeeded: raw.start), count: Int32(truncatingIfNeeded: raw.count), escaped: raw.escaped)
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             let start = scanner.pos
             try scanner.skipValue()
-            return .composite(start: start, isObject: line[start] == UInt8(ascii: "{"))
-        case UInt8(ascii: "t"): try scanner.literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try scanner.literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try scanner.literal("null"); return .null
+            return .composite(start: Int32(truncatingIfNeeded: start), isObject: line[start] == UInt8(ascii: "{"))
+        case UInt8(ascii: "t"): try scanner.literalTrue(); return .bool(true)
+        case UInt8(ascii: "f"): try scanner.literalFalse(); return .bool(false)
+        case UInt8(ascii: "n"): try scanner.literalNull(); return .null
         default:
-            switch try scanner.parseNumber() {
+            switch try scanner.scanNumber() {
             case let .int(i): return .int(i)
             case let .double(d): return .double(d)
-            default: throw scanner.fail("invalid number")
             }
         }
     }
@@ -156,8 +201,9 @@ private struct LineFields: ~Copyable {
         kind = nil
         kindProblem = nil
         switch slot {
-        case let .string(start, count, escaped):
-            if !escaped, let known = EventKind.match(line.baseAddress! + start, count: count) {
+        case let .string(start32, count32, escaped):
+            let (start, count) = (Int(start32), Int(count32))
+            if !escaped, let known = matchKind(start: start, count: count) {
                 kind = known
                 return
             }
@@ -170,6 +216,18 @@ private struct LineFields: ~Copyable {
         default:
             kindProblem = DecodeError("field 'kind': expected string, got \(typeName(slot))")
         }
+    }
+
+    /// The kind named by the bytes at `start`: two word loads when 16 bytes are readable there.
+    @inline(__always)
+    private func matchKind(start: Int, count: Int) -> EventKind? {
+        let p = line.baseAddress! + start
+        guard count <= 16 else { return nil }
+        guard start + 16 <= line.count else { return EventKind.match(p, count: count) }
+        let raw = UnsafeRawPointer(p)
+        let low = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        let high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        return EventKind.match(low: lowBytes(low, count), high: count > 8 ? lowBytes(high, count - 8) : 0, count: count)
     }
 
     func buildEvent(world: Int?) throws(DecodeError) -> Event {
@@ -274,8 +332,9 @@ private struct LineFields: ~Copyable {
 
     // MARK: typed field access
 
+    @inline(__always)
     private func slot(_ key: EventKey) -> FieldSlot {
-        slots[key.rawValue]
+        present & (1 << UInt64(key.rawValue)) != 0 ? slots[key.rawValue] : .absent
     }
 
     private func text(start: Int, count: Int, escaped: Bool) -> String {
@@ -308,6 +367,7 @@ private struct LineFields: ~Copyable {
         DecodeError("field '\(key.jsonName)': expected \(expected), got \(typeName(got))")
     }
 
+    @inline(__always)
     private func optionalInt(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int? {
         let value = slot(key)
         let result: Int
@@ -322,11 +382,13 @@ private struct LineFields: ~Copyable {
         return result
     }
 
+    @inline(__always)
     private func int(_ key: EventKey, min: Int? = nil, max: Int? = nil) throws(DecodeError) -> Int {
         guard let result = try optionalInt(key, min: min, max: max) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func optionalNumber(_ key: EventKey) throws(DecodeError) -> Double? {
         let value = slot(key)
         switch value {
@@ -337,25 +399,29 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    @inline(__always)
     private func number(_ key: EventKey) throws(DecodeError) -> Double {
         guard let result = try optionalNumber(key) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func optionalString(_ key: EventKey) throws(DecodeError) -> String? {
         let value = slot(key)
         switch value {
         case .absent, .null: return nil
-        case let .string(start, count, escaped): return text(start: start, count: count, escaped: escaped)
+        case let .string(start, count, escaped): return text(start: Int(start), count: Int(count), escaped: escaped)
         default: throw wrongType(key, "string", value)
         }
     }
 
+    @inline(__always)
     private func string(_ key: EventKey) throws(DecodeError) -> String {
         guard let result = try optionalString(key) else { throw missing(key) }
         return result
     }
 
+    @inline(__always)
     private func bool(_ key: EventKey) throws(DecodeError) -> Bool {
         let value = slot(key)
         switch value {
@@ -365,6 +431,7 @@ private struct LineFields: ~Copyable {
         }
     }
 
+    @inline(__always)
     private func optionalBool(_ key: EventKey) throws(DecodeError) -> Bool? {
         let value = slot(key)
         switch value {
@@ -380,7 +447,7 @@ private struct LineFields: ~Copyable {
         switch value {
         case .absent, .null: return nil
         case let .composite(start, false):
-            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of integers", value) }
+            guard case let .array(items) = composite(Int(start)) else { throw wrongType(key, "array of integers", value) }
             guard items.count <= maxCount else {
                 throw DecodeError("field '\(key.jsonName)': \(items.count) entries is above the supported maximum \(maxCount)")
             }
@@ -408,7 +475,7 @@ private struct LineFields: ~Copyable {
         switch value {
         case .absent, .null: return nil
         case let .composite(start, false):
-            guard case let .array(items) = composite(start) else { throw wrongType(key, "array of strings", value) }
+            guard case let .array(items) = composite(Int(start)) else { throw wrongType(key, "array of strings", value) }
             var result: [String] = []
             result.reserveCapacity(items.count)
             for item in items {
@@ -430,10 +497,12 @@ private struct LineFields: ~Copyable {
         case let .composite(start, true):
             // The scan already checked the object's syntax; only the member types can be wrong.
             var scanner = JSONScanner(line)
-            scanner.pos = start + 1
+            scanner.pos = Int(start) + 1
             var result: [Metric] = []
             scanner.skipWhitespace()
             if scanner.peek == UInt8(ascii: "}") { return [] }
+            // One allocation for the usual handful (a loss, a learning rate), not one per growth.
+            result.reserveCapacity(4)
             while !scanner.atEnd {
                 scanner.skipWhitespace()
                 let name = (try? scanner.parseString()) ?? ""
@@ -444,10 +513,10 @@ private struct LineFields: ~Copyable {
                     _ = try? scanner.literal("null")
                     result.append(Metric(name, .nan))
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
-                    switch try? scanner.parseNumber() {
+                    switch try? scanner.scanNumber() {
                     case let .int(i)?: result.append(Metric(name, Double(i)))
                     case let .double(d)?: result.append(Metric(name, d))
-                    default: break
+                    case nil: break
                     }
                 default:
                     let other = (try? scanner.parseValue()) ?? .null

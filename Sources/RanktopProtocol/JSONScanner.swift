@@ -48,6 +48,12 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
+/// A scanned JSON number: integers that fit an `Int` exactly, everything else as a Double.
+enum JSONNumber: Equatable {
+    case int(Int)
+    case double(Double)
+}
+
 struct JSONSyntaxError: Error {
     var message: String
     var offset: Int
@@ -91,24 +97,27 @@ struct JSONScanner: ~Copyable {
 
     /// Scans a string whose opening quote is at `pos`; returns the raw byte range when the string
     /// has no escapes, so keys can be matched without allocating.
+    @inline(__always)
     mutating func scanStringRaw() throws(JSONSyntaxError) -> (start: Int, count: Int, escaped: Bool) {
         guard pos < end, base[pos] == UInt8(ascii: "\"") else { throw fail("expected a string") }
         pos += 1
         let start = pos
         var escaped = false
-        // Eight bytes at a time while none is a quote, a backslash or a control character.
         let raw = UnsafeRawPointer(base)
-        while pos + 8 <= end {
-            let word = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            let quote = word ^ (ones &* 0x22)
-            let backslash = word ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            if special & highs != 0 { break }
-            pos += 8
-        }
-        while pos < end {
+        while true {
+            // Eight bytes at a time: the lowest byte flagged as a quote, a backslash or a control
+            // character is exactly the first such byte (the flags above it may be spurious), so
+            // the scan jumps straight to it.
+            while pos + 8 <= end {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+                let special = JSONScanner.specialBytes(word)
+                if special != 0 {
+                    pos += special.trailingZeroBitCount >> 3
+                    break
+                }
+                pos += 8
+            }
+            guard pos < end else { throw fail("unterminated string") }
             let c = base[pos]
             if c == UInt8(ascii: "\"") {
                 let count = pos - start
@@ -123,7 +132,17 @@ struct JSONScanner: ~Copyable {
                 pos += 1
             }
         }
-        throw fail("unterminated string")
+    }
+
+    /// The high bit of each byte of `word` that is a quote, a backslash or below 0x20; exact for
+    /// the lowest such byte, possibly spurious above it.
+    @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        return (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)) & highs
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {
@@ -227,6 +246,23 @@ struct JSONScanner: ~Copyable {
         pos += n
     }
 
+    /// `literal` for the three JSON words, compared as one word load when eight bytes are
+    /// readable (`expected`: the word's bytes, little-endian; `n`: its length).
+    @inline(__always)
+    mutating func literal(_ word: StaticString, expected: UInt64, _ n: Int) throws(JSONSyntaxError) {
+        if pos + 8 <= end {
+            let loaded = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            guard loaded & ((1 << (UInt64(n) << 3)) &- 1) == expected else { throw fail("invalid literal") }
+            pos += n
+        } else {
+            try literal(word)
+        }
+    }
+
+    @inline(__always) mutating func literalTrue() throws(JSONSyntaxError) { try literal("true", expected: 0x6575_7274, 4) }
+    @inline(__always) mutating func literalFalse() throws(JSONSyntaxError) { try literal("false", expected: 0x65_736C_6166, 5) }
+    @inline(__always) mutating func literalNull() throws(JSONSyntaxError) { try literal("null", expected: 0x6C6C_756E, 4) }
+
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         depth += 1
         defer { depth -= 1 }
@@ -268,15 +304,119 @@ struct JSONScanner: ~Copyable {
         }
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { k in
-        var v = 1.0
-        for _ in 0..<k { v *= 10 }
-        return v
+    /// 10^k for the exact powers a Double holds (k in 0...22): constants, no table to initialize.
+    @inline(__always)
+    static func exactPowerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: 1e0
+        case 1: 1e1
+        case 2: 1e2
+        case 3: 1e3
+        case 4: 1e4
+        case 5: 1e5
+        case 6: 1e6
+        case 7: 1e7
+        case 8: 1e8
+        case 9: 1e9
+        case 10: 1e10
+        case 11: 1e11
+        case 12: 1e12
+        case 13: 1e13
+        case 14: 1e14
+        case 15: 1e15
+        case 16: 1e16
+        case 17: 1e17
+        case 18: 1e18
+        case 19: 1e19
+        case 20: 1e20
+        case 21: 1e21
+        default: 1e22
+        }
     }
 
     /// JSON numbers, plus the `NaN` / `Infinity` / `-Infinity` tokens that Python's json module
     /// writes for a diverged loss.
     mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
+        switch try scanNumber() {
+        case let .int(i): .int(i)
+        case let .double(d): .double(d)
+        }
+    }
+
+    /// Eight ASCII digits at once (little-endian word), or nil when any of the eight is not one.
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64? {
+        leadingDigits(word) == 8 ? eightDigitsValue(word) : nil
+    }
+
+    /// Steps over a run of digits from `pos`, folding them into `mantissa` (wrapping: the caller
+    /// counts digits and knows when it overflowed). While eight bytes are readable, a word at a
+    /// time: the digits before the first non-digit of the word, however many, are folded at once.
+    @inline(__always)
+    mutating func scanDigits(into mantissa: inout UInt64) {
+        let raw = UnsafeRawPointer(base)
+        while pos + 8 <= end {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+            let digits = JSONScanner.leadingDigits(word)
+            if digits == 8 {
+                mantissa = mantissa &* 100_000_000 &+ JSONScanner.eightDigitsValue(word)
+                pos += 8
+                continue
+            }
+            if digits > 0 {
+                // The digits moved to the top bytes, '0's below them: the same value.
+                let shift = UInt64(8 - digits) << 3
+                let padded = (word << shift) | (0x3030_3030_3030_3030 >> (64 - shift))
+                mantissa = mantissa &* JSONScanner.powerOfTenInteger(digits) &+ JSONScanner.eightDigitsValue(padded)
+                pos += digits
+            }
+            return
+        }
+        while pos < end {
+            let d = base[pos] &- UInt8(ascii: "0")
+            if d >= 10 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            pos += 1
+        }
+    }
+
+    /// How many of the word's bytes, from the first, are ASCII digits (0...8). A byte flags as a
+    /// non-digit when its high nibble is not 3 or its low nibble is over 9; the lowest flag is
+    /// exact (a carry out of a non-digit byte can only flag bytes above it).
+    @inline(__always)
+    static func leadingDigits(_ word: UInt64) -> Int {
+        let x = word ^ 0x3030_3030_3030_3030
+        let flags = (x | (x &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+        return flags.trailingZeroBitCount >> 3
+    }
+
+    /// The value of eight ASCII digits (little-endian word, first digit lowest), unchecked.
+    @inline(__always)
+    static func eightDigitsValue(_ word: UInt64) -> UInt64 {
+        var v = word &- 0x3030_3030_3030_3030
+        v = (v &* 10) &+ (v >> 8)
+        v = (((v & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)))
+            &+ (((v >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32)))) >> 32
+        return v & 0xFFFF_FFFF
+    }
+
+    /// 10^k for k in 1...7.
+    @inline(__always)
+    static func powerOfTenInteger(_ k: Int) -> UInt64 {
+        switch k {
+        case 1: 10
+        case 2: 100
+        case 3: 1000
+        case 4: 10000
+        case 5: 100_000
+        case 6: 1_000_000
+        default: 10_000_000
+        }
+    }
+
+    /// `parseNumber` without the general value type: what the decoder's scalar slots take.
+    @inline(__always)
+    mutating func scanNumber() throws(JSONSyntaxError) -> JSONNumber {
         let start = pos
         var negative = false
         if peek == UInt8(ascii: "-") { negative = true; pos += 1 }
@@ -284,15 +424,9 @@ struct JSONScanner: ~Copyable {
         if peek == UInt8(ascii: "I") { try literal("Infinity"); return .double(negative ? -.infinity : .infinity) }
         // Every digit counts toward the 19 an UInt64 holds; longer numbers (rare) go to strtod.
         var mantissa: UInt64 = 0
-        var digits = 0
         let intStart = pos
-        while pos < end {
-            let d = base[pos] &- UInt8(ascii: "0")
-            if d >= 10 { break }
-            mantissa = mantissa &* 10 &+ UInt64(d)
-            pos += 1
-        }
-        digits = pos - intStart
+        scanDigits(into: &mantissa)
+        var digits = pos - intStart
         guard digits > 0 else { throw fail("invalid number") }
         if digits > 1, base[intStart] == UInt8(ascii: "0") { throw fail("invalid number (leading zero)") }
         var fractionDigits = 0
@@ -301,12 +435,7 @@ struct JSONScanner: ~Copyable {
             isInteger = false
             pos += 1
             let fracStart = pos
-            while pos < end {
-                let d = base[pos] &- UInt8(ascii: "0")
-                if d >= 10 { break }
-                mantissa = mantissa &* 10 &+ UInt64(d)
-                pos += 1
-            }
+            scanDigits(into: &mantissa)
             fractionDigits = pos - fracStart
             guard fractionDigits > 0 else { throw fail("invalid number") }
             digits += fractionDigits
@@ -334,11 +463,14 @@ struct JSONScanner: ~Copyable {
         let scale = exponent - fractionDigits
         if !overflow, mantissa < (1 << 53), scale >= -22, scale <= 22 {
             var value = Double(mantissa)
-            value = scale < 0 ? value / JSONScanner.powersOfTen[-scale] : value * JSONScanner.powersOfTen[scale]
+            value = scale < 0 ? value / JSONScanner.exactPowerOfTen(-scale) : value * JSONScanner.exactPowerOfTen(scale)
             return .double(negative ? -value : value)
         }
         return .double(slowDouble(start: start, count: pos - start))
     }
+
+    /// The number as strtod reads it: the reference the fast paths must agree with (tests).
+    func slowNumber(start: Int, count: Int) -> Double { slowDouble(start: start, count: count) }
 
     private func slowDouble(start: Int, count: Int) -> Double {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer in
@@ -359,7 +491,7 @@ struct JSONScanner: ~Copyable {
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
-        default: _ = try parseNumber()
+        default: _ = try scanNumber()
         }
     }
 

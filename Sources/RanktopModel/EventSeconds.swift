@@ -3,15 +3,17 @@
 /// log replayed at any speed (or followed live) shows the same rate at the same instant.
 public struct EventSeconds: Sendable, Equatable {
     static let kept = 4
-    private var seconds = [Int](repeating: Int.min, count: kept)
-    private var counts = [Int](repeating: 0, count: kept)
+    // Inline vectors, not arrays: this is on every event's path, and an array's uniqueness
+    // check and bounds checks cost more than the count itself.
+    private var seconds = SIMD4<Int>(repeating: Int.min)
+    private var counts = SIMD4<Int>(repeating: 0)
 
     public init() {}
 
     mutating func record(_ ts: Double) {
         guard ts.isFinite, abs(ts) < 1e15 else { return }
         let second = Int(ts.rounded(.down))
-        let slot = Int(UInt(bitPattern: second) % UInt(EventSeconds.kept))
+        let slot = Int(UInt(bitPattern: second) & 3)
         if seconds[slot] != second {
             // A slot is reused only for a newer second; an event older than the slots is not counted.
             guard second > seconds[slot] else { return }
@@ -26,7 +28,7 @@ public struct EventSeconds: Sendable, Equatable {
         guard now.isFinite, abs(now) < 1e15 else { return 0 }
         let current = Int(now.rounded(.down))
         var total = 0
-        for (second, count) in zip(seconds, counts) where second == current - 1 || second == current - 2 { total += count }
+        for slot in 0..<EventSeconds.kept where seconds[slot] == current - 1 || seconds[slot] == current - 2 { total += counts[slot] }
         return Double(total) / 2
     }
 }

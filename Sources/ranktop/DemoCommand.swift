@@ -42,7 +42,8 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let status = try await reportingFailures {
             let run = try await LiveRun.start(live, localRanks: ranks)
-            let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)"]
+            // Simulated ranks must not outlive the demo (a real run's ranks outlive ranktop).
+            let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)", "--exit-with-launcher"]
             let specs = try LaunchCommand.rankSpecs(count: ranks, command: command, environment: run.environment(), run: run)
             return try await run.supervise(specs, expectedWorld: ranks, stopOthersOnFailure: true)
         }

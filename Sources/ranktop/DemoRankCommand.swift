@@ -1,5 +1,9 @@
 import ArgumentParser
 import Ranktop
+import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One rank of `ranktop demo`'s simulated run. Hidden: `ranktop demo` (or `ranktop launch -n 4 --
 /// ranktop demo-rank`) starts it with the launch environment (RANK, WORLD_SIZE, MASTER_ADDR, ...).
@@ -42,6 +46,9 @@ struct DemoRankCommand: ParsableCommand {
     @Flag(help: "Print nothing when the run ends.")
     var quiet = false
 
+    @Flag(help: "Stop (as on SIGTERM) within a second once the process that started this rank is gone: 'ranktop demo' passes it, because its ranks are not real training and must not outlive it. Ranks started by 'ranktop launch' keep going, as real training does.")
+    var exitWithLauncher = false
+
     @Option(help: "Benchmark mode (docs/benchmarks.md): each step is this many milliseconds of fixed arithmetic, then --events-per-step events and a trigger check; segments with and without the events alternate and rank 0 prints the step times.")
     var workMs: Double?
 
@@ -75,6 +82,7 @@ struct DemoRankCommand: ParsableCommand {
                 throw CLIFailure(message: String(describing: error), exitCode: 1)
             }
             state.reportTerminationSignals()
+            if exitWithLauncher { LauncherWatch.start() }
             if let workMs {
                 let bench = DemoStepBenchmark(state: state, workMilliseconds: workMs, events: eventsPerStep, pairs: benchPairs, stepsPerSegment: benchSegment)
                 let result: DemoStepBenchmark.Result
@@ -105,6 +113,22 @@ struct DemoRankCommand: ParsableCommand {
             case let .stopped(step, check):
                 print("rank \(state.rank): stopped at step \(step) (trigger check \(check))")
             }
+        }
+    }
+}
+
+/// Watches for the end of the process that started this one: re-parented (to init or a
+/// subreaper), this rank stops itself through its own SIGTERM path, which says bye. Polled, not
+/// `PR_SET_PDEATHSIG`: that fires when the *thread* that spawned the rank exits, which in a
+/// launcher with a thread pool is not the launcher's end.
+enum LauncherWatch {
+    static let interval: UInt32 = 200_000
+
+    static func start() {
+        let launcher = getppid()
+        DetachedThread.start(name: "ranktop-launcher-watch", stackSize: 64 * 1024) {
+            while getppid() == launcher { usleep(interval) }
+            kill(getpid(), SIGTERM)
         }
     }
 }

@@ -53,7 +53,11 @@ import Glibc
         let scratch = try Scratch()
         let shm = try ShmDirectory()
         let environment = ["RANKTOP_SHM_DIR": shm.path]
-        let demo = try LiveProcess(["demo", "--headless", "--transport", "shm", "--ranks", "3", "--steps", "100000"], environment: environment, in: scratch)
+        // `launch` of demo ranks: unlike `demo`'s, they outlive their launcher, as real training does.
+        let demo = try LiveProcess(
+            ["launch", "-n", "3", "--headless", "--transport", "shm", "--", RanktopExecutable.path, "demo-rank", "--steps", "100000"],
+            environment: environment, in: scratch
+        )
         let name = try await waitFor("the demo's segment", timeout: 60) { shm.names.first }
         try await waitUntil("every rank past step 2", timeout: 60, every: 0.1) {
             let steps = Self.steps(try Self.report(name, environment))
@@ -96,6 +100,26 @@ import Glibc
         #expect(listed.first?["world"] as? Int == 3)
         #expect(try ProcessRunner.ranktop(["rm", name], environment: environment).status == 0)
         #expect(shm.names.isEmpty)
+    }
+
+    /// The demo's ranks are not training: `kill -9` of the demo leaves none of them behind.
+    @Test(arguments: ["unix", "shm"]) func theDemosRanksEndWithinTwoSecondsOfTheirLauncher(transport: String) async throws {
+        let scratch = try Scratch()
+        let shm = try ShmDirectory()
+        let environment = ["RANKTOP_SHM_DIR": shm.path]
+        let log = scratch.file("demo.jsonl")
+        let demo = try LiveProcess(
+            ["demo", "--headless", "--transport", transport, "--ranks", "3", "--steps", "100000", "--log", log], environment: environment, in: scratch
+        )
+        _ = try await LiveLog.waitFor(log, "every rank training", timeout: 60) { objects in (0..<3).allSatisfy { LiveLog.step(of: $0, in: objects) >= 2 } }
+        let ranks = try Self.childPids(of: demo.pid)
+        #expect(ranks.count == 3)
+        demo.signal(SIGKILL)
+        try await waitUntil("the launcher dead", timeout: 10) { Self.isGone(demo.pid) }
+        let killed = Date()
+        try await waitUntil("every demo rank gone", timeout: 10, every: 0.05) { ranks.allSatisfy(Self.isGone) }
+        let took = Date().timeIntervalSince(killed)
+        #expect(took < 2, "the demo's ranks outlived it by \(took) s")
     }
 
     @Test func anInjectionThroughTheControlBlockStopsEveryRankAtTheSameCheck() async throws {

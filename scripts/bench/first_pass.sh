@@ -6,7 +6,8 @@
 #
 # Usage: scripts/bench/first_pass.sh [EVENTS...]   (default: 1000000; 4000000 adds the memory check)
 # Environment: RUNS (3), CORE (1), RANKTOP_BENCH_VENV (~/.cache/ranktop/bench-venv),
-#              RANKTOP_BENCH_DIR (${TMPDIR:-/tmp}/ranktop-bench), SKIP_BUILD=1 to use the last build.
+#              RANKTOP_BENCH_DIR (${TMPDIR:-/tmp}/ranktop-bench), SKIP_BUILD=1 to use the last build,
+#              BASELINE_BIN (another ranktop binary, e.g. an older commit's, measured in the same rounds).
 #
 # Every swift build on the shared machine goes through /tmp/ranktop-build.lock.
 set -euo pipefail
@@ -79,6 +80,7 @@ for n in "${sizes[@]}"; do
     echo "== $log: $events events, $((bytes / 1048576)) MiB"
     labels=(); commands=(); best_user=(); best_wall=(); best_rss=(); all_runs=()
     add "ranktop report --json" "$bin" report "$log" --json
+    if [ -n "${BASELINE_BIN:-}" ]; then add "baseline ranktop report --json" "$BASELINE_BIN" report "$log" --json; fi
     if [ "$n" -le 1000000 ]; then
         add "python orjson.loads loop" "$py" -c 'import orjson, sys
 for line in open(sys.argv[1], "rb"): orjson.loads(line)' "$log"

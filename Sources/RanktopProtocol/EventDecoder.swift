@@ -52,13 +52,15 @@ public struct EventDecoder: Sendable {
         guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let world = self.world
         let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
-            // Left uninitialized: `LineFields.present` says which slots were written.
-            var fields = LineFields(line: line, slots: slots)
-            do throws(DecodeError) {
-                try fields.scan()
-                return Result<Event, DecodeError>.success(try fields.buildEvent(world: world))
-            } catch {
-                return .failure(error)
+            withUnsafeTemporaryAllocation(of: MetricSlot.self, capacity: LineFields.metricSlotCount) { metricSlots in
+                // Left uninitialized: `LineFields.present` says which slots were written.
+                var fields = LineFields(line: line, slots: slots, metricSlots: metricSlots)
+                do throws(DecodeError) {
+                    try fields.scan()
+                    return Result<Event, DecodeError>.success(try fields.buildEvent(world: world))
+                } catch {
+                    return .failure(error)
+                }
             }
         }
         // World first: once known, no event is pattern-matched (a copy of its payload) here.
@@ -85,6 +87,14 @@ enum FieldSlot {
     case composite(start: Int32, isObject: Bool)
 }
 
+/// A member of a metrics object as scanned: its name's place in the line, and its value.
+struct MetricSlot {
+    var nameStart: Int32
+    var nameCount: Int32
+    var escaped: Bool
+    var value: Double
+}
+
 /// One line being decoded: its bytes and the slots its known fields were scanned into.
 private struct LineFields: ~Copyable {
     let line: UnsafeBufferPointer<UInt8>
@@ -95,9 +105,19 @@ private struct LineFields: ~Copyable {
     var kind: EventKind?
     var kindProblem: DecodeError?
 
-    init(line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<FieldSlot>) {
+    /// The members of the last `metrics` object, recorded as the scan checked its syntax, so
+    /// that building the event does not scan it again: `metricCount` of them, for the object at
+    /// `metricsStart`; -1 when it had a member that is not a number or null, or more members than
+    /// there are slots (the event is then built from a second scan, as before).
+    let metricSlots: UnsafeMutableBufferPointer<MetricSlot>
+    var metricCount = -1
+    var metricsStart = -1
+    static let metricSlotCount = 8
+
+    init(line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<FieldSlot>, metricSlots: UnsafeMutableBufferPointer<MetricSlot>) {
         self.line = line
         self.slots = slots
+        self.metricSlots = metricSlots
     }
 
     mutating func scan() throws(DecodeError) {
@@ -114,7 +134,9 @@ private struct LineFields: ~Copyable {
                 while true {
                     scanner.skipWhitespace()
                     if let known = try scanKey(&scanner) {
-                        let slot = try scanSlot(&scanner)
+                        let slot = known == .metrics && !scanner.atEnd && scanner.base[scanner.pos] == UInt8(ascii: "{")
+                            ? try scanMetrics(&scanner)
+                            : try scanSlot(&scanner)
                         if known == .kind {
                             noteKind(slot)
                         } else {
@@ -172,6 +194,62 @@ private struct LineFields: ~Copyable {
         let key = try scanner.scanStringRaw()
         guard !key.escaped else { return nil }
         return EventKey.match(scanner.base + key.start, count: key.count)
+    }
+
+    /// `scanSlot` for the metrics object: the same syntax checks as `skipValue` (the same
+    /// errors at the same offsets), recording each member's name and number on the way.
+    private mutating func scanMetrics(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> FieldSlot {
+        let start = scanner.pos
+        metricsStart = start
+        metricCount = 0
+        scanner.depth += 1
+        defer { scanner.depth -= 1 }
+        guard scanner.depth <= JSONScanner.maxDepth else { throw scanner.fail("nested too deeply") }
+        scanner.pos += 1
+        scanner.skipWhitespace()
+        if scanner.peek == UInt8(ascii: "}") {
+            scanner.pos += 1
+        } else {
+            while true {
+                scanner.skipWhitespace()
+                let name = try scanner.scanStringRaw()
+                try scanner.expect(UInt8(ascii: ":"), "':'")
+                scanner.skipWhitespace()
+                guard !scanner.atEnd else { throw scanner.fail("expected a value") }
+                let value: Double?
+                switch scanner.base[scanner.pos] {
+                case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "t"), UInt8(ascii: "f"):
+                    try scanner.skipValue()
+                    value = nil
+                case UInt8(ascii: "n"):
+                    try scanner.literalNull()
+                    value = .nan
+                default:
+                    switch try scanner.scanNumber() {
+                    case let .int(i): value = Double(i)
+                    case let .double(d): value = d
+                    }
+                }
+                if metricCount >= 0 {
+                    if let value, metricCount < LineFields.metricSlotCount {
+                        metricSlots[metricCount] = MetricSlot(
+                            nameStart: Int32(truncatingIfNeeded: name.start), nameCount: Int32(truncatingIfNeeded: name.count),
+                            escaped: name.escaped, value: value
+                        )
+                        metricCount += 1
+                    } else {
+                        metricCount = -1
+                    }
+                }
+                scanner.skipWhitespace()
+                guard !scanner.atEnd else { throw scanner.fail("unterminated object") }
+                let c = scanner.base[scanner.pos]
+                scanner.pos += 1
+                if c == UInt8(ascii: "}") { break }
+                guard c == UInt8(ascii: ",") else { throw scanner.fail("expected ',' or '}'") }
+            }
+        }
+        return .composite(start: Int32(truncatingIfNeeded: start), isObject: true)
     }
 
     @inline(__always)
@@ -494,6 +572,15 @@ private struct LineFields: ~Copyable {
         let value = slot(.metrics)
         switch value {
         case .absent, .null: return []
+        case let .composite(start, true) where Int(start) == metricsStart && metricCount >= 0:
+            // Recorded by the scan: every member a number (or null), in order.
+            var result: [Metric] = []
+            result.reserveCapacity(metricCount)
+            for i in 0..<metricCount {
+                let m = metricSlots[i]
+                result.append(Metric(text(start: Int(m.nameStart), count: Int(m.nameCount), escaped: m.escaped), m.value))
+            }
+            return result
         case let .composite(start, true):
             // The scan already checked the object's syntax; only the member types can be wrong.
             var scanner = JSONScanner(line)

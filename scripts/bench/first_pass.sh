@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark (issue 14, item 5): the first pass of `ranktop report` (decode + reduce, release
 # build) side by side with the best a user could write in Python, and jq, over the same log, each
-# pinned to one core. Every command runs RUNS times (default 3); the figure kept is the best of
-# them (least user CPU time), for every command alike.
+# pinned to one core. Every command runs RUNS times (default 3), in interleaved rounds; the
+# figure kept is the best of them (least user CPU time), for every command alike.
 #
 # Usage: scripts/bench/first_pass.sh [EVENTS...]   (default: 1000000; 4000000 adds the memory check)
 # Environment: RUNS (3), CORE (1), RANKTOP_BENCH_VENV (~/.cache/ranktop/bench-venv),
-#              RANKTOP_BENCH_DIR (${TMPDIR:-/tmp}/ranktop-bench), SKIP_BUILD=1 to use the last build.
+#              RANKTOP_BENCH_DIR (${TMPDIR:-/tmp}/ranktop-bench), SKIP_BUILD=1 to use the last build,
+#              BASELINE_BIN (another ranktop binary, e.g. an older commit's, measured in the same rounds).
 #
 # Every swift build on the shared machine goes through /tmp/ranktop-build.lock.
 set -euo pipefail
@@ -40,25 +41,30 @@ once() {
     cat "$dir/time.txt"
 }
 
-# label events command... -> prints every run and the best; sets best_user and best_rss
-best_user=0
-best_rss=0
-measure() {
-    local label="$1" events="$2"; shift 2
-    local best="" rss=0 wall_best="" all=""
-    for _ in $(seq "$runs"); do
-        read -r wall user peak < <(once "$@")
-        all+=" $user"
-        if [ -z "$best" ] || awk -v a="$user" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-            best="$user"; wall_best="$wall"; rss="$peak"
-        fi
+# The commands of one log run in rounds (each command once a round, RUNS rounds), so that the
+# load of a shared machine drifts over all of them alike rather than over whichever ran last.
+declare -A best_user best_wall best_rss all_runs
+labels=()
+commands=()
+add() { labels+=("$1"); shift; commands+=("$(printf '%q ' "$@")"); }
+run_rounds() {
+    local i k
+    for i in $(seq "$runs"); do
+        for k in "${!labels[@]}"; do
+            read -r wall user peak < <(eval once "${commands[$k]}")
+            local label="${labels[$k]}"
+            all_runs[$label]+=" $user"
+            if [ -z "${best_user[$label]:-}" ] || awk -v a="$user" -v b="${best_user[$label]}" 'BEGIN { exit !(a < b) }'; then
+                best_user[$label]="$user"; best_wall[$label]="$wall"; best_rss[$label]="$peak"
+            fi
+        done
     done
-    best_user="$best"
-    best_rss="$rss"
-    local rate
-    rate=$(awk -v n="$events" -v s="$best" 'BEGIN { printf "%.2f", (s > 0 ? n / s / 1e6 : 0) }')
-    printf "%-34s best %6.2f s user (%5.2f s wall) %6sM events/s  %8d KB peak RSS   runs:%s\n" \
-        "$label" "$best" "$wall_best" "$rate" "$rss" "$all"
+}
+report() { # label events
+    local label="$1" events="$2" rate
+    rate=$(awk -v n="$events" -v s="${best_user[$label]}" 'BEGIN { printf "%.2f", (s > 0 ? n / s / 1e6 : 0) }')
+    printf "%-30s best %6.2f s user (%5.2f s wall) %6sM events/s %8d KB peak RSS  runs:%s\n" \
+        "$label" "${best_user[$label]}" "${best_wall[$label]}" "$rate" "${best_rss[$label]}" "${all_runs[$label]}"
 }
 
 echo "ranktop: $bin"
@@ -72,20 +78,24 @@ for n in "${sizes[@]}"; do
     events=$(wc -l < "$log")
     bytes=$(stat -c %s "$log")
     echo "== $log: $events events, $((bytes / 1048576)) MiB"
-    measure "ranktop report --json" "$events" "$bin" report "$log" --json
-    ranktop_user="$best_user"
-    [ "$n" -le 1000000 ] || continue
-    measure "python orjson.loads loop" "$events" "$py" -c 'import orjson, sys
+    labels=(); commands=(); best_user=(); best_wall=(); best_rss=(); all_runs=()
+    add "ranktop report --json" "$bin" report "$log" --json
+    if [ -n "${BASELINE_BIN:-}" ]; then add "baseline ranktop report --json" "$BASELINE_BIN" report "$log" --json; fi
+    if [ "$n" -le 1000000 ]; then
+        add "python orjson.loads loop" "$py" -c 'import orjson, sys
 for line in open(sys.argv[1], "rb"): orjson.loads(line)' "$log"
-    orjson_user="$best_user"
-    # The parser is made once and reused: pysimdjson's fast way (its buffers are kept between
-    # documents). Each document is dropped before the next parse, as reuse requires.
-    measure "python pysimdjson parse loop" "$events" "$py" -c 'import simdjson, sys
+        # The parser is made once and reused: pysimdjson's fast way (its buffers are kept between
+        # documents). Each document is dropped before the next parse, as reuse requires.
+        add "python pysimdjson parse loop" "$py" -c 'import simdjson, sys
 parser = simdjson.Parser()
 for line in open(sys.argv[1], "rb"): parser.parse(line)' "$log"
-    simd_user="$best_user"
-    measure "jq -c . > /dev/null" "$events" jq -c . "$log"
-    awk -v r="$ranktop_user" -v o="$orjson_user" -v s="$simd_user" 'BEGIN {
+        add "jq -c . > /dev/null" jq -c . "$log"
+    fi
+    run_rounds
+    for label in "${labels[@]}"; do report "$label" "$events"; done
+    [ "$n" -le 1000000 ] || continue
+    awk -v r="${best_user["ranktop report --json"]}" -v o="${best_user["python orjson.loads loop"]}" \
+        -v s="${best_user["python pysimdjson parse loop"]}" 'BEGIN {
         printf "ratio ranktop/orjson     %.2fx (target >= 3)\n", o / r
         printf "ratio ranktop/pysimdjson %.2fx (target >= 1.5)\n", s / r
     }'

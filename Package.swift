@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Events, the JSON Lines codec, the event log, addresses, the shared-memory layout (its
@@ -56,7 +57,9 @@ let package = Package(
             dependencies: ["RanktopProtocol", "RanktopModel", "RanktopEmitter"] + concurrency + [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The runtime API for Swift training programs (barriers, main-first, triggers).

@@ -32,6 +32,8 @@ public final class Collector: Sendable {
     /// Hooks still running: `stop` waits for them (up to their timeout), so an end hook runs
     /// to its end even when the launcher exits right after.
     let activeHooks = ManagedAtomic<Int>(0)
+    /// `--metrics`: the run as Prometheus metrics.
+    let runMetrics: RunMetrics?
 
     /// A rank of a run: two runs on one `serve` both have a rank 0.
     struct RankKey: Hashable, Sendable {
@@ -79,6 +81,7 @@ public final class Collector: Sendable {
         var stackCaptures = StackCaptureBook()
         /// The run's episodes so far, for the hooks.
         var alerts = RunAlerts()
+        var metricsServer: MetricsServer?
         var connections = 0
     }
 
@@ -90,7 +93,9 @@ public final class Collector: Sendable {
         initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
         state = NIOLockedValueBox(initial)
         log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.keepsLiveModel, warn: configuration.warn)
-        modelFollower = (configuration.stackAfter > 0 || !configuration.hooks.isEmpty) && !configuration.keepsLiveModel ? LogModelFollower() : nil
+        runMetrics = configuration.metrics == nil ? nil : RunMetrics()
+        let needsModel = configuration.stackAfter > 0 || !configuration.hooks.isEmpty || configuration.metrics != nil
+        modelFollower = needsModel && !configuration.keepsLiveModel ? LogModelFollower() : nil
     }
 
     public var logPath: String { configuration.logPath }
@@ -114,12 +119,21 @@ public final class Collector: Sendable {
                 let bound = try await transport.start(collector: self)
                 started.append((transport, bound))
             }
+            if let metrics = configuration.metrics, let runMetrics {
+                do {
+                    let server = try await MetricsServer.start(host: metrics.host, port: metrics.port, metrics: runMetrics)
+                    state.withLockedValue { $0.metricsServer = server }
+                } catch {
+                    throw TransportError("cannot serve metrics on \(metrics.host):\(metrics.port): \(error)")
+                }
+            }
             let tcp = started.map(\.1).filter(\.isTCP)
             if let path = configuration.tokenFile, let token = configuration.token, !tcp.isEmpty {
                 try TokenFile.write(path: path, token: token, addresses: tcp)
             }
         } catch {
             for (transport, _) in started { await transport.stop() }
+            await state.withLockedValue({ $0.metricsServer })?.stop()
             log.close()
             throw error
         }
@@ -140,6 +154,11 @@ public final class Collector: Sendable {
             // At most once a second: the policy reads an O(world) snapshot of the live model.
             timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
                 self?.captureStacks()
+            })
+        }
+        if runMetrics != nil {
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .seconds(1)) { [weak self] _ in
+                self?.updateMetrics()
             })
         }
         if !configuration.hooks.isEmpty {
@@ -179,6 +198,7 @@ public final class Collector: Sendable {
         for timer in timers { timer.cancel() }
         if let path = configuration.tokenFile { TokenFile.remove(path: path) }
         for transport in transports { await transport.stop() }
+        await state.withLockedValue({ $0.metricsServer })?.stop()
         log.close()
         for transport in transports { await transport.finish() }
         await finishHooks()

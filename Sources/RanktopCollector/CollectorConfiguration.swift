@@ -40,6 +40,8 @@ public struct CollectorConfiguration: Sendable {
     public var sharedMemory = SharedMemoryOptions()
     /// Commands run once per stall, failure and end of the run (none by default).
     public var hooks = HookCommands()
+    /// Where to serve Prometheus metrics (`--metrics HOST:PORT`), if anywhere.
+    public var metrics: (host: String, port: Int)?
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,

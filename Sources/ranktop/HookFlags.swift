@@ -18,9 +18,37 @@ struct HookFlags: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Seconds a hook may run before it is killed (and that is reported).", valueName: "seconds"))
     var hookTimeout: Double = HookCommands.defaultTimeout
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST:PORT, or PORT for 127.0.0.1; 0 picks a free port): per rank step, condition, stalled, wait seconds, dropped events; per run stall seconds, open waits, events/s, firings.",
+        valueName: "addr"))
+    var metrics: String?
+
+    /// `--metrics` as a host and a port.
+    static func metricsAddress(_ text: String) -> (host: String, port: Int)? {
+        var rest = Substring(text)
+        if rest.hasPrefix("http://") { rest = rest.dropFirst(7) }
+        if rest.hasPrefix("tcp://") { rest = rest.dropFirst(6) }
+        if rest.hasSuffix("/metrics") { rest = rest.dropLast(8) }
+        let host: Substring
+        let portText: Substring
+        if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        } else {
+            host = ""
+            portText = rest
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        let cleanHost = host.hasPrefix("[") && host.hasSuffix("]") ? host.dropFirst().dropLast() : host
+        return (cleanHost.isEmpty ? "127.0.0.1" : String(cleanHost), port)
+    }
+
     func validate() throws {
         guard hookTimeout.isFinite, hookTimeout > 0, hookTimeout <= 3600 else {
             throw ValidationError("--hook-timeout must be between 0 and 3600 seconds, not \(hookTimeout)")
+        }
+        if let metrics, HookFlags.metricsAddress(metrics) == nil {
+            throw ValidationError("--metrics \(metrics): give HOST:PORT (e.g. 127.0.0.1:9464) or a port")
         }
         for (flag, command) in [("--on-stall", onStall), ("--on-failure", onFailure), ("--on-end", onEnd)] {
             if let command, command.allSatisfy(\.isWhitespace) { throw ValidationError("\(flag) needs a command") }

@@ -54,6 +54,7 @@ struct LiveRun {
             configuration.sharedMemory.rankCapacity = max(localRanks ?? 256, ShmLayout.defaultRankCapacity)
             configuration.hooks = options.hooks.commands
             configuration.hooks.stallPolicy = options.dashboard.stall.policy
+            configuration.metrics = options.hooks.metrics.flatMap(HookFlags.metricsAddress)
             collector = try Collector(configuration: configuration)
             try await collector.start()
         } catch let error as TransportError {
@@ -104,6 +105,7 @@ struct LiveRun {
         let signals = SignalWatch.stream()
         if headless {
             Console.say("ranktop: run \(runID) log \(logPath) (ranks report to \(rankAddress))")
+            if let url = collector.metricsURL { Console.say("ranktop: metrics on \(url)") }
         }
         let (exitStream, exitContinuation) = AsyncStream<RankProcesses.Exit>.makeStream()
         let processes: RankProcesses

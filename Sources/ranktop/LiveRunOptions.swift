@@ -28,7 +28,7 @@ struct LiveRunOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 
-    @OptionGroup(title: "Alerts")
+    @OptionGroup(title: "Alerts and metrics")
     var hooks: HookFlags
 
     @OptionGroup(title: "Dashboard")

@@ -50,7 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 
-    @OptionGroup(title: "Alerts")
+    @OptionGroup(title: "Alerts and metrics")
     var hooks: HookFlags
 
     @OptionGroup(title: "STALLS")
@@ -78,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
                 )
                 configuration.hooks = hooks.commands
                 configuration.hooks.stallPolicy = stall.policy
+                configuration.metrics = hooks.metrics.flatMap(HookFlags.metricsAddress)
                 collector = try Collector(configuration: configuration)
                 try await collector.start()
             } catch let error as TransportError {
@@ -86,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             let bound = collector.addresses
             Console.say("ranktop: collector listening on \(bound.map(\.description).joined(separator: " and "))")
             Console.say("ranktop: log \(logPath)")
+            if let url = collector.metricsURL { Console.say("ranktop: metrics on \(url)") }
             if token != nil, bound.contains(where: \.isTCP) { Console.say("ranktop: token in \(tokenFile) (for ranks: RANKTOP_TOKEN)") }
             let tokenHint = token == nil ? "" : " and RANKTOP_TOKEN"
             Console.say("ranktop: start ranks with RANKTOP_ADDR=\(LocalCollectors.addressForOtherHosts(bound[0]))\(tokenHint); stop with Ctrl-C")

@@ -82,3 +82,53 @@ import Glibc
         #expect(launch.stderr.contains("--on-end hook did not finish in 1.0s and was killed: sleep 60"), "\(launch.stderr)")
     }
 }
+
+/// `--metrics`: scraped while the run is stalled, the values say so.
+@Suite struct MetricsEndpointTests {
+    /// `name{labels} value` lines of a scrape.
+    static func scrape(_ url: String) throws -> [String: Double] {
+        let result = try ProcessRunner.run("/usr/bin/curl", ["-fsS", "--max-time", "5", url])
+        guard result.status == 0 else { return [:] }
+        var values: [String: Double] = [:]
+        for line in result.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            values[String(line[..<space])] = value
+        }
+        return values
+    }
+
+    @Test func test_aScrapeDuringAStallShowsItPerRankAndForTheRun() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("run.jsonl")
+        let launch = try LiveProcess(
+            ["launch", "-n", "2", "--headless", "--log", log, "--stall-after", "2", "--metrics", "127.0.0.1:0",
+             "--", RanktopExecutable.path, "demo-rank", "--steps", "100000", "--step-time", "0.05", "--no-early-stop"],
+            in: scratch
+        )
+        let url = try await launch.waitForOutput("ranktop: metrics on (http://[^ \\n]+/metrics)", timeout: 60)
+        let objects = try await LiveLog.waitFor(log, "both ranks stepping", timeout: 60) { objects in
+            LiveLog.step(of: 0, in: objects) >= 3 && LiveLog.step(of: 1, in: objects) >= 3
+        }
+        let running = try await waitFor("a scrape with both ranks' steps", timeout: 30) { () -> [String: Double]? in
+            let values = try Self.scrape(url)
+            return (values["ranktop_rank_step{rank=\"1\"}"] ?? 0) >= 3 ? values : nil
+        }
+        #expect(running["ranktop_stall_seconds"] == 0)
+        #expect((running["ranktop_events"] ?? 0) > 0)
+        let hello = try #require(objects.first { $0["kind"] as? String == "hello" && $0["rank"] as? Int == 1 })
+        let rank1 = pid_t(try #require(hello["pid"] as? Int))
+        kill(rank1, SIGSTOP)
+        let stalled = try await waitFor("a scrape saying the run is stalled", timeout: 30) { () -> [String: Double]? in
+            let values = try Self.scrape(url)
+            return (values["ranktop_stall_seconds"] ?? 0) > 0 ? values : nil
+        }
+        #expect(stalled["ranktop_rank_stalled{rank=\"0\"}"] == 1)
+        #expect((stalled["ranktop_rank_wait_seconds{rank=\"0\"}"] ?? 0) > 1, "rank 0 waits for rank 1: \(stalled)")
+        let stepped = LiveLog.step(of: 1, in: LiveLog.objects(log))
+        #expect(stalled["ranktop_rank_step{rank=\"1\"}"] == Double(stepped))
+        #expect(try ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url.replacingOccurrences(of: "/metrics", with: "/other")]).stdout == "404")
+        kill(rank1, SIGCONT)
+        launch.signal(SIGTERM)
+        _ = try await launch.wait(timeout: 60)
+    }
+}

@@ -49,8 +49,10 @@ public struct EventDecoder: Sendable {
         if line.count > EventDecoder.maxLineBytes {
             return .failure(DecodeError("line longer than \(EventDecoder.maxLineBytes) bytes"))
         }
-        guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let world = self.world
+        // Nearly every line of a log: straight through, or nil and the general scan below.
+        if let event = CanonicalLine.decode(line, world: world) { return .success(event) }
+        guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
             withUnsafeTemporaryAllocation(of: MetricSlot.self, capacity: LineFields.metricSlotCount) { metricSlots in
                 // Left uninitialized: `LineFields.present` says which slots were written.

@@ -212,7 +212,8 @@ public struct RunModel: Sendable {
             guard rankSlots[r]!.barrier == nil, rankSlots[r]!.collectives.isEmpty else { return false }
             RunModel.applyToRank(event, kind: kind, limits: limits, to: &rankSlots[r]!)
             RunModel.applyProgressToRank(progress, to: &rankSlots[r]!, ts: event.ts)
-            rankSlots[r]!.updateWaitingStatus()
+            // `updateWaitingStatus()` with no barrier and no collective (checked above).
+            if !rankSlots[r]!.status.isTerminal { rankSlots[r]!.status = .running }
         default:
             return false
         }

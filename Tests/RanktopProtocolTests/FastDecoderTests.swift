@@ -459,12 +459,28 @@ import Testing
         #expect(afterHello.isEmpty, "\(afterHello)")
     }
 
+    /// The metric names the canonical path reuses from the lines before: one decoder over lines
+    /// whose names change place, length (to 8 bytes and past), count and bytes.
+    @Test func reusedMetricNamesAreTheLinesOwn() {
+        let head = #"{"kind":"progress","rank":1,"ts":1764374400.5,"seq":3,"step":7,"metrics":"#
+        let objects = [
+            #"{"loss":1,"lr":2}"#, #"{"loss":1,"lr":2}"#, #"{"lr":1,"loss":2}"#, #"{"los":1,"lrs":2}"#, #"{"lossloss":1,"lr":2}"#,
+            #"{"losslos":1,"lr":2}"#, #"{"losslos":1,"lr":2,"a":3,"b":4,"c":5,"d":6}"#, #"{"a":1,"b":2,"c":3,"d":4,"e":5}"#,
+            #"{"":1,"a":2}"#, #"{"a":1,"":2}"#, #"{"loss":1,"lr":2}"#, #"{"loss\u0000":1}"#, #"{"loss":1}"#, #"{"lösś":1,"lr":2}"#,
+            #"{"loss":1,"lr":2}"#, #"{"a_long_metric_name":1}"#, #"{"a_long_metric_nbme":1}"#,
+        ]
+        let lines = objects.map { Array((head + $0 + "}").utf8) }
+        let mismatches = Self.assertSameDecoding(lines + lines.reversed())
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     /// The canonical shapes really take the straight-line path (the test above would pass
     /// without it), and its near misses do not.
     @Test func theCanonicalPathTakesTheWritersLines() {
         func fast(_ text: String) -> Event? {
             var bytes = Array(text.utf8)
-            return bytes.withUnsafeMutableBufferPointer { CanonicalLine.decode(UnsafeBufferPointer($0), world: 64) }
+            var names = MetricNameCache()
+            return bytes.withUnsafeMutableBufferPointer { CanonicalLine.decode(UnsafeBufferPointer($0), world: 64, names: &names) }
         }
         let taken = [
             #"{"kind":"progress","rank":4,"ts":1764374419.504803,"seq":78,"step":39,"total":1000000000,"epoch":0.039,"metrics":{"loss":2.8889,"lr":0.0003}}"#,

@@ -27,6 +27,11 @@ public final class Collector: Sendable {
     /// Automatic stack capture: policy checks made, and requests handed to ranks.
     let stackCaptureChecks = ManagedAtomic<Int>(0)
     let stackCaptureRequests = ManagedAtomic<Int>(0)
+    /// Hooks started (`--on-stall`, `--on-failure`, `--on-end`).
+    let hookRuns = ManagedAtomic<Int>(0)
+    /// Hooks still running: `stop` waits for them (up to their timeout), so an end hook runs
+    /// to its end even when the launcher exits right after.
+    let activeHooks = ManagedAtomic<Int>(0)
 
     /// A rank of a run: two runs on one `serve` both have a rank 0.
     struct RankKey: Hashable, Sendable {
@@ -72,6 +77,8 @@ public final class Collector: Sendable {
         var warned: Set<String> = []
         /// (run, rank, episode) already asked for a stack by automatic capture.
         var stackCaptures = StackCaptureBook()
+        /// The run's episodes so far, for the hooks.
+        var alerts = RunAlerts()
         var connections = 0
     }
 
@@ -83,7 +90,7 @@ public final class Collector: Sendable {
         initial.ledger = Collector.seedLedger(logPath: configuration.logPath)
         state = NIOLockedValueBox(initial)
         log = try CollectorLog(path: configuration.logPath, keepsModel: configuration.keepsLiveModel, warn: configuration.warn)
-        modelFollower = configuration.stackAfter > 0 && !configuration.keepsLiveModel ? LogModelFollower() : nil
+        modelFollower = (configuration.stackAfter > 0 || !configuration.hooks.isEmpty) && !configuration.keepsLiveModel ? LogModelFollower() : nil
     }
 
     public var logPath: String { configuration.logPath }
@@ -135,6 +142,11 @@ public final class Collector: Sendable {
                 self?.captureStacks()
             })
         }
+        if !configuration.hooks.isEmpty {
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
+                self?.fireHooks()
+            })
+        }
         state.withLockedValue { state in
             state.transports = started.map(\.0)
             state.addresses = started.map(\.1)
@@ -169,6 +181,7 @@ public final class Collector: Sendable {
         for transport in transports { await transport.stop() }
         log.close()
         for transport in transports { await transport.finish() }
+        await finishHooks()
     }
 
     /// Waits until no rank is connected, or `timeout` seconds pass. A launcher calls this after

@@ -38,6 +38,8 @@ public struct CollectorConfiguration: Sendable {
     /// How `shm://` addresses are read (the geometry of a segment the collector creates; a
     /// one-time drain for a reader of a flight recorder).
     public var sharedMemory = SharedMemoryOptions()
+    /// Commands run once per stall, failure and end of the run (none by default).
+    public var hooks = HookCommands()
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,

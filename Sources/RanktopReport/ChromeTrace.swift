@@ -49,7 +49,7 @@ public struct ChromeTrace: Sendable {
         let before = RankState(model, rank)
         model.apply(event)
         guard let after = RankState(model, rank) else { return }
-        var track = takeTrack(rank, node: model.rank(rank)?.node, into: &out)
+        var track = takeTrack(rank, into: &out)
         let held = track.buffer.count
         track.lastTs = max(track.lastTs, event.ts)
         barrierSpans(&track, was: before?.barrier, now: after.barrier, ts: event.ts)
@@ -94,9 +94,7 @@ public struct ChromeTrace: Sendable {
             track.barrier = nil
             track.phase = nil
             track.collective = nil
-            if track.stallOnset == nil, let info = model.rank(rank) {
-                track.stallOnset = onset(of: info, rank: rank, judgedFrom: nil)
-            }
+            if track.stallOnset == nil { track.stallOnset = onset(ofRank: rank, judgedFrom: nil) }
             if let onset = track.stallOnset, end > onset {
                 track.add(track.stall(from: onset, to: end, extra: still))
             }
@@ -110,7 +108,7 @@ public struct ChromeTrace: Sendable {
     // MARK: - Tracks
 
     /// The rank's track, created (and named) the first time the rank appears in any event.
-    private mutating func takeTrack(_ rank: Int, node: String?, into out: inout TraceText) -> ChromeTrack {
+    private mutating func takeTrack(_ rank: Int, into out: inout TraceText) -> ChromeTrack {
         if rank < tracks.count, tracks[rank] != nil {
             // Taken out, not copied: a copy would make the next append copy the whole buffer.
             var slot: ChromeTrack?
@@ -118,7 +116,7 @@ public struct ChromeTrace: Sendable {
             return slot!
         }
         if rank >= tracks.count { tracks.append(contentsOf: repeatElement(nil, count: rank + 1 - tracks.count)) }
-        let name = node ?? ChromeTrace.noNode
+        let name = (rank < model.rankSlots.count ? model.rankSlots[rank]?.node : nil) ?? ChromeTrace.noNode
         let pid: Int
         if let known = nodePids[name] {
             pid = known
@@ -220,20 +218,21 @@ public struct ChromeTrace: Sendable {
             track.stallOnset = nil
             track.stallContinued = false
         }
-        guard track.stallOnset == nil, !after.terminal, let info = model.rank(track.rank) else { return }
-        track.stallOnset = onset(of: info, rank: track.rank, judgedFrom: ts)
+        guard track.stallOnset == nil, !after.terminal else { return }
+        track.stallOnset = onset(ofRank: track.rank, judgedFrom: ts)
     }
 
     /// When the rank's stall begins if nothing changes: by its own state (a step, a wait), else
     /// because others wait for it (from when they began to).
-    private func onset(of info: RankInfo, rank: Int, judgedFrom ts: Double?) -> Double? {
-        if let onset = stallPolicy.stallOnset(of: info, awaited: false) {
+    private func onset(ofRank rank: Int, judgedFrom ts: Double?) -> Double? {
+        if let onset = model.stallOnset(ofRank: rank, policy: stallPolicy, awaited: false) {
             // Judged from this event on (it began to wait), unless others waited for it before.
             guard let ts, onset < ts else { return onset }
             return max(onset, model.awaitedSince(rank: rank).map { min($0, ts) } ?? ts)
         }
-        guard !info.status.isTerminal, let since = model.awaitedSince(rank: rank),
-              let onset = stallPolicy.stallOnset(of: info, awaited: true) else { return nil }
+        guard rank < model.rankSlots.count, let status = model.rankSlots[rank]?.status, !status.isTerminal,
+              let since = model.awaitedSince(rank: rank),
+              let onset = model.stallOnset(ofRank: rank, policy: stallPolicy, awaited: true) else { return nil }
         return max(onset, since)
     }
 

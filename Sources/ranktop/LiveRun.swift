@@ -52,6 +52,8 @@ struct LiveRun {
                 warn: { message in if !quiet { Console.warn(message) } }
             )
             configuration.sharedMemory.rankCapacity = max(localRanks ?? 256, ShmLayout.defaultRankCapacity)
+            configuration.hooks = options.hooks.commands
+            configuration.hooks.stallPolicy = options.dashboard.stall.policy
             collector = try Collector(configuration: configuration)
             try await collector.start()
         } catch let error as TransportError {

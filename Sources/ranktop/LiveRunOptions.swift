@@ -28,6 +28,9 @@ struct LiveRunOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 
+    @OptionGroup(title: "Alerts")
+    var hooks: HookFlags
+
     @OptionGroup(title: "Dashboard")
     var dashboard: DashboardFlags
 

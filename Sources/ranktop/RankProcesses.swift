@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import FoundationEssentials
+import RanktopCollector
 import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
@@ -126,7 +127,11 @@ final class RankProcesses: Sendable {
                 defer { state.waiters = [] }
                 return (record, state.waiters, state.order)
             }
-            guard let outcome else { continue }
+            guard let outcome else {
+                // Not a rank: a hook the collector runs, whose runner waits for this status.
+                ChildExits.post(pid: pid, status: status)
+                continue
+            }
             onExit(outcome.exit)
             if let all = outcome.all {
                 for waiter in outcome.waiters { waiter.resume(returning: all) }

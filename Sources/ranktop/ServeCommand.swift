@@ -50,6 +50,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 
+    @OptionGroup(title: "Alerts")
+    var hooks: HookFlags
+
+    @OptionGroup(title: "STALLS")
+    var stall: StallFlags
+
     func validate() throws {
         try StackAfter.validate(stackAfter)
         if listen.isEmpty { throw ValidationError("give at least one --listen address, e.g. --listen tcp://127.0.0.1:29600") }
@@ -66,10 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
             let signals = SignalWatch.stream()
             let collector: Collector
             do {
-                collector = try Collector(configuration: CollectorConfiguration(
+                var configuration = CollectorConfiguration(
                     listen: addresses, logPath: logPath, runID: runID, token: token, tokenFile: tokenFile,
                     stackAfter: stackAfter, warn: { Console.warn($0) }
-                ))
+                )
+                configuration.hooks = hooks.commands
+                configuration.hooks.stallPolicy = stall.policy
+                collector = try Collector(configuration: configuration)
                 try await collector.start()
             } catch let error as TransportError {
                 throw CLIFailure(message: error.description)

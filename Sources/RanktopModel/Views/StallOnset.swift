@@ -10,14 +10,31 @@ extension StallPolicy {
     /// rather than a yes or no at one moment; `RunSnapshot.stalled` at any `now` is exactly the
     /// ranks whose onset is before `now`.
     public func stallOnset(of info: RankInfo, awaited: Bool) -> Double? {
-        guard !info.status.isTerminal else { return nil }
-        let judged = info.lastProgressTs != nil || info.status == .waiting || !info.collectives.isEmpty || awaited
-        guard judged else { return nil }
-        return (info.lastActivityTs ?? info.firstTs) + threshold(typicalStep: info.typicalStepTime)
+        stallOnset(
+            status: info.status, stepped: info.lastProgressTs != nil, inCollective: !info.collectives.isEmpty,
+            activity: info.lastActivityTs ?? info.firstTs, typicalStep: info.typicalStepTime, awaited: awaited
+        )
+    }
+
+    /// The rule itself, on the fields it reads (a caller that follows every event reads them in
+    /// place rather than copying a whole `RankInfo`).
+    func stallOnset(status: RankStatus, stepped: Bool, inCollective: Bool, activity: Double, typicalStep: Double?, awaited: Bool) -> Double? {
+        guard !status.isTerminal else { return nil }
+        guard stepped || status == .waiting || inCollective || awaited else { return nil }
+        return activity + threshold(typicalStep: typicalStep)
     }
 }
 
 extension RunModel {
+    /// `policy.stallOnset(of:awaited:)` for rank `r`, read where the rank's state lies.
+    public func stallOnset(ofRank r: Int, policy: StallPolicy, awaited: Bool) -> Double? {
+        guard r >= 0, r < rankSlots.count, let status = rankSlots[r]?.status, let firstTs = rankSlots[r]?.firstTs else { return nil }
+        return policy.stallOnset(
+            status: status, stepped: rankSlots[r]?.lastProgressTs != nil, inCollective: !(rankSlots[r]?.collectives.isEmpty ?? true),
+            activity: rankSlots[r]?.lastActivityTs ?? firstTs, typicalStep: rankSlots[r]?.typicalStepTime, awaited: awaited
+        )
+    }
+
     /// Since when others have waited for `rank`: the earliest open barrier, or open collective of
     /// a group it belongs to, that it has not arrived in; nil when nobody waits for it. The same
     /// open waits `RunSnapshot` counts as held up by a rank. O(open waits x world): for the

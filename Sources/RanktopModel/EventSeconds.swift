@@ -12,7 +12,10 @@ public struct EventSeconds: Sendable, Equatable {
 
     mutating func record(_ ts: Double) {
         guard ts.isFinite, abs(ts) < 1e15 else { return }
-        let second = Int(ts.rounded(.down))
+        // floor(ts) without a call to libm's floor (baseline x86-64 has no rounding
+        // instruction): truncation, one down for a negative non-integer.
+        var second = Int(ts)
+        if Double(second) > ts { second -= 1 }
         let slot = Int(UInt(bitPattern: second) & 3)
         if seconds[slot] != second {
             // A slot is reused only for a newer second; an event older than the slots is not counted.

@@ -201,28 +201,42 @@ public struct RunModel: Sendable {
     private mutating func applyInPlace(_ event: Event, kind: EventKind) -> Bool {
         let r = event.rank
         guard r < rankSlots.count, rankSlots[r] != nil else { return false }
+        // One access to the rank's state each (every `rankSlots[r]!` reads the optional's tag,
+        // an outlined call for a struct this size).
         switch event.body {
         case .heartbeat:
             RunModel.applyToRank(event, kind: kind, limits: limits, to: &rankSlots[r]!)
         case let .triggerCheck(n, false):
-            RunModel.applyToRank(event, kind: kind, limits: limits, to: &rankSlots[r]!)
-            RunModel.applyUnfiredCheck(n, to: &rankSlots[r]!)
+            RunModel.applyUnfiredCheckInPlace(event, n, kind: kind, limits: limits, to: &rankSlots[r]!)
             if !pendingCauses.isEmpty { pendingCauses[n] = nil }
         case let .progress(progress):
-            guard rankSlots[r]!.barrier == nil, rankSlots[r]!.collectives.isEmpty else { return false }
-            RunModel.applyToRank(event, kind: kind, limits: limits, to: &rankSlots[r]!)
-            RunModel.applyProgressToRank(progress, to: &rankSlots[r]!, ts: event.ts)
-            rankSlots[r]!.updateWaitingStatus()
+            return RunModel.applyFreeProgress(event, progress, kind: kind, limits: limits, to: &rankSlots[r]!)
         default:
             return false
         }
         return true
     }
 
+    private static func applyUnfiredCheckInPlace(_ event: Event, _ n: Int, kind: EventKind, limits: Limits, to info: inout RankInfo) {
+        applyToRank(event, kind: kind, limits: limits, to: &info)
+        applyUnfiredCheck(n, to: &info)
+    }
+
+    /// A progress of a rank inside no barrier and no collective; false, having done nothing,
+    /// for any other rank.
+    private static func applyFreeProgress(_ event: Event, _ progress: Progress, kind: EventKind, limits: Limits, to info: inout RankInfo) -> Bool {
+        guard info.barrier == nil, info.collectives.isEmpty else { return false }
+        applyToRank(event, kind: kind, limits: limits, to: &info)
+        applyProgressToRank(progress, to: &info, ts: event.ts)
+        // `updateWaitingStatus()` with no barrier and no collective (checked above).
+        if !info.status.isTerminal { info.status = .running }
+        return true
+    }
+
     /// What every event of a rank does to the rank's own state, whatever its kind.
     private static func applyToRank(_ event: Event, kind: EventKind, limits: Limits, to info: inout RankInfo) {
         info.lastTs = max(info.lastTs, event.ts)
-        trackSeq(&info, event)
+        trackSeq(&info, event, kind: kind)
         if limits.recentEvents > 0, kind != .heartbeat { info.recentEvents.append(event) }
         if kind != .heartbeat, kind != .stack {
             info.lastActivityKind = kind
@@ -304,9 +318,8 @@ public struct RunModel: Sendable {
         return RankInfo(rank: rank, ts: ts, recentEventLimit: limits.recentEvents)
     }
 
-    private static func trackSeq(_ info: inout RankInfo, _ event: Event) {
-        guard let seq = event.seq, event.kind != .lost, event.kind != .unreachable, event.kind != .dropped else { return }
-        if case .hello = event.body { return }
+    private static func trackSeq(_ info: inout RankInfo, _ event: Event, kind: EventKind) {
+        guard let seq = event.seq, kind != .lost, kind != .unreachable, kind != .dropped, kind != .hello else { return }
         if let expected = info.nextSeq, seq > expected {
             info.gapDrops = info.gapDrops.saturatingAdd(seq - expected)
         }

@@ -30,6 +30,8 @@ public struct EventDecoder: Sendable {
 
     /// The world size, once a `hello` has announced it.
     public var world: Int?
+    /// The canonical path's metric names of the lines before (`CanonicalLine`).
+    var metricNames = MetricNameCache()
 
     public init(world: Int? = nil) {
         self.world = world
@@ -44,13 +46,23 @@ public struct EventDecoder: Sendable {
         line.withUnsafeBufferPointer { decode($0) }
     }
 
+    /// `decode` for the lines `CanonicalLine` takes (nearly all of a log): the event, or nil and
+    /// `decode` decides. No `Result` to build and destroy on the hot path.
+    @inline(__always)
+    mutating func decodeCanonical(_ line: UnsafeBufferPointer<UInt8>) -> Event? {
+        guard line.count <= EventDecoder.maxLineBytes else { return nil }
+        return CanonicalLine.decode(line, world: world, names: &metricNames)
+    }
+
     /// Decodes one line (without its newline).
     public mutating func decode(_ line: UnsafeBufferPointer<UInt8>) -> Result<Event, DecodeError> {
         if line.count > EventDecoder.maxLineBytes {
             return .failure(DecodeError("line longer than \(EventDecoder.maxLineBytes) bytes"))
         }
-        guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let world = self.world
+        // Nearly every line of a log: straight through, or nil and the general scan below.
+        if let event = CanonicalLine.decode(line, world: world, names: &metricNames) { return .success(event) }
+        guard UTF8Validation.isValid(line) else { return .failure(DecodeError("invalid UTF-8")) }
         let result = withUnsafeTemporaryAllocation(of: FieldSlot.self, capacity: EventKey.caseCount) { slots in
             withUnsafeTemporaryAllocation(of: MetricSlot.self, capacity: LineFields.metricSlotCount) { metricSlots in
                 // Left uninitialized: `LineFields.present` says which slots were written.

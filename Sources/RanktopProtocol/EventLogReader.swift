@@ -148,6 +148,12 @@ public struct EventStreamDecoder: Sendable {
             summary.lines += 1
             switch piece {
             case let .line(line):
+                // What `decode` would return for it, without its `Result` (never a blank line).
+                if let event = decoder.decodeCanonical(line) {
+                    summary.events += 1
+                    try body(event)
+                    return
+                }
                 // Blank lines are harmless: neither events nor rejections.
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
                 switch decoder.decode(line) {

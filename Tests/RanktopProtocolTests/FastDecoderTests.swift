@@ -373,4 +373,128 @@ import Testing
         let mismatches = Self.assertSameDecoding(mutated)
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
+
+    // MARK: the canonical-line path
+
+    /// The lines `CanonicalLine` takes straight through (`progress`, `trigger.check`,
+    /// `heartbeat` as the writers emit them) and every near miss of them: reordered fields, extra
+    /// and unknown fields, whitespace, escapes, duplicates, nulls, other number forms, values out
+    /// of range, truncations and byte changes. The decoder must agree with the reference on all
+    /// of them, whichever path takes a line.
+    static let canonicalVariants: [String] = {
+        let head = #"{"kind":"KIND","rank":3,"ts":1764374400.504562,"seq":17"#
+        let tails: [(String, [String])] = [
+            ("progress", [
+                #","step":1,"total":1000000000,"epoch":0.001,"metrics":{"loss":3.0028,"lr":0.0003}}"#,
+                #","step":1}"#, #","step":0,"total":0}"#, #","step":9,"epoch":2}"#, #","step":9,"metrics":{}}"#,
+                #","step":9,"metrics":{"":1}}"#, #","step":9,"metrics":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9}}"#,
+                #","step":9,"metrics":{"loss":null}}"#, #","step":9,"metrics":{"loss":NaN,"x":-Infinity}}"#,
+                #","step":9,"metrics":{"l\u006fss":1}}"#, #","step":9,"metrics":{"löss":1}}"#, #","step":9,"metrics":{"loss":"1"}}"#,
+                #","step":9,"metrics":{"loss":1,"loss":2}}"#, #","step":9,"metrics":{"loss":1e400}}"#, #","step":9,"metrics":{"loss":-0.0}}"#,
+                #","step":9,"metrics":{"a_much_longer_metric_name/with/slashes":1.5}}"#,
+                #","step":9,"metrics":{"loss" :1}}"#, #","step":9,"metrics":{ "loss":1}}"#, #","step":9,"metrics":{"loss":1 }}"#,
+                #","step":9,"metrics":{"loss":1},"metrics":{"lr":2}}"#, #","step":9,"metrics":[1]}"#, #","step":9,"metrics":null}"#,
+                #","step":9,"epoch":0.5,"total":10}"#, #","total":10,"step":9}"#, #","step":9,"total":10,"total":11}"#,
+                #","step":9,"total":null}"#, #","step":9,"epoch":null}"#, #","step":9.0}"#, #","step":9.5}"#, #","step":-1}"#,
+                #","step":09}"#, #","step":1e3}"#, #","step":9007199254740992}"#, #","step":9007199254740993}"#,
+                #","step":99999999999999999999}"#, #","step":"9"}"#, #","step":9,"total":-1}"#, #","step":9,"epoch":"x"}"#,
+                #","step":9,"unknown":[1,{"a":2}]}"#, #","step":9,"metrics":{"loss":1},"extra":true}"#, #","step":9} "#,
+                #","step":9}x"#, #","step":9}}"#, #","step":9,}"#, #","step":9"#, #","step" : 9}"#, #", "step":9}"#,
+            ]),
+            ("trigger.check", [
+                #","n":0,"fired":false}"#, #","n":41,"fired":true}"#, #","fired":false,"n":0}"#, #","n":0,"fired":null}"#,
+                #","n":0,"fired":0}"#, #","n":0,"fired":fals}"#, #","n":0,"fired":truex}"#, #","n":0,"fired":true,"n":1}"#,
+                #","n":0}"#, #","fired":true}"#, #","n":-1,"fired":true}"#, #","n":1.0,"fired":true}"#, #","n":0,"fired":true,"x":1}"#,
+                #","n":0,"fired":true} "#, #","n":0,"fired": true}"#, #","n":0,"fired":true"#, #","n":0 ,"fired":true}"#,
+            ]),
+            ("heartbeat", [#"}"#, #" }"#, #",}"#, #","x":1}"#, #"}}"#, #"} "#, #","seq":18}"#, #","rank":4}"#]),
+        ]
+        var lines: [String] = []
+        for (kind, bodies) in tails {
+            let kindHead = head.replacingOccurrences(of: "KIND", with: kind)
+            for body in bodies { lines.append(kindHead + body) }
+            let body = bodies[0]
+            // The header's own variants, with the kind's canonical body.
+            let headers = [
+                #"{"rank":3,"kind":"KIND","ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","ts":1764374400.5,"rank":3,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400.5"#, #"{"kind":"KIND","rank":3,"seq":17"#, #"{"kind":"KIND","ts":1764374400.5,"seq":17"#,
+                #"{ "kind":"KIND","rank":3,"ts":1764374400.5,"seq":17"#, #"{"kind" :"KIND","rank":3,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank": 3,"ts":1764374400.5,"seq":17"#, #" {"kind":"KIND","rank":3,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","kind":"KIND","rank":3,"ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","rank":3,"rank":4,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":17,"seq":18"#, #"{"kind":"KIND","rank":3,"ts":1764374400.5,"ts":1764374401,"seq":17"#,
+                #"{"kind":"KIND","x":"y","rank":3,"ts":1764374400.5,"seq":17"#, #"{"\u006bind":"KIND","rank":3,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","r\u0061nk":3,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":-1,"ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","rank":0,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":64,"ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","rank":1048575,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":1048576,"ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","rank":03,"ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":3.0,"ts":1764374400.5,"seq":17"#, #"{"kind":"KIND","rank":"3","ts":1764374400.5,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400,"seq":17"#, #"{"kind":"KIND","rank":3,"ts":-1,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":1e10,"seq":17"#, #"{"kind":"KIND","rank":3,"ts":1.0000000001e10,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":NaN,"seq":17"#, #"{"kind":"KIND","rank":3,"ts":Infinity,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":"1","seq":17"#, #"{"kind":"KIND","rank":3,"ts":null,"seq":17"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":null"#, #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":-1"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":9007199254740993"#, #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":17.5"#,
+                #"{"kind":"KIND","rank":3,"ts":1764374400.5,"seq":0"#, #"{"kind":"KIND","rank":3,"ts":1764374400.5e0,"seq":17"#,
+            ]
+            for header in headers { lines.append(header.replacingOccurrences(of: "KIND", with: kind) + body) }
+            // The kind spelled otherwise: escaped, cut, longer, another kind's.
+            for other in [kind.replacingOccurrences(of: "e", with: "\\u0065"), String(kind.dropLast()), kind + "s", kind.uppercased()] {
+                lines.append(head.replacingOccurrences(of: "KIND", with: other) + body)
+            }
+        }
+        for other in ["barrier.exit", "hello", "log", "stack.req", "progres", "heartbeats", "trigger.checks"] {
+            lines.append(head.replacingOccurrences(of: "KIND", with: other) + #","n":0}"#)
+        }
+        return lines
+    }()
+
+    @Test func canonicalLinesAndTheirNearMissesDecodeAsBefore() {
+        var rng = SplitMix64(seed: 14)
+        var lines = Self.canonicalVariants.map { Array($0.utf8) }
+        lines += lines.flatMap { Self.mutations(of: $0, &rng) }
+        // Without a world, and after a hello of 64 ranks (rank 64 is then outside it).
+        let hello = Array(#"{"kind":"hello","rank":0,"ts":1764374400.0,"seq":0,"v":1,"run":"r","world":64,"local_rank":0,"local_world":8,"node":"n","pid":1,"runtime":"x"}"#.utf8)
+        #expect(Self.assertSameDecoding(lines).isEmpty, "\(Self.assertSameDecoding(lines))")
+        let afterHello = Self.assertSameDecoding([hello] + lines)
+        #expect(afterHello.isEmpty, "\(afterHello)")
+    }
+
+    /// The metric names the canonical path reuses from the lines before: one decoder over lines
+    /// whose names change place, length (to 8 bytes and past), count and bytes.
+    @Test func reusedMetricNamesAreTheLinesOwn() {
+        let head = #"{"kind":"progress","rank":1,"ts":1764374400.5,"seq":3,"step":7,"metrics":"#
+        let objects = [
+            #"{"loss":1,"lr":2}"#, #"{"loss":1,"lr":2}"#, #"{"lr":1,"loss":2}"#, #"{"los":1,"lrs":2}"#, #"{"lossloss":1,"lr":2}"#,
+            #"{"losslos":1,"lr":2}"#, #"{"losslos":1,"lr":2,"a":3,"b":4,"c":5,"d":6}"#, #"{"a":1,"b":2,"c":3,"d":4,"e":5}"#,
+            #"{"":1,"a":2}"#, #"{"a":1,"":2}"#, #"{"loss":1,"lr":2}"#, #"{"loss\u0000":1}"#, #"{"loss":1}"#, #"{"lösś":1,"lr":2}"#,
+            #"{"loss":1,"lr":2}"#, #"{"a_long_metric_name":1}"#, #"{"a_long_metric_nbme":1}"#,
+        ]
+        let lines = objects.map { Array((head + $0 + "}").utf8) }
+        let mismatches = Self.assertSameDecoding(lines + lines.reversed())
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// The canonical shapes really take the straight-line path (the test above would pass
+    /// without it), and its near misses do not.
+    @Test func theCanonicalPathTakesTheWritersLines() {
+        func fast(_ text: String) -> Event? {
+            var bytes = Array(text.utf8)
+            var names = MetricNameCache()
+            return bytes.withUnsafeMutableBufferPointer { CanonicalLine.decode(UnsafeBufferPointer($0), world: 64, names: &names) }
+        }
+        let taken = [
+            #"{"kind":"progress","rank":4,"ts":1764374419.504803,"seq":78,"step":39,"total":1000000000,"epoch":0.039,"metrics":{"loss":2.8889,"lr":0.0003}}"#,
+            #"{"kind":"trigger.check","rank":4,"ts":1764374419.504686,"seq":79,"n":38,"fired":false}"#,
+            #"{"kind":"trigger.check","rank":4,"ts":1764374419.504686,"seq":79,"n":38,"fired":true}"#,
+            #"{"kind":"heartbeat","rank":9,"ts":1764374426.25,"seq":102}"#,
+            #"{"kind":"progress","rank":0,"ts":1764374400,"seq":1,"step":1}"#,
+        ]
+        for line in taken { #expect(fast(line) != nil, "\(line)") }
+        let missed = [
+            #"{"kind":"heartbeat","rank":64,"ts":1764374426.25,"seq":102}"#, #"{"kind":"heartbeat","rank":9,"ts":1764374426.25}"#,
+            #"{"kind":"heartbeat","rank":9,"ts":1764374426.25,"seq":102} "#, #"{"kind":"progress","rank":0,"ts":1764374400,"seq":1,"step":1,"metrics":{"loss":null}}"#,
+            #"{"kind":"barrier.exit","rank":0,"ts":1764374425.00234,"seq":104,"n":0}"#,
+        ]
+        for line in missed { #expect(fast(line) == nil, "\(line)") }
+    }
 }

@@ -1,0 +1,251 @@
+/// The decoder's straight-line path for the lines that make up nearly every log: `progress`,
+/// `trigger.check` and `heartbeat` exactly as the log writers emit them (fields in their fixed
+/// order, no whitespace, no escapes, nothing unknown):
+///
+///     {"kind":"progress","rank":N,"ts":F,"seq":N,"step":N[,"total":N][,"epoch":F][,"metrics":{"name":F,...}]}
+///     {"kind":"trigger.check","rank":N,"ts":F,"seq":N,"n":N,"fired":true|false}
+///     {"kind":"heartbeat","rank":N,"ts":F,"seq":N}
+///
+/// Each expected piece is compared as one word, integers are plain digit runs, decimals go through
+/// the general scanner's `scanNumber`. On any surprise (another order, whitespace, an escape, a
+/// null, a value out of range, a byte after the object) it gives up and returns nil, and the
+/// general scanner decides, so it accepts exactly what the general path accepts, with the same
+/// event, and rejects nothing itself. A line it accepts is all ASCII (every byte is part of a
+/// literal, a number or a checked name), so it needs no UTF-8 check.
+struct CanonicalLine {
+    // Plain fields, the scanner made where a number needs it.
+    let base: UnsafePointer<UInt8>
+    let end: Int
+    var pos = 0
+
+    /// The event, or nil: not the canonical shape (or not valid), for the general path.
+    @inline(__always)
+    static func decode(_ line: UnsafeBufferPointer<UInt8>, world: Int?, names: inout MetricNameCache) -> Event? {
+        // 9 for `{"kind":"`, 16 for the kind's two words.
+        guard line.count >= 25 else { return nil }
+        var parser = CanonicalLine(base: line.baseAddress!, end: line.count)
+        return parser.event(world: world, names: &names)
+    }
+
+    private var raw: UnsafeRawPointer { UnsafeRawPointer(base) }
+
+    /// The word at `pos` (the caller checked 8 bytes are readable).
+    @inline(__always)
+    private func word(at pos: Int) -> UInt64 {
+        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self))
+    }
+
+    /// Steps over the `count` (1...8) bytes of `expected` (little-endian) when they come next.
+    @inline(__always)
+    private mutating func literal(_ expected: UInt64, _ count: Int) -> Bool {
+        let at = pos
+        guard at + count <= end else { return false }
+        let got: UInt64
+        if at + 8 <= end {
+            got = lowBytes(word(at: at), count)
+        } else {
+            var w: UInt64 = 0
+            for i in 0..<count { w |= UInt64(base[at + i]) << (UInt64(i) << 3) }
+            got = w
+        }
+        guard got == expected else { return false }
+        pos = at + count
+        return true
+    }
+
+    @inline(__always)
+    private mutating func byte(_ expected: UInt8) -> Bool {
+        guard pos < end, base[pos] == expected else { return false }
+        pos += 1
+        return true
+    }
+
+    /// A non-negative integer as plain digits (no sign, no leading zero, at most 15 digits: the
+    /// range checks that follow are against 2^53), up to `max`.
+    @inline(__always)
+    private mutating func counter(max: Int) -> Int? {
+        let start = pos
+        var mantissa: UInt64 = 0
+        var scanner = JSONScanner(UnsafeBufferPointer(start: base, count: end))
+        scanner.pos = pos
+        scanner.scanDigits(into: &mantissa)
+        pos = scanner.pos
+        let digits = pos - start
+        guard digits > 0, digits <= 15, digits == 1 || base[start] != UInt8(ascii: "0") else { return nil }
+        let value = Int(mantissa)
+        return value <= max ? value : nil
+    }
+
+    /// Any JSON number the general scanner reads, as a Double.
+    @inline(__always)
+    private mutating func number() -> Double? {
+        guard pos < end else { return nil }
+        let c = base[pos]
+        // Only a number's first bytes: a string, literal or container is the general path's.
+        guard c == UInt8(ascii: "-") || c &- UInt8(ascii: "0") < 10 else { return nil }
+        var scanner = JSONScanner(UnsafeBufferPointer(start: base, count: end))
+        scanner.pos = pos
+        defer { pos = scanner.pos }
+        do throws(JSONSyntaxError) {
+            switch try scanner.scanNumber() {
+            case let .int(i): return Double(i)
+            case let .double(d): return d
+            }
+        } catch {
+            return nil
+        }
+    }
+
+    private mutating func event(world: Int?, names: inout MetricNameCache) -> Event? {
+        guard word(at: 0) == 0x3A22_646E_696B_227B, base[8] == UInt8(ascii: "\"") else { return nil } // {"kind":"
+        let low = word(at: 9)
+        let high = word(at: 17)
+        let kind: EventKind
+        if low == 0x7373_6572_676F_7270, high & 0xFF == 0x22 { // progress"
+            kind = .progress
+            pos = 18
+        } else if low == 0x2E72_6567_6769_7274, high & 0xFFFF_FFFF_FFFF == 0x226B_6365_6863 { // trigger.check"
+            kind = .triggerCheck
+            pos = 23
+        } else if low == 0x6165_6274_7261_6568, high & 0xFFFF == 0x2274 { // heartbeat"
+            kind = .heartbeat
+            pos = 19
+        } else {
+            return nil
+        }
+        guard literal(0x3A22_6B6E_6172_222C, 8), // ,"rank":
+              let rank = counter(max: EventDecoder.maxWorld - 1), world.map({ rank < $0 }) ?? true,
+              literal(0x3A22_7374_222C, 6), // ,"ts":
+              let ts = number(), ts.isFinite, EventDecoder.timestampRange.contains(ts),
+              literal(0x3A_2271_6573_222C, 7), // ,"seq":
+              let seq = counter(max: EventDecoder.maxCounter)
+        else { return nil }
+        let body: EventBody
+        switch kind {
+        case .triggerCheck:
+            guard literal(0x3A_226E_222C, 5), // ,"n":
+                  let n = counter(max: EventDecoder.maxCounter),
+                  literal(0x2264_6572_6966_222C, 8), byte(UInt8(ascii: ":")) // ,"fired":
+            else { return nil }
+            let fired: Bool
+            if literal(0x7D_6575_7274, 5) { // true}
+                fired = true
+            } else if literal(0x7D65_736C_6166, 6) { // false}
+                fired = false
+            } else {
+                return nil
+            }
+            guard pos == end else { return nil }
+            body = .triggerCheck(n: n, fired: fired)
+        case .heartbeat:
+            guard byte(UInt8(ascii: "}")), pos == end else { return nil }
+            body = .heartbeat
+        default:
+            guard let progress = progress(names: &names) else { return nil }
+            body = .progress(progress)
+        }
+        return Event(rank: rank, ts: ts, seq: seq, body)
+    }
+
+    /// `,"step":N[,"total":N][,"epoch":F][,"metrics":{...}]}` to the end of the line.
+    @inline(__always)
+    private mutating func progress(names: inout MetricNameCache) -> Progress? {
+        guard literal(0x3A22_7065_7473_222C, 8), let step = counter(max: EventDecoder.maxCounter) else { return nil } // ,"step":
+        var total: Int?
+        if literal(0x226C_6174_6F74_222C, 8) { // ,"total"
+            guard byte(UInt8(ascii: ":")), let value = counter(max: EventDecoder.maxCounter) else { return nil }
+            total = value
+        }
+        var epoch: Double?
+        if literal(0x2268_636F_7065_222C, 8) { // ,"epoch"
+            guard byte(UInt8(ascii: ":")), let value = number() else { return nil }
+            epoch = value
+        }
+        var metrics: [Metric] = []
+        if literal(0x6369_7274_656D_222C, 8) { // ,"metric
+            guard literal(0x7B3A_2273, 4), let members = self.metrics(names: &names) else { return nil } // s":{
+            metrics = members
+        }
+        guard byte(UInt8(ascii: "}")), pos == end else { return nil }
+        return Progress(step: step, total: total, epoch: epoch, metrics: metrics)
+    }
+
+    /// The members of the metrics object after its `{`, through its `}`: plain ASCII names
+    /// (nothing escaped), number values (a null is the general path's).
+    private mutating func metrics(names: inout MetricNameCache) -> [Metric]? {
+        if byte(UInt8(ascii: "}")) { return [] }
+        var result: [Metric] = []
+        result.reserveCapacity(4)
+        while true {
+            guard byte(UInt8(ascii: "\"")), pos + 8 <= end else { return nil }
+            let start = pos
+            let first = word(at: start)
+            while true {
+                // The metrics object is followed by at least `}}`: a name's closing quote is
+                // found within readable words, or the line is the general path's.
+                guard pos + 8 <= end else { return nil }
+                let w = word(at: pos)
+                let special = JSONScanner.specialBytes(w)
+                if special != 0 {
+                    let count = special.trailingZeroBitCount >> 3
+                    guard lowBytes(w, count) & 0x8080_8080_8080_8080 == 0 else { return nil }
+                    pos += count
+                    break
+                }
+                guard w & 0x8080_8080_8080_8080 == 0 else { return nil }
+                pos += 8
+            }
+            let count = pos - start
+            guard byte(UInt8(ascii: "\"")), byte(UInt8(ascii: ":")), let value = number() else { return nil }
+            let name = count <= 8
+                ? names.name(at: result.count, key: lowBytes(first, count), count: count) { makeName(start, count) }
+                : makeName(start, count)
+            result.append(Metric(name, value))
+            if byte(UInt8(ascii: "}")) { return result }
+            guard byte(UInt8(ascii: ",")) else { return nil }
+        }
+    }
+
+    private func makeName(_ start: Int, _ count: Int) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + start, count: count), as: UTF8.self)
+    }
+}
+
+/// The metric names of the last canonical progress lines, by their place in the metrics object:
+/// a log's progress lines name the same few metrics in the same order, so a name of up to 8
+/// bytes is compared as one word and the String kept is reused, not built (and its UTF-8
+/// checked) again. The same names either way: a String is its bytes.
+struct MetricNameCache: Sendable {
+    static let places = 4
+    private var keys = SIMD4<UInt64>(repeating: 0)
+    private var counts = SIMD4<Int>(repeating: -1)
+    private var names: (String, String, String, String) = ("", "", "", "")
+
+    init() {}
+
+    /// The name whose bytes are `key` (`count` of them, at most 8) at `place` of the object.
+    @inline(__always)
+    mutating func name(at place: Int, key: UInt64, count: Int, make: () -> String) -> String {
+        guard place < MetricNameCache.places else { return make() }
+        if keys[place] == key, counts[place] == count { return stored(place) }
+        let name = make()
+        keys[place] = key
+        counts[place] = count
+        switch place {
+        case 0: names.0 = name
+        case 1: names.1 = name
+        case 2: names.2 = name
+        default: names.3 = name
+        }
+        return name
+    }
+
+    private func stored(_ place: Int) -> String {
+        switch place {
+        case 0: names.0
+        case 1: names.1
+        case 2: names.2
+        default: names.3
+        }
+    }
+}

@@ -7,7 +7,6 @@
 //   .build/release/ranktop-live-bench shm-drain [--ranks 64] [--per-rank 8192]
 //   .build/release/ranktop-live-bench shm-scale [--ranks 16384] [--nodes 64] [--writers 4] [--seconds 10] [--rates 50000,100000,...]
 //   .build/release/ranktop-live-bench replay-seek LOG [--seeks 200]
-//   .build/release/ranktop-live-bench churn [--cycles 10000]
 //   ranktop launch -n 2 -- .build/debug/ranktop-live-bench flood-rank [--seconds 3] [--rate 0]
 import Foundation
 
@@ -40,8 +39,6 @@ case "replay-seek":
         exit(2)
     }
     try ReplaySeekBenchmark.run(path: arguments[1], seeks: option("seeks", default: 200))
-case "churn":
-    try await ChurnBenchmark.run(cycles: max(10, option("cycles", default: 10_000)))
 case "flood-rank":
     FloodRank.run(seconds: Double(option("seconds", default: 3)), rate: option("rate", default: 0))
 default:

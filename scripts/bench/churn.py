@@ -4,7 +4,7 @@
 Usage: scripts/bench/churn.py SOCKET COLLECTOR_PID [CYCLES] [--viewer]
 
 CYCLES times (default 10000), one of 64 ranks of one run reconnects: it connects, says hello
-(the same pid, its seq going on), sends three progress events and closes. With --viewer, a viewer
+(the same pid), sends three progress events (its seq going on) and closes. With --viewer, a viewer
 connects first and never reads. Prints the collector's resident memory (VmRSS) as it goes.
 """
 import json
@@ -31,10 +31,14 @@ def main():
         viewer.sendall(b'{"kind":"viewer","v":1}\n')
     print(f"start: {rss(pid)} MiB")
     sent = 0
+    counters = [0] * 64
     started = time.time()
     for cycle in range(1, cycles + 1):
-        rank, base = cycle % 64, (cycle // 64) * 4
-        lines = [json.dumps({"kind": "hello", "rank": rank, "ts": time.time(), "seq": base, "v": 1, "run": "churn",
+        rank = cycle % 64
+        base = counters[rank]
+        counters[rank] += 3
+        # A reconnecting emitter says hello with seq 0; its other events go on counting.
+        lines = [json.dumps({"kind": "hello", "rank": rank, "ts": time.time(), "seq": 0, "v": 1, "run": "churn",
                              "world": 64, "local_rank": 0, "local_world": 1, "node": "n", "pid": 100000 + rank,
                              "runtime": "bench"})]
         lines += [json.dumps({"kind": "progress", "rank": rank, "ts": time.time(), "seq": base + s, "step": base + s})

@@ -141,20 +141,6 @@ final class RankProcesses: Sendable {
     }
 
     private static func spawn(_ spec: Spec) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        // ranktop ignores SIGINT/SIGTERM to forward them; its children must not inherit that.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for number in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, number) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -171,7 +157,7 @@ final class RankProcesses: Sendable {
             for pointer in environment { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, spec.arguments[0], &actions, &attributes, arguments, environment)
+        let result = ChildSpawn.withAttributes { posix_spawnp(&pid, spec.arguments[0], &actions, $0, arguments, environment) }
         guard result == 0 else {
             let reason = String(cString: strerror(result))
             throw CLIFailure(message: "cannot run '\(spec.arguments[0])' (\(spec.label)): \(reason)", exitCode: result == ENOENT ? 127 : 126)

@@ -171,6 +171,12 @@ public final class Collector: Sendable {
             state.addresses = started.map(\.1)
             state.timers = timers
         }
+        // Only once listening: a collector that could not start wrote nothing to say it ran.
+        log.append(Collector.record(.start))
+        if let path = configuration.runFile {
+            let file = RunFile(run: runID, pid: Int(getpid()), node: PeerIdentity.hostName(), log: logPath, listen: started.map(\.1))
+            do { try file.write(path: path) } catch { configuration.warn("\(error); `ranktop ls` will not list this run") }
+        }
         return started.map(\.1)
     }
 
@@ -197,11 +203,19 @@ public final class Collector: Sendable {
         for waiter in waiters { waiter.resume(returning: 0) }
         for timer in timers { timer.cancel() }
         if let path = configuration.tokenFile { TokenFile.remove(path: path) }
+        if let path = configuration.runFile, !transports.isEmpty { unlink(path) }
         for transport in transports { await transport.stop() }
         await state.withLockedValue({ $0.metricsServer })?.stop()
+        // After the last rank's bytes, so that a reader knows every event came before it.
+        if !transports.isEmpty { log.append(Collector.record(.end)) }
         log.close()
         for transport in transports { await transport.finish() }
         await finishHooks()
+    }
+
+    /// This collector's start or clean end, for the log (see `CollectorSession`).
+    static func record(_ state: CollectorRecord.State) -> Event {
+        Event(rank: -1, ts: WallClock.now, .collector(CollectorRecord(state: state, pid: Int(getpid()), node: PeerIdentity.hostName())))
     }
 
     /// Waits until no rank is connected, or `timeout` seconds pass. A launcher calls this after

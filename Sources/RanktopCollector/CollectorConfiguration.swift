@@ -24,6 +24,9 @@ public struct CollectorConfiguration: Sendable {
     /// Where to leave the token for this user's own tools once listening on TCP
     /// (`TokenFile.defaultPath`); removed at stop. Nil: nowhere.
     public var tokenFile: String?
+    /// Where to leave the run file (`RunFile.defaultPath`) once listening: how `ls` and `serve
+    /// --resume` find this run after a crash. Removed at stop. Nil: nowhere.
+    public var runFile: String?
     /// Fold every event into a live `RunModel` as it is logged (`Collector.model()`): what a
     /// launcher's end-of-run summary reads. Off for `serve`, which needs none, since it costs
     /// ingest about a tenth of its throughput (automatic stack capture folds one off the ingest

@@ -24,7 +24,7 @@ public final class RankStream {
     /// Rejections written to the log per connection; the rest are counted.
     static let rejectionsLogged = 3
     /// Kinds only the collector writes: a rank that sends one is lying about what happened.
-    static let collectorKinds: Set<EventKind> = [.lost, .unreachable, .dropped, .inject, .discarded, .stop]
+    static let collectorKinds: Set<EventKind> = [.lost, .unreachable, .dropped, .inject, .discarded, .stop, .collector]
 
     private let collector: Collector
     let control: any RankControl

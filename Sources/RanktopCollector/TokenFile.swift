@@ -35,6 +35,12 @@ public enum TokenFile {
         if let error { throw TransportError("cannot write the token file '\(path)': \(String(cString: strerror(error)))") }
     }
 
+    /// The token a token file holds (a collector that died left it, with its run file).
+    public static func token(atPath path: String) -> String? {
+        guard let (text, _) = readSmallFile(path), let first = text.split(separator: "\n").first, !first.isEmpty else { return nil }
+        return String(first)
+    }
+
     static func remove(path: String) {
         unlink(path)
     }
@@ -63,7 +69,7 @@ public enum TokenFile {
     }
 
     /// A token file is tiny; anything larger, or not this user's, is not one.
-    private static func readSmallFile(_ path: String) -> (String, Double)? {
+    static func readSmallFile(_ path: String) -> (String, Double)? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -111,6 +111,8 @@ public struct RunModel: Sendable {
 
     /// The launcher's `stop`: the user asked to stop the run (the first such event counts).
     public internal(set) var stop: StopRequest?
+    /// The collectors that wrote this log, oldest first (a restarted one appends a session).
+    public internal(set) var collectorSessions: [CollectorSession] = []
 
     public internal(set) var recentEvents: BoundedHistory<Event>
     public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
@@ -167,12 +169,13 @@ public struct RunModel: Sendable {
         let kind = event.kind
         kindCounts[kind.ordinal] += 1
         if firstTs.map({ event.ts < $0 }) ?? true { firstTs = event.ts }
+        let lastTsBefore = lastTs
         if lastTs.map({ event.ts > $0 }) ?? true { lastTs = event.ts }
         // Heartbeats say only "alive"; kept, they would crowd every other event out.
         if limits.recentEvents > 0, kind != .heartbeat { recentEvents.append(event) }
 
         guard event.rank >= 0 else {
-            applyRunWide(event)
+            applyRunWide(event, lastTsBefore: lastTsBefore)
             return
         }
         if applyInPlace(event, kind: kind) { return }
@@ -294,7 +297,7 @@ public struct RunModel: Sendable {
             recentLogs.append(event)
         case let .dropped(count):
             info.reportedDrops = info.reportedDrops.saturatingAdd(count)
-        case .inject, .discarded, .stop:
+        case .inject, .discarded, .stop, .collector:
             break
         }
     }
@@ -326,7 +329,7 @@ public struct RunModel: Sendable {
         info.nextSeq = max(info.nextSeq ?? 0, seq.saturatingAdd(1))
     }
 
-    private mutating func applyRunWide(_ event: Event) {
+    private mutating func applyRunWide(_ event: Event, lastTsBefore: Double?) {
         switch event.body {
         case let .inject(injection):
             if !injections.contains(where: { $0.id == injection.id }) {
@@ -344,6 +347,8 @@ public struct RunModel: Sendable {
         case let .stop(request):
             if stop == nil { stop = StopRequest(signal: request.signal, by: request.by, reason: request.reason, ts: event.ts) }
             recentLogs.append(event)
+        case let .collector(record):
+            applyCollectorRecord(record, ts: event.ts, lastTsBefore: lastTsBefore)
         default:
             break
         }

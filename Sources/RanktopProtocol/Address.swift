@@ -57,6 +57,11 @@ public enum Address: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    public var isSharedMemory: Bool {
+        if case .sharedMemory = self { return true }
+        return false
+    }
+
     public var isLoopback: Bool {
         switch self {
         case .unix, .sharedMemory: true

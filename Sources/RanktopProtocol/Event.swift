@@ -49,6 +49,9 @@ public enum EventBody: Sendable, Equatable {
     case discarded(count: Int, reason: String?)
     /// The launcher stops its ranks on the user's word (written before the signal goes out).
     case stop(Stop)
+    /// The collector's own start and clean end (ranktop extension): a start with no end before
+    /// the next start, or before the end of the log, is a collector that died.
+    indirect case collector(CollectorRecord)
 
     @inlinable public var kind: EventKind {
         switch self {
@@ -72,6 +75,7 @@ public enum EventBody: Sendable, Equatable {
         case .inject: .inject
         case .discarded: .discarded
         case .stop: .stop
+        case .collector: .collector
         }
     }
 }
@@ -97,6 +101,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
     case collectiveEnter = "collective.enter"
     case collectiveExit = "collective.exit"
     case unreachable
+    case collector
 
     /// 0..<count, for tables indexed by kind. A switch, not a lookup: it runs once per event on
     /// the reducer's hot path, and the compiler makes every new kind name its ordinal (a test
@@ -123,6 +128,7 @@ public enum EventKind: String, Sendable, CaseIterable, Hashable {
         case .collectiveEnter: 17
         case .collectiveExit: 18
         case .unreachable: 19
+        case .collector: 20
         }
     }
 
@@ -239,6 +245,25 @@ public struct TriggerSet: Sendable, Equatable {
 
 public enum LogLevel: String, Sendable, Equatable, CaseIterable {
     case debug, info, warning, error
+}
+
+/// A collector saying it started (`state: "start"`) or ended cleanly (`"end"`), with its
+/// process and host, so a reader of the log can tell a collector that died from a run that ended.
+public struct CollectorRecord: Sendable, Equatable {
+    public enum State: String, Sendable {
+        case start, end
+    }
+
+    public var state: State
+    public var pid: Int
+    /// The collector's host name.
+    public var node: String
+
+    public init(state: State, pid: Int, node: String) {
+        self.state = state
+        self.pid = pid
+        self.node = node
+    }
 }
 
 public struct Injection: Sendable, Equatable {

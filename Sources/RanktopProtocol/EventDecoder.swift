@@ -331,7 +331,7 @@ private struct LineFields: ~Copyable {
             throw DecodeError("field 'ts': \(ts) is not a Unix time between 1970 and 2286")
         }
         let seq = try optionalInt(.seq, min: 0, max: EventDecoder.maxCounter)
-        if rank == -1, kind != .inject, kind != .log, kind != .discarded, kind != .stop {
+        if rank == -1, kind != .inject, kind != .log, kind != .discarded, kind != .stop, kind != .collector {
             throw DecodeError("field 'rank': -1 is only for run-wide events, not '\(kind.rawValue)'")
         }
         return Event(rank: rank, ts: ts, seq: seq, try body(kind, rank: rank))
@@ -417,6 +417,13 @@ private struct LineFields: ~Copyable {
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
         case .stop:
             return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason)))
+        case .collector:
+            guard rank == -1 else { throw DecodeError("field 'rank': a collector record is run-wide (-1), not rank \(rank)") }
+            let state = try string(.state)
+            guard let parsed = CollectorRecord.State(rawValue: state) else {
+                throw DecodeError("field 'state': '\(state.prefix(40))' is not start or end")
+            }
+            return .collector(CollectorRecord(state: parsed, pid: try int(.pid, min: 0, max: EventDecoder.maxCounter), node: try string(.node)))
         }
     }
 

@@ -103,6 +103,10 @@ public enum EventEncoder {
             w.field("signal", stop.signal)
             if let by = stop.by { w.field("by", by) }
             if let reason = stop.reason { w.field("reason", reason) }
+        case let .collector(record):
+            w.field("state", record.state.rawValue)
+            w.field("pid", record.pid)
+            w.field("node", record.node)
         }
         w.close()
         w.out.append(0x0A)

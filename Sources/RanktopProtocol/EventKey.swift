@@ -20,6 +20,7 @@ enum EventKey: Int, CaseIterable {
     case count, by
     case signal
     case group, op, size, members, bytes, dtype, label, async
+    case state
 
     /// Sizes the decoder's slot buffer: derived, so a new key can never write past its end.
     static let caseCount = allCases.count
@@ -82,6 +83,7 @@ enum EventKey: Int, CaseIterable {
             case 91: return word == 0x0000_0000_0071_6573 ? .seq : nil // seq
             case 94: return word == 0x0073_7265_626D_656D ? .members : nil // members
             case 95: return word == 0x0000_0000_0000_706F ? .op : nil // op
+            case 98: return word == 0x0000_0065_7461_7473 ? .state : nil // state
             case 99: return word == 0x0074_756F_656D_6974 ? .timeout : nil // timeout
             case 102: return word == 0x0065_6D69_746E_7572 ? .runtime : nil // runtime
             case 105: return word == 0x0000_6E6F_7361_6572 ? .reason : nil // reason
@@ -147,7 +149,7 @@ extension EventKind {
         case 6: return low == 0x0000_7463_656A_6E69 ? .inject : nil // inject
         case 7: return low == 0x0064_6570_706F_7264 ? .dropped : nil // dropped
         case 8: return low == 0x7373_6572_676F_7270 ? .progress : nil // progress
-        case 9: return low == 0x6165_6274_7261_6568 && high == 0x0000_0000_0000_0074 ? .heartbeat : low == 0x6564_7261_6373_6964 && high == 0x0000_0000_0000_0064 ? .discarded : nil // heartbeat, discarded
+        case 9: return low == 0x6165_6274_7261_6568 && high == 0x0000_0000_0000_0074 ? .heartbeat : low == 0x6564_7261_6373_6964 && high == 0x0000_0000_0000_0064 ? .discarded : low == 0x6F74_6365_6C6C_6F63 && high == 0x0000_0000_0000_0072 ? .collector : nil // heartbeat, discarded, collector
         case 10: return low == 0x7865_2E65_7361_6870 && high == 0x0000_0000_0000_7469 ? .phaseExit : nil // phase.exit
         case 11: return low == 0x6E65_2E65_7361_6870 && high == 0x0000_0000_0072_6574 ? .phaseEnter : low == 0x2E72_6567_6769_7274 && high == 0x0000_0000_0074_6573 ? .triggerSet : low == 0x6168_6361_6572_6E75 && high == 0x0000_0000_0065_6C62 ? .unreachable : nil // phase.enter, trigger.set, unreachable
         case 12: return low == 0x2E72_6569_7272_6162 && high == 0x0000_0000_7469_7865 ? .barrierExit : nil // barrier.exit

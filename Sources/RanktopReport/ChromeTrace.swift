@@ -279,7 +279,7 @@ public struct ChromeTrace: Sendable {
         case let .dropped(count):
             instant("dropped \(count) events", "loss", [("count", .int(count))])
         case .hello, .log, .heartbeat, .stack, .barrierEnter, .barrierExit, .phaseEnter, .phaseExit,
-             .collectiveEnter, .collectiveExit, .inject, .discarded, .stop:
+             .collectiveEnter, .collectiveExit, .inject, .discarded, .stop, .collector:
             break
         }
         // Events missing by the rank's own numbering (a `seq` gap), when no `dropped` said so.
@@ -307,6 +307,14 @@ public struct ChromeTrace: Sendable {
             name = "stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")"
             category = "stop"
             if let reason = stop.reason { args.append(("reason", .string(reason))) }
+        case let .collector(record):
+            // Only a restart is worth a mark: the previous collector died, and the log's gap is
+            // its doing. (The model has already folded this start.)
+            let sessions = model.collectorSessions
+            guard record.state == .start, sessions.count >= 2, let died = sessions[sessions.count - 2].diedAt else { return }
+            name = "collector restarted (pid \(record.pid)): the previous one died"
+            category = "collector"
+            args.append(("died_at", .double(died)))
         default:
             return
         }

@@ -3,7 +3,12 @@ import RanktopProtocol
 
 extension RunReport {
     /// `at`: the moment the report speaks of (`report --at`); by default the log's last event.
-    public init(model: RunModel, read: LogReadSummary = LogReadSummary(), stallPolicy: StallPolicy = .standard, at: Double? = nil) {
+    /// `collectorGone`: the log's last collector has no end record and its process is gone, a
+    /// fact of the machine that only the caller can check.
+    public init(
+        model: RunModel, read: LogReadSummary = LogReadSummary(), stallPolicy: StallPolicy = .standard, at: Double? = nil,
+        collectorGone: Bool = false
+    ) {
         run = model.run
         otherRuns = model.otherRuns
         world = model.world
@@ -20,7 +25,9 @@ extension RunReport {
         completedBarriers = model.completedBarrierCount
         droppedTotal = model.droppedTotal
         let snapshot = RunSnapshot(model: model, now: at ?? model.lastTs ?? 0, stallPolicy: stallPolicy)
-        diagnosis = snapshot.diagnosis
+        diagnosis = snapshot.diagnosis(collectorGone: collectorGone)
+        collectors = model.collectorSessions
+        self.collectorGone = collectorGone
         openCollectives = snapshot.openCollectives
         stall = snapshot.stall
         completedCollectives = model.completedCollectiveCount

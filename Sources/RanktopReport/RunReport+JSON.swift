@@ -51,6 +51,13 @@ extension RunReport {
                     ("reason", s.reason.map(JSONValue.string) ?? .null), ("ts", .double(s.ts)),
                 ])
             } ?? .null),
+            ("collectors", .array(collectors.enumerated().map { index, session in
+                let died = session.diedAt ?? (index == collectors.count - 1 && collectorGone && session.endedAt == nil ? endTs : nil)
+                return .object([
+                    ("pid", .int(session.pid)), ("node", .string(session.node)), ("start_ts", .double(session.startedAt)),
+                    ("end_ts", session.endedAt.map(JSONValue.double) ?? .null), ("died_ts", died.map(JSONValue.double) ?? .null),
+                ])
+            })),
         ])
     }
 }

@@ -112,4 +112,8 @@ public struct RunReport: Sendable {
     public var collectorDiscardReason: String?
     /// The user asked the launcher to stop the run (the log's `stop` event).
     public var stop: StopRequest?
+    /// The collectors that wrote the log, oldest first.
+    public var collectors: [CollectorSession] = []
+    /// The last collector has no end record and its process is gone (checked by the caller).
+    public var collectorGone = false
 }

@@ -74,6 +74,16 @@ struct AttachCommand: AsyncParsableCommand {
                 return client
             }
         }
+        // A run whose collector died is not gone: say how to bring it back.
+        let orphans = RunFile.all(in: directory).filter { !$0.file.collectorAlive }.map(\.file.run)
+        if let newest = orphans.first {
+            throw CLIFailure(
+                message: "no running collector in \(directory), but the collector of run \(newest) died" +
+                    (orphans.count > 1 ? " (and \(orphans.count - 1) more: `ranktop ls`)" : "") +
+                    "; its ranks may still be training: `ranktop serve --resume \(newest)` restarts it, then `ranktop attach`",
+                exitCode: 1
+            )
+        }
         throw CLIFailure(
             message: "no running collector in \(directory); give its address: ranktop attach unix:/path.sock or tcp://host:port",
             exitCode: 1

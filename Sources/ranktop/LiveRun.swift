@@ -51,6 +51,7 @@ struct LiveRun {
                 tokenFile: TokenFile.defaultPath(runID: runID), keepsLiveModel: true, stackAfter: options.stackAfter,
                 warn: { message in if !quiet { Console.warn(message) } }
             )
+            configuration.runFile = RunFile.defaultPath(runID: runID)
             configuration.sharedMemory.rankCapacity = max(localRanks ?? 256, ShmLayout.defaultRankCapacity)
             configuration.hooks = options.hooks.commands
             configuration.hooks.stallPolicy = options.dashboard.stall.policy

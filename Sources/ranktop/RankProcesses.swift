@@ -149,6 +149,7 @@ final class RankProcesses: Sendable {
             posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        ChildSpawn.closeInheritedDescriptors(&actions)
 
         let arguments = spec.arguments.map { strdup($0) } + [nil]
         let environment = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

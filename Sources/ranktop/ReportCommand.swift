@@ -1,6 +1,7 @@
 import RanktopReport
 import ArgumentParser
 import RanktopModel
+import RanktopCollector
 import RanktopProtocol
 
 struct ReportCommand: AsyncParsableCommand {
@@ -97,7 +98,10 @@ struct ReportCommand: AsyncParsableCommand {
             } else if at != nil, !reached, let moment, let last = model.lastTs, moment > last {
                 Terminal.printError("warning: \(Format.utc(moment)) is after the log's last event (\(Format.utc(last))): the state at its end")
             }
-            return RunReport(model: model, read: summary, stallPolicy: stallPolicy, at: at == nil ? nil : moment)
+            return RunReport(
+                model: model, read: summary, stallPolicy: stallPolicy, at: at == nil ? nil : moment,
+                collectorGone: at == nil && CollectorProcess.isGone(model.collectorSessions.last)
+            )
         } catch let error as LogReadError {
             bar?.finish()
             throw CLIFailure(message: error.description)

@@ -7,13 +7,19 @@ import RanktopCollector
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
-        abstract: "List this host's shared-memory segments (runs recording with RANKTOP_ADDR=shm://...).",
+        abstract: "List this host's runs: shared-memory segments, and your collectors (running, or gone with ranks alive).",
         discussion: """
         One line per segment in /dev/shm (or $RANKTOP_SHM_DIR): its name, the run, the world \
         size, how many rank processes are alive of those that wrote to it, its age, when its \
         last event was, and whether the run is stalled. A run that ended cleanly removes its \
         segment; the ones left are running, or ended badly: `ranktop attach shm://NAME` or \
         `ranktop report shm://NAME` shows them, `ranktop rm NAME` removes one.
+
+        Then one line per collector of yours on a socket (`launch`, `run`, `demo`, `serve`): \
+        `collector up`, or `collector gone, N ranks alive` when it died (`kill -9`, OOM) and \
+        left its ranks training. `ranktop serve --resume RUN` restarts it on the same \
+        addresses and log. JSON rows of these add "collector" ("up" or "gone"), \
+        "collector_pid", "log" and "listen".
 
           ranktop ls
           ranktop ls --json
@@ -31,12 +37,14 @@ struct ListCommand: AsyncParsableCommand {
             for name in ShmSegment.names() {
                 if let row = await SegmentRow.read(name) { rows.append(row) }
             }
+            // A run recording to shared memory is its segment's row already.
+            let runs = RunFile.all().filter { !$0.file.listen.allSatisfy(\.isSharedMemory) }.map { RunFileRow.read(path: $0.path, file: $0.file) }
             if json {
-                Console.say(JSONValue.array(rows.map(\.json)).serialized)
+                Console.say(JSONValue.array(rows.map(\.json) + runs.map(\.json)).serialized)
                 return
             }
-            guard !rows.isEmpty else {
-                Console.warn("no ranktop segments in \(ShmSegment.directory)")
+            guard !rows.isEmpty || !runs.isEmpty else {
+                Console.warn("no ranktop segments in \(ShmSegment.directory), and no collector of yours in \(UnixSocketPath.defaultDirectory())")
                 return
             }
             let now = WallClock.now
@@ -47,7 +55,7 @@ struct ListCommand: AsyncParsableCommand {
                     Format.duration(max(now - row.created, 0)),
                     row.lastTs.map { Format.duration(max(now - $0, 0)) + " ago" } ?? "-", row.state,
                 ]
-            }
+            } + runs.map(\.cells)
             for line in SegmentRow.columns([header] + table) { Console.say(line) }
         }
     }

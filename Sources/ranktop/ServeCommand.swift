@@ -29,8 +29,19 @@ struct ServeCommand: AsyncParsableCommand {
         go to the log, so a `ranktop replay` of it shows where the culprit was (S, or a rank's \
         detail) even if nobody watched. `ranktop stack` asks for them by hand.
 
+        A collector that died (`kill -9`, OOM, a crash) does not take the run with it: the \
+        ranks keep training and their emitters keep retrying. `ranktop ls` shows such a run as \
+        "collector gone"; `ranktop serve --resume RUN` starts a collector for it again, on the \
+        same addresses (and token) and appending to the same log. The ranks reconnect and send \
+        what their buffers still hold; what is gone is counted as dropped, and `ranktop report` \
+        says when the first collector died.
+
           ranktop serve --listen tcp://0.0.0.0:29600 --token "$(openssl rand -hex 16)"
           ranktop serve --listen unix:/tmp/train.sock --listen tcp://127.0.0.1:29600
+          ranktop serve --resume r-20261129-143005-7f3a
+
+        Exit status: 0 after SIGINT or SIGTERM; 1 when it cannot start (an address in use, a \
+        --resume whose collector still runs); 64 a usage error.
         """
     )
 
@@ -47,6 +58,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The token every connection must present (default: $RANKTOP_TOKEN).", valueName: "token"))
     var token: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Restart the collector of a run whose collector died (a run id from `ranktop ls`, or its .run file): the same addresses, token and log.",
+        valueName: "run"))
+    var resume: String?
+
     @Option(name: .long, parsing: .unconditional, help: StackAfter.help)
     var stackAfter: Double = StackAfter.defaultSeconds
 
@@ -58,15 +74,34 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         try StackAfter.validate(stackAfter)
+        if resume != nil {
+            if !listen.isEmpty || log != nil {
+                throw ValidationError("--resume takes the run's own addresses and log; leave out --listen and --log")
+            }
+            return
+        }
         if listen.isEmpty { throw ValidationError("give at least one --listen address, e.g. --listen tcp://127.0.0.1:29600") }
+    }
+
+    /// What the collector is for: a new run, or the one `--resume` names.
+    private func target() throws -> (addresses: [Address], runID: String, logPath: String, token: String?) {
+        guard let resume else {
+            let addresses = try RunLocations.addresses(listen)
+            let runID = RunLocations.newRunID()
+            let logPath = try RunLocations.logPath(explicit: log, runID: runID, appending: true)
+            return (addresses, runID, logPath, RunLocations.collectorToken(explicit: token, listen: addresses))
+        }
+        let file = try ResumableRun.find(resume)
+        let token = RunLocations.token(explicit: token) ?? TokenFile.token(atPath: TokenFile.defaultPath(runID: file.run))
+        if file.listen.contains(where: \.isTCP), token == nil {
+            throw CLIFailure(message: "the token of run \(file.run) is gone (its token file was removed); give the ranks' RANKTOP_TOKEN with --token")
+        }
+        return (file.listen, file.run, file.log, token)
     }
 
     func run() async throws {
         try await reportingFailures {
-            let addresses = try RunLocations.addresses(listen)
-            let runID = RunLocations.newRunID()
-            let logPath = try RunLocations.logPath(explicit: log, runID: runID, appending: true)
-            let token = RunLocations.collectorToken(explicit: token, listen: addresses)
+            let (addresses, runID, logPath, token) = try target()
             let tokenFile = TokenFile.defaultPath(runID: runID)
             RunLocations.raiseDescriptorLimit()
             let signals = SignalWatch.stream()
@@ -76,6 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
                     listen: addresses, logPath: logPath, runID: runID, token: token, tokenFile: tokenFile,
                     stackAfter: stackAfter, warn: { Console.warn($0) }
                 )
+                configuration.runFile = RunFile.defaultPath(runID: runID)
                 configuration.hooks = hooks.commands
                 configuration.hooks.stallPolicy = stall.policy
                 configuration.metrics = hooks.metrics.flatMap(HookFlags.metricsAddress)
@@ -85,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIFailure(message: error.description)
             }
             let bound = collector.addresses
+            if resume != nil { Console.say("ranktop: resumed run \(runID): its ranks reconnect by themselves") }
             Console.say("ranktop: collector listening on \(bound.map(\.description).joined(separator: " and "))")
             Console.say("ranktop: log \(logPath)")
             if let url = collector.metricsURL { Console.say("ranktop: metrics on \(url)") }

@@ -37,15 +37,20 @@ struct CollectorHarness {
 
     var logPath: String { collector.logPath }
 
-    /// Every event in the log, after a flush.
-    func logEvents() throws -> [Event] {
+    /// Every event in the log, after a flush; without the collector's own start and end records
+    /// unless asked, since most tests look at what the ranks sent.
+    func logEvents(includingCollectorRecords: Bool = false) throws -> [Event] {
         var events: [Event] = []
-        try EventLogReader.read(path: logPath) { events.append($0) }
+        try EventLogReader.read(path: logPath) { event in
+            if includingCollectorRecords || event.kind != .collector { events.append(event) }
+        }
         return events
     }
 
+    /// The log's lines, without the collector's own start and end records.
     func logLines() throws -> [String] {
         try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n").map(String.init)
+            .filter { !$0.hasPrefix(#"{"kind":"collector","#) }
     }
 
     /// Waits until `condition` holds on the log's events (polling), or fails after `timeout` s.

@@ -23,7 +23,7 @@ func collect(_ stream: AsyncStream<Event>) -> (Collected, Task<Void, Never>) {
     return (collected, task)
 }
 
-func waitFor(_ what: String, timeout: Double = 10, _ condition: () async -> Bool) async throws {
+func waitFor(_ what: String, timeout: Double = 30, _ condition: () async -> Bool) async throws {
     try await waitUntil(what, timeout: timeout, condition)
 }
 
@@ -47,16 +47,18 @@ struct CollectorViewerTests {
         #expect(remote.logPath == harness.logPath)
         let (viaSocket, socketTask) = collect(remote.events())
         let (inProcess, localTask) = collect(LocalRunSource(collector: harness.collector).events())
+        // The history is the collector's start record and the rank's 51 events.
         try await waitFor("history on both viewers") {
             let (a, b) = (await viaSocket.events.count, await inProcess.events.count)
-            return a == 51 && b == 51
+            return a == 52 && b == 52
         }
         try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
         try await waitFor("the live bye on both viewers") {
             let (a, b) = (await viaSocket.events.count, await inProcess.events.count)
-            return a == 52 && b == 52
+            return a == 53 && b == 53
         }
-        let logged = try harness.logEvents()
+        let logged = try harness.logEvents(includingCollectorRecords: true)
+        #expect(logged.first?.kind == .collector)
         let seenViaSocket = await viaSocket.events
         let seenInProcess = await inProcess.events
         #expect(seenViaSocket == logged)
@@ -99,12 +101,15 @@ struct CollectorViewerTests {
         var batches = LocalRunSource(collector: harness.collector).batches().makeAsyncIterator()
         // The history is one read of the log: one batch, not 51 hops.
         let history = await batches.next()
-        #expect(history?.count == 51)
+        #expect(history?.count == 52, "the collector's start record and the rank's 51 events")
         try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
         let live = await batches.next()
         #expect(live?.map(\.kind) == [.bye])
         rank.close()
         await harness.collector.stop()
+        // The collector's clean end is the last thing in the log, then the stream ends.
+        let last = await batches.next()
+        #expect(last?.map(\.kind) == [.collector])
         let end = await batches.next()
         #expect(end == nil)
         await harness.stop()

@@ -22,9 +22,11 @@ import Testing
               let answered = events.filter({ $0.kind == .stack }).map(\.ts).max() else {
             throw TestFailure("no barrier.enter before the stacks")
         }
-        // The timer checks once a second: the threshold, a check, and a loaded machine's slack.
+        // Never before the threshold. The upper bound only says "automatically, soon": the timer
+        // checks once a second, but CI's two cores run every suite at once, and a tight bound
+        // there measured the machine's load (it failed once at +4 s), not the collector.
         let delay = answered - entered
-        #expect(delay >= threshold && delay < threshold + 4, "stacks \(delay) s after the barrier opened")
+        #expect(delay >= threshold && delay < threshold + 20, "stacks \(delay) s after the barrier opened")
         let stacks = events.filter { $0.kind == .stack }
         for case let .stack(id, frames) in stacks.map(\.body) {
             #expect(id.hasPrefix("stk-auto-"))

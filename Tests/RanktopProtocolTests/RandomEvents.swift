@@ -23,7 +23,7 @@ enum RandomEvents {
         let seq = Bool.random(using: &rng) ? Int.random(in: 0...1_000_000, using: &rng) : nil
         let maybe: (inout R) -> String? = { Bool.random(using: &$0) ? string(&$0) : nil }
         let body: EventBody
-        switch Int.random(in: 0..<17, using: &rng) {
+        switch Int.random(in: 0..<18, using: &rng) {
         case 0: body = .hello(Hello(run: string(&rng), world: 4096, localRank: 1, localWorld: 8, node: string(&rng), pid: 77, runtime: string(&rng), timeout: Bool.random(using: &rng) ? 1800.5 : nil, restart: Bool.random(using: &rng) ? 2 : nil, caps: [string(&rng)], token: maybe(&rng)))
         case 1: body = .progress(Progress(step: Int.random(in: 0...1_000_000, using: &rng), total: Bool.random(using: &rng) ? 1_000_000 : nil, epoch: Bool.random(using: &rng) ? number(&rng) : nil, metrics: (0..<Int.random(in: 0...3, using: &rng)).map { _ in Metric(string(&rng), number(&rng)) }))
         case 2: body = .barrierEnter(BarrierEnter(n: Int.random(in: 0...99999, using: &rng), name: maybe(&rng), site: maybe(&rng), phase: maybe(&rng)))
@@ -45,6 +45,9 @@ enum RandomEvents {
             bytes: Bool.random(using: &rng) ? Int.random(in: 0...1 << 40, using: &rng) : nil, dtype: maybe(&rng),
             site: maybe(&rng), label: maybe(&rng), isAsync: Bool.random(using: &rng) ? Bool.random(using: &rng) : nil))
         case 15: body = .collectiveExit(CollectiveExit(group: string(&rng), n: Int.random(in: 0...99999, using: &rng), op: maybe(&rng)))
+        case 16:
+            let record = CollectorRecord(state: Bool.random(using: &rng) ? .start : .end, pid: Int.random(in: 1...4_194_304, using: &rng), node: string(&rng))
+            return Event(rank: -1, ts: ts, seq: nil, .collector(record))
         default: return Event(rank: -1, ts: ts, seq: nil, .inject(Injection(id: string(&rng), reason: maybe(&rng), by: maybe(&rng))))
         }
         return Event(rank: rank, ts: ts, seq: seq, body)

@@ -3,6 +3,7 @@
 // `Reference` prefix. The differential tests decode the same lines with both and require the
 // same events, the same rejections and the same reasons: the fast paths may change nothing but
 // the speed. Do not speed up or "fix" this file: it is what the fast decoder is held to.
+// (Protocol additions since are added here too, the slow way: the `collector` kind, `state`.)
 @testable import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
@@ -368,6 +369,7 @@ enum ReferenceEventKey: Int, CaseIterable {
     case count, by
     case signal
     case group, op, size, members, bytes, dtype, label, async
+    case state
 
     /// Sizes the decoder's slot buffer: derived, so a new key can never write past its end.
     static let caseCount = allCases.count
@@ -431,6 +433,7 @@ enum ReferenceEventKey: Int, CaseIterable {
             case UInt8(ascii: "d"): return rest("dtype") ? .dtype : nil
             case UInt8(ascii: "l"): return rest("level") ? .level : rest("label") ? .label : nil
             case UInt8(ascii: "a"): return rest("async") ? .async : nil
+            case UInt8(ascii: "s"): return rest("state") ? .state : nil
             default: return nil
             }
         case 6:
@@ -467,7 +470,7 @@ enum ReferenceEventKindMatch {
         case 6: return rest("inject") ? .inject : nil
         case 7: return rest("dropped") ? .dropped : nil
         case 8: return rest("progress") ? .progress : nil
-        case 9: return rest("heartbeat") ? .heartbeat : rest("discarded") ? .discarded : nil
+        case 9: return rest("heartbeat") ? .heartbeat : rest("discarded") ? .discarded : rest("collector") ? .collector : nil
         case 10: return rest("phase.exit") ? .phaseExit : nil
         case 11: return rest("phase.enter") ? .phaseEnter : rest("trigger.set") ? .triggerSet : rest("unreachable") ? .unreachable : nil
         case 12: return rest("barrier.exit") ? .barrierExit : nil
@@ -656,7 +659,7 @@ private struct ReferenceLineFields: ~Copyable {
             throw DecodeError("field 'ts': \(ts) is not a Unix time between 1970 and 2286")
         }
         let seq = try optionalInt(.seq, min: 0, max: ReferenceEventDecoder.maxCounter)
-        if rank == -1, kind != .inject, kind != .log, kind != .discarded, kind != .stop {
+        if rank == -1, kind != .inject, kind != .log, kind != .discarded, kind != .stop, kind != .collector {
             throw DecodeError("field 'rank': -1 is only for run-wide events, not '\(kind.rawValue)'")
         }
         return Event(rank: rank, ts: ts, seq: seq, try body(kind, rank: rank))
@@ -742,6 +745,13 @@ private struct ReferenceLineFields: ~Copyable {
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
         case .stop:
             return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason)))
+        case .collector:
+            guard rank == -1 else { throw DecodeError("field 'rank': a collector record is run-wide (-1), not rank \(rank)") }
+            let state = try string(.state)
+            guard let parsed = CollectorRecord.State(rawValue: state) else {
+                throw DecodeError("field 'state': '\(state.prefix(40))' is not start or end")
+            }
+            return .collector(CollectorRecord(state: parsed, pid: try int(.pid, min: 0, max: ReferenceEventDecoder.maxCounter), node: try string(.node)))
         }
     }
 

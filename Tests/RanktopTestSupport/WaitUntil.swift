@@ -4,7 +4,7 @@ import Foundation
 /// naming `what`. The wait is on the condition itself, never a fixed sleep; between checks the
 /// task sleeps without holding a thread, since Swift Testing runs every suite on a small pool.
 public func waitUntil(
-    _ what: String, timeout: Double = 10, every: Double = 0.02, _ condition: () async throws -> Bool
+    _ what: String, timeout: Double = 30, every: Double = 0.02, _ condition: () async throws -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while !(try await condition()) {
@@ -15,7 +15,7 @@ public func waitUntil(
 
 /// The same, returning the first value `probe` gives that is not nil.
 public func waitFor<T>(
-    _ what: String, timeout: Double = 10, every: Double = 0.02, _ probe: () async throws -> T?
+    _ what: String, timeout: Double = 30, every: Double = 0.02, _ probe: () async throws -> T?
 ) async throws -> T {
     let deadline = Date().addingTimeInterval(timeout)
     while true {

@@ -70,6 +70,7 @@ enum HookRunner {
         posix_spawn_file_actions_addclose(&actions, readEnd)
         // Its output is the user's to redirect; by default it goes where ranktop's stderr goes.
         posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        ChildSpawn.closeInheritedDescriptors(&actions)
         let words: [String] = ["/bin/sh", "-c", command]
         let arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         let env: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -15,6 +15,7 @@ struct Diagnosis {
     let stall: RunStall?
     let stalled: RankSet
     let incidents: [RankGroup]
+    var collectorGone = false
 
     var lines: [String] {
         // Incidents in the order they happened: the first is the likeliest cause of the rest.
@@ -34,6 +35,7 @@ struct Diagnosis {
         }
 
         lines += describeUnreachable()
+        lines += CollectorDeaths(model: model, lastGone: collectorGone).lines
         let silent = model.silentRankSet
         if !silent.isEmpty {
             lines.append("\(Format.ranksLabelled(silent, limit: 12)) never reported (world \(model.world))")

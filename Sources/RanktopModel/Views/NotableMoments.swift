@@ -101,6 +101,12 @@ public struct NotableMomentFinder: Sendable {
             }
         case let .discarded(count, reason):
             add(event.ts, .loss, "the collector discarded \(count) line\(count == 1 ? "" : "s")" + (reason.map { ": \($0)" } ?? ""))
+        case let .collector(record):
+            // At the restart, not the death: moments are found, and kept, in the log's order.
+            let sessions = model.collectorSessions
+            if record.state == .start, sessions.count >= 2, let died = sessions[sessions.count - 2].diedAt {
+                add(event.ts, .loss, "a new collector started; the previous one died \(Format.duration(max(event.ts - died, 0))) earlier")
+            }
         case let .barrierEnter(enter):
             if model.openBarriers[enter.n]?.hasMismatch == true, mismatched.insert(.barrier(enter.n)).inserted {
                 add(event.ts, .mismatch, "barrier #\(enter.n): ranks gave different names")

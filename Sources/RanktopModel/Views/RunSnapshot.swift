@@ -142,10 +142,14 @@ public struct RunSnapshot: Sendable {
     public var incidents: [RankGroup] { RankGroup.incidents(of: model) }
 
     /// What went wrong, most telling first: one line each, a few lines even at 4096 ranks.
-    public var diagnosis: [String] {
+    public var diagnosis: [String] { diagnosis(collectorGone: false) }
+
+    /// The same, told that the log's last collector is gone without its end record (a fact of
+    /// the machine, not of the log: `report` checks its process).
+    public func diagnosis(collectorGone: Bool) -> [String] {
         Diagnosis(
             model: model, now: now, openWaits: openWaits, openCollectives: openCollectives, stall: stall,
-            stalled: stalled, incidents: incidents
+            stalled: stalled, incidents: incidents, collectorGone: collectorGone
         ).lines
     }
 

@@ -69,6 +69,8 @@ public enum EventText {
             if let reason = stop.reason { text += " (\(reason))" }
             if let by = stop.by { text += " for " + by }
             return text
+        case let .collector(record):
+            return record.state == .start ? "collector started (pid \(record.pid) on \(record.node))" : "collector ended cleanly (pid \(record.pid))"
         }
     }
 
@@ -85,7 +87,7 @@ public enum EventText {
         case .stop, .unreachable: .warning
         case .dropped: .warning
         case .discarded: .error
-        case .heartbeat: .dim
+        case .heartbeat, .collector: .dim
         case .hello, .progress, .stack: .text
         }
     }

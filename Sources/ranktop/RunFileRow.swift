@@ -1,0 +1,63 @@
+import RanktopCollector
+import RanktopModel
+import RanktopProtocol
+
+/// What `ls` says of a run found by its run file (a collector on a socket): whether its
+/// collector runs, and, when it is gone, how many of the ranks the log names still run here.
+struct RunFileRow {
+    var path: String
+    var file: RunFile
+    var collectorAlive: Bool
+    var world: Int?
+    var ranks = 0
+    var alive = 0
+    var lastTs: Double?
+    var stalled = false
+
+    /// The log is read only for a run whose collector is gone: a live one's may be large, and
+    /// `attach` shows it anyway.
+    static func read(path: String, file: RunFile) -> RunFileRow {
+        var row = RunFileRow(path: path, file: file, collectorAlive: file.collectorAlive)
+        guard !row.collectorAlive else { return row }
+        var model = RunModel(limits: .report)
+        _ = try? EventLogReader.read(path: file.log) { model.apply($0) }
+        let here = PeerIdentity.hostName()
+        let running = model.ranks.filter { !$0.status.isTerminal }
+        row.world = model.world > 0 ? model.world : nil
+        row.ranks = model.ranks.count
+        // A rank's process can only be checked on this host; one elsewhere counts as alive while
+        // its log says it runs.
+        row.alive = running.filter { info in
+            guard let pid = info.pid else { return false }
+            return info.node != here || ShmSegment.processExists(pid)
+        }.count
+        row.lastTs = model.lastTs
+        row.stalled = RunSnapshot(model: model, now: WallClock.now).stall != nil
+        return row
+    }
+
+    var state: String {
+        if collectorAlive { return "collector up" }
+        return alive == 0 ? "collector gone, no rank alive" : "collector gone, \(alive) rank\(alive == 1 ? "" : "s") alive"
+    }
+
+    var cells: [String] {
+        let now = WallClock.now
+        return [
+            file.run, file.run, world.map(String.init) ?? "-", collectorAlive ? "-" : "\(alive)/\(ranks)",
+            Format.duration(max(now - file.written, 0)),
+            lastTs.map { Format.duration(max(now - $0, 0)) + " ago" } ?? "-", state,
+        ]
+    }
+
+    var json: JSONValue {
+        .object([
+            ("name", .string(file.run)), ("path", .string(path)), ("run", .string(file.run)),
+            ("world", world.map(JSONValue.int) ?? .null), ("ranks", .int(ranks)), ("alive", .int(alive)),
+            ("created", .double(file.written)), ("last_ts", lastTs.map(JSONValue.double) ?? .null),
+            ("stalled", .bool(stalled)), ("ended", .bool(false)),
+            ("collector", .string(collectorAlive ? "up" : "gone")), ("collector_pid", .int(file.pid)),
+            ("log", .string(file.log)), ("listen", .array(file.listen.map { .string($0.description) })),
+        ])
+    }
+}

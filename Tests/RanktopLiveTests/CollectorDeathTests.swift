@@ -1,0 +1,79 @@
+import Foundation
+import RanktopTestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 15: ranktop's death never costs the run. A `kill -9` of the launcher leaves its real
+/// ranks training; `ls` shows the run as "collector gone, 2 ranks alive"; `serve --resume` takes
+/// them back on the same socket and log; the ranks finish; and the report says when the first
+/// collector died, with every event the ranks numbered either in the log or counted as dropped.
+@Suite struct CollectorDeathTests {
+    static func hellos(_ objects: [[String: Any]]) -> [Int: pid_t] {
+        var pids: [Int: pid_t] = [:]
+        for object in objects where object["kind"] as? String == "hello" {
+            if let rank = object["rank"] as? Int, let pid = object["pid"] as? Int { pids[rank] = pid_t(pid) }
+        }
+        return pids
+    }
+
+    static func ended(_ rank: Int, _ objects: [[String: Any]]) -> Bool {
+        objects.contains { $0["kind"] as? String == "bye" && $0["rank"] as? Int == rank }
+    }
+
+    @Test func aKilledLauncherLeavesItsRanksTrainingAndServeResumeTakesThemBack() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("run.jsonl")
+        let environment = ["XDG_STATE_HOME": scratch.file("state"), "XDG_RUNTIME_DIR": scratch.path]
+        // Real rank processes of `launch` (not the demo's, which end with their launcher).
+        let launch = try LiveProcess(
+            ["launch", "-n", "2", "--headless", "--log", log,
+             "--", RanktopExecutable.path, "demo-rank", "--steps", "240", "--step-time", "0.05", "--no-early-stop"],
+            in: scratch
+        )
+        let started = try await LiveLog.waitFor(log, "both ranks stepping", timeout: 60) { objects in
+            LiveLog.step(of: 0, in: objects) >= 5 && LiveLog.step(of: 1, in: objects) >= 5
+        }
+        let pids = Self.hellos(started)
+        defer { for pid in pids.values { kill(pid, SIGKILL) } }
+        launch.signal(SIGKILL)
+        _ = try await launch.wait(timeout: 10)
+        #expect(pids.count == 2 && pids.values.allSatisfy { kill($0, 0) == 0 }, "the ranks outlive their launcher")
+
+        let listed = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let row = try #require(rows.first { $0["collector"] as? String == "gone" }, "ls: \(listed.stdout) \(listed.stderr)")
+        #expect(row["alive"] as? Int == 2 && row["log"] as? String == log, "\(row)")
+        let table = try ProcessRunner.ranktop(["ls"], environment: environment)
+        #expect(table.stdout.contains("collector gone, 2 ranks alive"), "\(table.stdout)")
+        let runID = try #require(row["run"] as? String)
+
+        let serve = try LiveProcess(["serve", "--resume", runID], in: scratch)
+        _ = try await serve.waitForOutput("collector listening on (unix:[^ ]+)", timeout: 30)
+        let finished = try await LiveLog.waitFor(log, "both ranks to finish under the new collector", timeout: 120) { objects in
+            Self.ended(0, objects) && Self.ended(1, objects)
+        }
+        serve.signal(SIGTERM)
+        #expect(try await serve.wait(timeout: 30) == 0, "\(serve.output)")
+
+        let result = try report(log)
+        #expect(result.states() == ["exited", "exited"], "\(result.ranks)")
+        let collectors = result["collectors"] as? [[String: Any]] ?? []
+        #expect(collectors.count == 2, "\(collectors)")
+        #expect(collectors.first?["died_ts"] is Double && collectors.last?["end_ts"] is Double, "\(collectors)")
+        let diagnosis = result["diagnosis"] as? [String] ?? []
+        #expect(diagnosis.contains { $0.contains("died at") && $0.contains("ranks 0-1 were still running then") }, "\(diagnosis)")
+
+        // Nothing uncounted: each rank's events are numbered, and every number is in the log or
+        // counted as dropped (what the dead collector had taken but not written).
+        for rank in 0..<2 {
+            let seqs = finished.filter { $0["rank"] as? Int == rank && $0["kind"] as? String != "hello" }.compactMap { $0["seq"] as? Int }
+            let highest = try #require(seqs.max())
+            let missing = highest - Set(seqs).count
+            let dropped = result.ranks.first { $0["rank"] as? Int == rank }?["dropped"] as? Int ?? -1
+            #expect(dropped == missing, "rank \(rank): \(missing) numbers missing from the log, \(dropped) counted as dropped")
+            print("collector death: rank \(rank): \(Set(seqs).count) events in the log, \(dropped) counted as dropped, 0 uncounted of \(highest)")
+        }
+    }
+}

@@ -173,6 +173,9 @@ public final class Collector: Sendable {
         }
         // Only once listening: a collector that could not start wrote nothing to say it ran.
         log.append(Collector.record(.start))
+        // On disk at once: a collector killed within its first flush interval would otherwise
+        // leave no trace that it ran, and its death could not be told.
+        log.flush()
         if let path = configuration.runFile {
             let file = RunFile(run: runID, pid: Int(getpid()), node: PeerIdentity.hostName(), log: logPath, listen: started.map(\.1))
             do { try file.write(path: path) } catch { configuration.warn("\(error); `ranktop ls` will not list this run") }
@@ -306,7 +309,10 @@ public final class Collector: Sendable {
             guard event.rank >= 0 else { return }
             if case let .hello(hello) = event.body { processes[event.rank] = (hello.run, hello.pid) }
             guard let seq = event.seq, let process = processes[event.rank] else { return }
-            ledger[ProcessKey(run: process.run, rank: event.rank, pid: process.pid)] = seq.saturatingAdd(1)
+            // The highest seen: a reconnect's hello (seq 0) must not take a process back to its
+            // first event, or the next collector counts its whole history as dropped.
+            let key = ProcessKey(run: process.run, rank: event.rank, pid: process.pid)
+            ledger[key] = max(ledger[key] ?? 0, seq.saturatingAdd(1))
         }
         return ledger
     }

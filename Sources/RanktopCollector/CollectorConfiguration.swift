@@ -48,7 +48,7 @@ public struct CollectorConfiguration: Sendable {
 
     public init(
         listen: [Address], logPath: String, runID: String, token: String? = nil,
-        silenceTimeout: Double = 30, flushInterval: Double = 1, identifyTimeout: Double = 10, tokenFile: String? = nil,
+        silenceTimeout: Double = 30, flushInterval: Double = 0.2, identifyTimeout: Double = 10, tokenFile: String? = nil,
         keepsLiveModel: Bool = false, stackAfter: Double = 0,
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) {

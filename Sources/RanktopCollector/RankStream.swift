@@ -81,7 +81,10 @@ public final class RankStream {
             appendHello(line, event)
             return .keep
         }
-        if relayed, let seq = event.seq, let next = nextSeq, seq < next { return .keep }
+        // A relay sending a ring again, or an emitter re-sending what it had sent before a
+        // reconnect (it cannot know what the last collector logged): the first copy of each
+        // `seq` is the one kept.
+        if let seq = event.seq, let next = nextSeq, seq < next { return .keep }
         noteSeq(event)
         append(line, event)
         switch event.body {

@@ -24,6 +24,12 @@ final class EmitterWriter {
     private var backoff: Double
     private var nextAttempt = 0.0
     private var lastSend = MonotonicClock.now
+    /// The newest lines already written to a connection (about `retainedBytes`): a collector that
+    /// dies loses what it had read but not yet logged, so the next connection sends these again
+    /// first. The collector keeps the first copy of each `seq`: what did reach the log is skipped,
+    /// and only what is older than these can be lost (and is counted, by the gap).
+    private var sentLines: [UInt8] = []
+    static let retainedBytes = 256 * 1024
 
     init(core: EmitterCore) {
         self.core = core
@@ -75,6 +81,7 @@ final class EmitterWriter {
             lastSend = connectedAt
             framer = LineFramer()
             if sentOffset > 0 { carryUnsentLines() }
+            resendRetainedLines()
             core.outbox.withLockedValue {
                 $0.connected = true
                 $0.connections += 1
@@ -111,7 +118,33 @@ final class EmitterWriter {
     private func carryUnsentLines() {
         var lineStart = sentOffset
         while lineStart > 0, outgoing[lineStart - 1] != 0x0A { lineStart -= 1 }
+        retain(outgoing[..<lineStart])
         outgoing.removeFirst(lineStart)
+        sentOffset = 0
+    }
+
+    /// Lines written whole: kept for the next connection (see `sentLines`).
+    private func retain(_ lines: ArraySlice<UInt8>) {
+        guard !lines.isEmpty else { return }
+        sentLines.append(contentsOf: lines)
+        // Trimmed at twice the size, so that the copy is paid once per `retainedBytes` sent.
+        if sentLines.count > 2 * EmitterWriter.retainedBytes { trimRetainedLines() }
+    }
+
+    private func trimRetainedLines() {
+        var cut = sentLines.count - EmitterWriter.retainedBytes
+        guard cut > 0 else { return }
+        while cut < sentLines.count, sentLines[cut - 1] != 0x0A { cut += 1 }
+        sentLines.removeFirst(cut)
+    }
+
+    /// A new connection (after its hello): the retained lines go first, then what was not sent.
+    private func resendRetainedLines() {
+        guard !sentLines.isEmpty else { return }
+        trimRetainedLines()
+        sentLines.append(contentsOf: outgoing[sentOffset...])
+        swap(&outgoing, &sentLines)
+        sentLines.removeAll(keepingCapacity: true)
         sentOffset = 0
     }
 
@@ -158,6 +191,7 @@ final class EmitterWriter {
     /// (polls every few milliseconds); after a quiet `lingerDuration` it parks and the next
     /// producer wakes it.
     private func takeQueuedEvents() {
+        retain(outgoing[..<sentOffset])
         outgoing.removeAll(keepingCapacity: true)
         sentOffset = 0
         var unreported = 0

@@ -1,6 +1,7 @@
 // Cost of reporting one event on the training thread, for docs/benchmarks.md ("Emit cost").
 //
 //   swift build -c release --product ranktop-emit-bench && .build/release/ranktop-emit-bench
+//   .build/release/ranktop-emit-bench --stalls 10    # the longest call per path and collector (StallMatrix.swift)
 //
 // Every row is timed on the calling thread with the same method as the Python adapter's bench:
 // batches of 100 calls followed by a 2 ms pause (a training step's compute), the per-call time of
@@ -15,6 +16,19 @@ import RanktopEmitter
 
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--drain" {
     Drain.run(path: CommandLine.arguments[2])
+}
+// The stall matrix (StallMatrix.swift) and its collector and reader stand-ins.
+// `--stalls SECONDS [unix-stopped,shm-flooded,...]`: every cell, or the named ones.
+if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "--stalls", let seconds = Double(CommandLine.arguments[2]) {
+    let only = CommandLine.arguments.count > 3 ? Set(CommandLine.arguments[3].split(separator: ",").map(String.init)) : nil
+    try StallMatrix.run(seconds: seconds, only: only)
+    exit(0)
+}
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--slow-drain" {
+    StallReaders.slowDrain(path: CommandLine.arguments[2])
+}
+if CommandLine.arguments.count >= 3, CommandLine.arguments[1] == "--shm-reader" {
+    StallReaders.shmReader(name: CommandLine.arguments[2], slow: CommandLine.arguments.count > 3 && CommandLine.arguments[3] == "slow")
 }
 // `--shm-loop N`: N shared-memory emits in a tight loop, for a profiler (perf record).
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--shm-loop", let count = Int(CommandLine.arguments[2]) {

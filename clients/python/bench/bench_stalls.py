@@ -9,7 +9,17 @@ One process per scenario, each with a real Accelerate one-process state and the 
 - stopped:   the collector is SIGSTOPped one second in (the socket buffer fills, sends block in the
              writer thread until SO_SNDTIMEO, the queue fills and drops its oldest);
 - flooded:   progress() in a tight loop with the collector present: far more events than the
-             writer sends, so the queue stays full and every call drops the oldest.
+             writer sends, so the queue stays full and every call drops the oldest;
+- slow:      a collector stand-in (this script, --slow-reader) that reads 4 KiB every 100 ms
+             (40 KiB/s, far less than the paced loop sends): the socket buffer fills, the
+             writer thread's sends wait in the kernel, the queue fills and drops its oldest;
+- shm-absent:  RANKTOP_ADDR=shm://NAME and no reader at all (emit writes the ring itself, on the
+               training thread; a full ring overwrites its oldest records);
+- shm-present: the segment drained by `ranktop relay --segment NAME` into a `ranktop serve`;
+- shm-stopped: that relay SIGSTOPped, as in `stopped` (the writer never waits for a reader, so
+               this is the slowest reader there is);
+- shm-flooded: progress() in a tight loop into the segment, the relay present.
+The segments (/dev/shm/ranktop-NAME) are removed afterwards: the child exits without `bye`.
 Paced scenarios repeat: emit(), ranktop.progress(), PartialState.wait_for_everyone() (the
 patched method), the same work without ranktop, a no-op call, then 0.5 ms of sleep (a training
 step's GIL-free compute). Every call is timed on its own; for the barrier the wrapped original's
@@ -24,7 +34,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -110,7 +122,7 @@ def child(scenario: str, seconds: float) -> None:
     emit = emitter.emit
     deadline = time.monotonic() + seconds
     step = 0
-    if scenario == "flooded":
+    if scenario.endswith("flooded"):
         while time.monotonic() < deadline:
             for _ in range(1000):
                 start = clock()
@@ -157,32 +169,91 @@ def child(scenario: str, seconds: float) -> None:
     os._exit(0)  # no bye/flush at exit: a stopped collector would only delay us
 
 
+def slow_reader(path: str, chunk: int = 4096, interval: float = 0.1) -> None:
+    """The slow collector: accepts every connection and reads `chunk` bytes of each every `interval`."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    listener.setblocking(False)
+    clients = []
+    while True:
+        try:
+            connection, _ = listener.accept()
+            connection.setblocking(False)
+            clients.append(connection)
+        except BlockingIOError:
+            pass
+        for connection in list(clients):
+            try:
+                data = connection.recv(chunk)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                connection.close()
+                clients.remove(connection)
+        time.sleep(interval)
+
+
+def wait_for(path, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def stop_process(process):
+    process.send_signal(signal.SIGCONT)
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run_scenario(args, scenario, workdir):
     sock = os.path.join(workdir, scenario + ".sock")
+    shm = scenario.startswith("shm-")
+    shm_name = "stalls-%d-%s" % (os.getpid(), scenario)
     serve = None
-    if scenario != "absent":
-        serve = subprocess.Popen([args.ranktop, "serve", "--listen", "unix:" + sock, "--log",
-                                  os.path.join(workdir, scenario + ".jsonl")],
+    relay = None
+    stop_target = None
+    token = "stalls-bench-token"  # a relay always presents one; serve checks it
+    if scenario == "slow":
+        serve = subprocess.Popen([sys.executable, __file__, "--slow-reader", sock],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    env = dict(os.environ, RANKTOP_ADDR="unix:" + sock, RANKTOP_RUN="stalls-" + scenario, OMP_NUM_THREADS="1")
+        wait_for(sock)
+    elif scenario not in ("absent", "shm-absent"):
+        command = [args.ranktop, "serve", "--listen", "unix:" + sock, "--log", os.path.join(workdir, scenario + ".jsonl")]
+        serve = subprocess.Popen(command + (["--token", token] if shm else []),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(sock)
+        if shm:
+            relay = subprocess.Popen([args.ranktop, "relay", "--to", "unix:" + sock, "--token", token,
+                                      "--segment", shm_name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if scenario == "stopped":
+        stop_target = serve
+    elif scenario == "shm-stopped":
+        stop_target = relay
+    address = "shm://" + shm_name if shm else "unix:" + sock
+    env = dict(os.environ, RANKTOP_ADDR=address, RANKTOP_RUN="stalls-" + scenario, OMP_NUM_THREADS="1")
     process = subprocess.Popen([sys.executable, __file__, "--child", scenario, "--seconds", str(args.seconds)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        if scenario == "stopped":
-            time.sleep(4.0)  # the child imports accelerate and connects first
-            serve.send_signal(signal.SIGSTOP)
+        if stop_target is not None:
+            time.sleep(4.0)  # the child imports accelerate and connects (or claims its area) first
+            stop_target.send_signal(signal.SIGSTOP)
         output, _ = process.communicate(timeout=args.seconds + 120)
     finally:
-        if serve is not None:
-            serve.send_signal(signal.SIGCONT)
-            serve.send_signal(signal.SIGTERM)
+        for helper in (relay, serve):
+            if helper is not None:
+                stop_process(helper)
+        if shm:
             try:
-                serve.wait(10)
-            except subprocess.TimeoutExpired:
-                serve.kill()
+                os.unlink(os.path.join(os.environ.get("RANKTOP_SHM_DIR") or "/dev/shm", "ranktop-" + shm_name))
+            except FileNotFoundError:
+                pass
     for line in output.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -193,14 +264,22 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
     parser.add_argument("--child")
+    parser.add_argument("--slow-reader", help=argparse.SUPPRESS)
     parser.add_argument("--ranktop", default=os.environ.get("RANKTOP_BIN", "ranktop"))
-    parser.add_argument("--scenarios", default="present,absent,stopped,flooded")
+    parser.add_argument("--scenarios",
+                        default="present,absent,stopped,slow,flooded,shm-absent,shm-present,shm-stopped,shm-flooded")
     args = parser.parse_args()
+    if args.slow_reader:
+        slow_reader(args.slow_reader)
+        return
     if args.child:
         child(args.child, args.seconds)
         return
     workdir = tempfile.mkdtemp(prefix="ranktop-stalls-")
-    rows = [run_scenario(args, s, workdir) for s in args.scenarios.split(",")]
+    try:
+        rows = [run_scenario(args, s, workdir) for s in args.scenarios.split(",")]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print("%.0f s per scenario; max (p99.9, calls over 1 ms / calls) per call on the training thread" % args.seconds)
     print()
     print("| collector | emit() | progress() | wait_for_everyone() beyond the wait | same work without ranktop | a no-op call | GC passes over 1 ms (longest) | dropped |")

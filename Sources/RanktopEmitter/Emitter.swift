@@ -82,7 +82,10 @@ public final class Emitter: Sendable {
         if let shared { return shared.statistics }
         guard let core else { return EmitterStatistics(produced: 0, dropped: 0, connections: 0, connected: false) }
         return core.outbox.withLockedValue {
-            EmitterStatistics(produced: $0.produced, dropped: $0.droppedTotal, connections: $0.connections, connected: $0.connected)
+            EmitterStatistics(
+                produced: $0.produced, dropped: $0.droppedTotal, connections: $0.connections, connected: $0.connected,
+                sentThrough: $0.sentThrough
+            )
         }
     }
 }

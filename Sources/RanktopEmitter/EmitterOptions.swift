@@ -43,4 +43,7 @@ public struct EmitterStatistics: Sendable, Equatable {
     /// Connections made to the collector so far.
     public var connections: Int
     public var connected: Bool
+    /// The highest `seq` written whole to a connection: what a collector could have lost from
+    /// here on is counted as dropped, what the emitter never sent is its own `dropped`.
+    public var sentThrough: Int = 0
 }

@@ -22,6 +22,7 @@ struct EmitterOutbox: Sendable {
     var stopDeadline: Double?
     var connected = false
     var connections = 0
+    var sentThrough = 0
     /// The writer thread has exited (its socket and wakeup pipe are closed).
     var writerFinished = false
 

@@ -30,6 +30,9 @@ final class EmitterWriter {
     /// and only what is older than these can be lost (and is counted, by the gap).
     private var sentLines: [UInt8] = []
     static let retainedBytes = 256 * 1024
+    /// The highest `seq` encoded into `outgoing`, and the last one reported as sent.
+    private var encodedThrough = 0
+    private var reportedSentThrough = 0
 
     init(core: EmitterCore) {
         self.core = core
@@ -206,6 +209,7 @@ final class EmitterWriter {
         while outgoing.count < EmitterWriter.batchBytes, let event = taken.popFirst() {
             let mark = outgoing.count
             EventEncoder.encode(event, into: &outgoing)
+            if let seq = event.seq { encodedThrough = max(encodedThrough, seq) }
             if outgoing.count - mark - 1 > EventDecoder.maxLineBytes {
                 // The collector would reject it whole; better to say it was dropped.
                 outgoing.removeSubrange(mark...)
@@ -236,6 +240,11 @@ final class EmitterWriter {
                 disconnect()
                 return false
             }
+        }
+        if encodedThrough > reportedSentThrough {
+            reportedSentThrough = encodedThrough
+            let through = encodedThrough
+            core.outbox.withLockedValue { $0.sentThrough = through }
         }
         return true
     }

@@ -44,8 +44,8 @@ enum FloodRank {
         emitter.close(timeout: 5)
         let statistics = emitter.statistics
         print(String(
-            format: #"{"emitted":%d,"dropped":%d,"connections":%d,"slowest_emit_us":%.1f,"emits_over_1ms":%d}"#,
-            step, statistics.dropped, statistics.connections, slowest * 1e6, overMillisecond
+            format: #"{"emitted":%d,"dropped":%d,"sent_through":%d,"connections":%d,"slowest_emit_us":%.1f,"emits_over_1ms":%d}"#,
+            step, statistics.dropped, statistics.sentThrough, statistics.connections, slowest * 1e6, overMillisecond
         ))
     }
 }

@@ -8,8 +8,10 @@ A `ranktop serve` on a Unix socket, and RANKS real emitter processes (`ranktop-l
 flood-rank`, each RATE progress events a second for SECONDS, then bye). KILLS times, at random
 moments, the collector gets `kill -9`, stays dead a random 0.1-1 s, and `ranktop serve --resume`
 restarts it on the same socket and log. At the end every rank's events are numbered 1..N (its
-`seq`); each number is in the log, or counted as dropped by the report (`dropped`: the gaps the
-restarted collector and the model see), or uncounted. The goal is 0 uncounted.
+`seq`), of which the emitter wrote 1..S whole to a connection (`sent_through`; the rest it
+dropped itself, counted in its `dropped`, or still held when the rank exited). Each of 1..S is in
+the log, or counted as dropped by the report (`dropped`: the gaps the restarted collector and the
+model see), or uncounted. The goal is 0 uncounted.
 """
 import argparse
 import glob
@@ -89,6 +91,14 @@ def main():
         out, _ = process.communicate(timeout=args.seconds + 120)
         lines = [line for line in out.splitlines() if line.startswith("{")]
         results.append(json.loads(lines[-1]) if lines else {})
+    # A collector that lags is still reading what the ranks sent before they exited: stop it
+    # once the log has stopped growing, not before (a stop closes the connections).
+    size, still = -1, 0
+    while still < 3:
+        time.sleep(1)
+        now = os.path.getsize(log)
+        still = still + 1 if now == size else 0
+        size = now
     collector.send_signal(signal.SIGTERM)
     collector.communicate(timeout=60)
 
@@ -103,13 +113,18 @@ def main():
                 seqs.setdefault(event["rank"], set()).add(event["seq"])
     report = json.loads(subprocess.run([ranktop, "report", "--json", log], capture_output=True, text=True, check=True).stdout)
     dropped = {row["rank"]: row["dropped"] for row in report["ranks"]}
-    numbered = in_log = counted = uncounted = overcounted = emitter_dropped = 0
+    numbered = handed = in_log = counted = uncounted = overcounted = emitter_dropped = 0
     for rank in range(args.ranks):
         total = results[rank].get("emitted", 0) + 1  # the progress events, then bye
-        present = len(seqs.get(rank, set()))
-        missing = total - present
+        # What the emitter wrote whole to a connection: the rest it dropped itself (a full queue)
+        # or still held when the rank exited (it waits 5 s for a collector that lags).
+        through = results[rank].get("sent_through", total)
+        logged = seqs.get(rank, set())
+        present = sum(1 for seq in logged if seq <= through)
+        missing = through - present
         numbered += total
-        in_log += present
+        handed += through
+        in_log += len(logged)
         counted += min(dropped.get(rank, 0), missing)
         uncounted += max(missing - dropped.get(rank, 0), 0)
         overcounted += max(dropped.get(rank, 0) - missing, 0)
@@ -120,7 +135,7 @@ def main():
         "ranks": args.ranks, "kills": args.kills, "seconds": args.seconds, "rate": args.rate, "seed": args.seed,
         "collector_sessions": len(sessions), "deaths_in_report": died,
         "mean_downtime_s": round(sum(downtimes) / max(len(downtimes), 1), 2),
-        "events_numbered": numbered, "in_log": in_log, "counted_as_dropped": counted,
+        "events_numbered": numbered, "handed_to_a_connection": handed, "in_log": in_log, "counted_as_dropped": counted,
         "uncounted": uncounted, "overcounted": overcounted, "emitter_queue_drops": emitter_dropped,
         "slowest_emit_us": max(r.get("slowest_emit_us", 0) for r in results),
         "emits_over_1ms": sum(r.get("emits_over_1ms", 0) for r in results),

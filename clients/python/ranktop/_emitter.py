@@ -38,6 +38,10 @@ FLUSH_INTERVAL_SECONDS = 0.02
 CONNECT_TIMEOUT_SECONDS = 2.0
 BACKOFF_FIRST_SECONDS = 0.05
 BACKOFF_MAX_SECONDS = 2.0
+# The newest batches already handed to a connection, about this many bytes, are sent again first on
+# the next connection: a collector that died loses what it had read but not logged. The collector
+# keeps the first copy of each seq, so what did reach the log is skipped (docs/protocol.md).
+RETAINED_BYTES = 256 * 1024
 # Events encoded per send: the writer holds the GIL while it encodes a batch (about 1 us an
 # event), so a small batch bounds how long the training thread can wait for the GIL.
 BATCH_EVENTS = 128
@@ -96,6 +100,8 @@ class Emitter:
         self._stopping = False
         self._connection: Optional[Connection] = None
         self._connection_broken = False
+        self._sent_batches: Deque[bytes] = deque()  # see RETAINED_BYTES
+        self._sent_bytes = 0
         self._last_send = 0.0
         self._connected_at = 0.0
         self._refusals = 0
@@ -224,6 +230,12 @@ class Emitter:
             return False
         try:
             connection.send(self._hello_line)
+            if self._sent_batches:
+                retained = b"".join(self._sent_batches)
+                self._sent_batches.clear()
+                self._sent_bytes = 0
+                self._retain(retained)
+                connection.send(retained)
         except OSError:
             connection.close()
             return False
@@ -265,16 +277,27 @@ class Emitter:
     def _send_batch(self, batch) -> None:
         data, count = self._encode_batch(batch)
         connection = self._connection
+        if count:
+            self._retain(data)
         try:
             if count and connection is not None:
                 connection.send(data)
         except OSError:
-            # The batch is lost with the connection; the seq gap tells the collector how much.
+            # Sent again on the next connection with the retained batches (what the collector
+            # already logged of it is skipped there).
             self._connection_broken = True
             return
         self.sent += count
         self._sent_seq = batch[-1][2]
         self._last_send = time.monotonic()
+
+    def _retain(self, data: bytes) -> None:
+        batches = self._sent_batches
+        batches.append(data)
+        self._sent_bytes += len(data)
+        # Whole batches only (so whole lines), the oldest first, keeping at least RETAINED_BYTES.
+        while len(batches) > 1 and self._sent_bytes - len(batches[0]) >= RETAINED_BYTES:
+            self._sent_bytes -= len(batches.popleft())
 
     def _encode(self, item: Item) -> Optional[bytes]:
         """One event's line (the hello, tests); None when it cannot be sent."""

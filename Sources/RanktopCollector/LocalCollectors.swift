@@ -20,6 +20,12 @@ public enum LocalCollectors {
         return sockets.sorted { $0.modified > $1.modified }.map(\.path)
     }
 
+    /// Whether a collector listens on the Unix socket at `path` (a stale one left by a collector
+    /// that died refuses the connection).
+    public static func listens(unixPath path: String) -> Bool {
+        UnixSocketPath.isListening(path)
+    }
+
     /// What ranks on this machine are given as `RANKTOP_ADDR` for a collector bound at
     /// `address`: a wildcard host (every interface) becomes loopback.
     public static func addressForLocalRanks(_ address: Address) -> Address {

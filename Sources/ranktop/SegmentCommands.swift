@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import RanktopModel
 import RanktopProtocol
 import RanktopCollector
@@ -38,7 +41,10 @@ struct ListCommand: AsyncParsableCommand {
                 if let row = await SegmentRow.read(name) { rows.append(row) }
             }
             // A run recording to shared memory is its segment's row already.
-            let runs = RunFile.all().filter { !$0.file.listen.allSatisfy(\.isSharedMemory) }.map { RunFileRow.read(path: $0.path, file: $0.file) }
+            let segments = Set(rows.map(\.name))
+            let runs = RunFile.all().filter { entry in
+                !segments.contains(entry.file.run) && !entry.file.listen.contains(where: \.isSharedMemory)
+            }.map { RunFileRow.read(path: $0.path, file: $0.file) }
             if json {
                 Console.say(JSONValue.array(rows.map(\.json) + runs.map(\.json)).serialized)
                 return
@@ -65,10 +71,14 @@ struct ListCommand: AsyncParsableCommand {
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rm",
-        abstract: "Remove shared-memory segments of this host (see `ranktop ls`).",
+        abstract: "Remove shared-memory segments of this host, or what a dead collector left (see `ranktop ls`).",
         discussion: """
         Removes /dev/shm/ranktop-NAME for each NAME. A segment with a rank process still alive \
         is left alone unless --force: that run is still recording into it.
+
+        For a run whose collector died (`collector gone` in `ranktop ls`), removes what it left \
+        in your run directory: its run file, stale socket and token file (never the event log). \
+        A run whose collector still runs is left alone.
 
           ranktop rm r-20261129-143005-7f3a
           ranktop rm --force r-20261129-143005-7f3a
@@ -92,10 +102,31 @@ struct RemoveCommand: AsyncParsableCommand {
         }
     }
 
+    /// A dead collector's files, when NAME is a run of the run directory; nil when it is not one.
+    private func removeRunFiles(_ name: String) -> Bool? {
+        let path = RunFile.defaultPath(runID: name)
+        guard let file = RunFile.read(path: path) else { return nil }
+        if file.collectorAlive {
+            Console.warn("\(name): its collector is running (pid \(file.pid)); left alone")
+            return false
+        }
+        for address in file.listen {
+            if case let .unix(socket) = address, !LocalCollectors.listens(unixPath: socket) { unlink(socket) }
+        }
+        unlink(TokenFile.defaultPath(runID: name))
+        unlink(path)
+        Console.say("removed \(path) (the log stays: \(file.log))")
+        return true
+    }
+
     func run() async throws {
         var failed = false
         for text in names {
             let name = text.hasPrefix("shm://") ? String(text.dropFirst("shm://".count)) : text
+            if !text.hasPrefix("shm://"), FilePaths.isDirectory(ShmSegment.path(name: name)) == nil, let removed = removeRunFiles(name) {
+                if !removed { failed = true }
+                continue
+            }
             do {
                 let segment = try ShmSegment.open(name: name, writable: false)
                 let alive = segment.areas.filter { $0.pid != 0 && !$0.saidBye && ShmSegment.processExists($0.pid) }

@@ -22,8 +22,9 @@ struct StackCommand: AsyncParsableCommand {
         marked ▶ (* in an ASCII locale). Python ranks show their Python stack; Swift ranks the \
         ranktop primitives they are in.
 
-        Without ADDR, asks the newest run listening in the default socket directory \
-        ($XDG_RUNTIME_DIR/ranktop, else /tmp/ranktop-$UID), as `attach` does.
+        Without ADDR, asks the run of yours running on this host (its collector's run file, or a \
+        socket listening in $XDG_RUNTIME_DIR/ranktop, else /tmp/ranktop-$UID); with several it \
+        lists them and asks which, or, when stdin is not a terminal, refuses with the list.
 
         --json prints {"stacks":[{"rank":0,"ts":1764412345.2,"frames":["..."]}],"missing":[3]}: \
         frames as the rank sent them (innermost last), and the ranks that did not answer.
@@ -39,7 +40,7 @@ struct StackCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("The collector, unix:/path.sock or tcp://host:port (default: the newest local run), then the ranks to ask (default: all).", valueName: "addr|rank"))
+    @Argument(help: ArgumentHelp("The collector, unix:/path.sock or tcp://host:port (default: the run of yours running here), then the ranks to ask (default: all).", valueName: "addr|rank"))
     var targets: [String] = []
 
     @Flag(name: .long, help: "Ask every rank of the run (the same as giving no rank).")
@@ -113,20 +114,7 @@ struct StackCommand: AsyncParsableCommand {
                 throw CLIFailure(message: "\(error)", exitCode: 2)
             }
         }
-        let directory = UnixSocketPath.defaultDirectory()
-        var lastError: (any Error)?
-        for path in LocalCollectors.socketsNewestFirst(in: directory) {
-            do {
-                return try await StackCollection.collect(at: .unix(path: path), token: RunLocations.token(explicit: token), ranks: ranks, timeout: timeout)
-            } catch {
-                lastError = error
-            }
-        }
-        let why = lastError.map { " (the newest: \($0))" } ?? ""
-        throw CLIFailure(
-            message: "no running collector in \(directory)\(why); give its address: ranktop stack unix:/path.sock or tcp://host:port",
-            exitCode: 2
-        )
+        return try await collect(addressText: LocalRunPicker.pick(for: "stack", noneExitCode: 2), ranks: ranks)
     }
 
     /// The stacks grouped, then who did not answer.

@@ -18,9 +18,14 @@ struct TriggerCommand: AsyncParsableCommand {
         collector withdraws the injection, so it can never stop a later run by surprise. \
         --cancel ID withdraws a pending injection early.
 
+        Without ADDR it takes the run of yours that is running on this host (`ranktop ls` lists \
+        them); when there are several it lists them and asks which, or, when stdin is not a \
+        terminal, refuses with the list (exit 64).
+
         The token: --token, else RANKTOP_TOKEN, else (for a collector on this machine) the one it \
         left in your run directory.
 
+          ranktop trigger --reason "loss plateau"
           ranktop trigger unix:/run/user/1000/ranktop/r-20261129-143005-7f3a.sock --reason "loss plateau"
           ranktop trigger tcp://10.0.0.5:29600 --token "$TOKEN"
           ranktop trigger tcp://10.0.0.5:29600 --cancel inj-3f9a0c1e
@@ -30,8 +35,8 @@ struct TriggerCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("The collector: unix:/path.sock or tcp://host:port; or a segment of this host: shm://NAME.", valueName: "addr"))
-    var address: String
+    @Argument(help: ArgumentHelp("The collector: unix:/path.sock or tcp://host:port; or a segment of this host: shm://NAME (default: the run of yours running here; with several, you are asked, or told which).", valueName: "addr"))
+    var address: String?
 
     @Option(name: .long, help: ArgumentHelp("Why: shown in the dashboard and written to the log.", valueName: "text"))
     var reason: String?
@@ -55,6 +60,7 @@ struct TriggerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingFailures {
+            let address = try self.address ?? LocalRunPicker.pick(for: "trigger")
             if let segment = try SegmentSource.name(address) {
                 // The segment's control block, through a collector of this process.
                 try await SegmentSource.withLiveCollector(segment) { viewer, _ in try await trigger(at: viewer, token: nil) }
@@ -78,7 +84,7 @@ struct TriggerCommand: AsyncParsableCommand {
             Console.warn("trigger \(id) handed to \(ranks) rank\(ranks == 1 ? "" : "s"); the run stops at its next check")
         } catch let error as TransportError where error.timedOut {
             throw CLIFailure(message: """
-                no rank took the trigger within \(Int(timeout)) s (is the run started?); the collector at \(address) \
+                no rank took the trigger within \(Int(timeout)) s (is the run started?); the collector at \(target) \
                 withdrew it, so it will not stop a run that connects later
                 """, exitCode: ExitStatus.notDone)
         } catch let error as TransportError {

@@ -14,11 +14,15 @@ import Glibc
         let runtime: String
         let process = Process()
 
-        init(ranks: Int) throws {
-            runtime = NSTemporaryDirectory() + "ranktop-stack-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let log: String
+
+        /// `sharing`: the runtime directory of another demo, for two runs on one host.
+        init(ranks: Int, sharing other: HeadlessDemo? = nil) throws {
+            runtime = other?.runtime ?? NSTemporaryDirectory() + "ranktop-stack-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            log = runtime + "/demo-\(UInt32.random(in: 0...UInt32.max)).jsonl"
             process.executableURL = RanktopExecutable.url
-            process.arguments = ["demo", "--headless", "--ranks", "\(ranks)", "--steps", "100000", "--log", runtime + "/demo.jsonl"]
+            process.arguments = ["demo", "--headless", "--ranks", "\(ranks)", "--steps", "100000", "--log", log]
             process.environment = ProcessInfo.processInfo.environment.merging(["XDG_RUNTIME_DIR": runtime]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
@@ -30,17 +34,18 @@ import Glibc
         /// The collector's socket, once it listens and every rank said hello.
         func waitUntilRanksReport(_ ranks: Int) async throws -> String {
             try await waitFor("the demo's ranks in its log", timeout: 60) { () -> String? in
-                let log = (try? String(contentsOfFile: runtime + "/demo.jsonl", encoding: .utf8)) ?? ""
+                let log = (try? String(contentsOfFile: self.log, encoding: .utf8)) ?? ""
                 guard log.components(separatedBy: "\"kind\":\"progress\"").count > ranks else { return nil }
                 let directory = runtime + "/ranktop"
                 return (try? FileManager.default.contentsOfDirectory(atPath: directory))?.first { $0.hasSuffix(".sock") }.map { directory + "/" + $0 }
             }
         }
 
-        func stop() {
+        /// `keepingRuntime`: another demo still uses the directory.
+        func stop(keepingRuntime: Bool = false) {
             if process.isRunning { kill(process.processIdentifier, SIGINT) }
             process.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: runtime)
+            if !keepingRuntime { try? FileManager.default.removeItem(atPath: runtime) }
         }
     }
 

@@ -56,6 +56,8 @@ import Glibc
         }
         serve.signal(SIGTERM)
         #expect(try await serve.wait(timeout: 30) == 0, "\(serve.output)")
+        let afterwards = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        #expect(!afterwards.stdout.contains(runID), "a collector that ended cleanly leaves no run file: \(afterwards.stdout)")
 
         let result = try report(log)
         #expect(result.states() == ["exited", "exited"], "\(result.ranks)")
@@ -75,5 +77,25 @@ import Glibc
             #expect(dropped == missing, "rank \(rank): \(missing) numbers missing from the log, \(dropped) counted as dropped")
             print("collector death: rank \(rank): \(Set(seqs).count) events in the log, \(dropped) counted as dropped, 0 uncounted of \(highest)")
         }
+    }
+
+    @Test func rmRemovesWhatADeadCollectorLeftButNotItsLog() async throws {
+        let scratch = try Scratch()
+        let environment = ["XDG_STATE_HOME": scratch.file("state"), "XDG_RUNTIME_DIR": scratch.path]
+        let socket = scratch.file("c.sock")
+        let serve = try LiveProcess(["serve", "--listen", "unix:" + socket, "--log", scratch.file("run.jsonl")], in: scratch)
+        _ = try await serve.waitForOutput("collector listening", timeout: 30)
+        serve.signal(SIGKILL)
+        _ = try await serve.wait(timeout: 10)
+        let listed = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let run = try #require(rows.first { $0["collector"] as? String == "gone" }?["run"] as? String, "\(listed.stdout)")
+        #expect(try ProcessRunner.ranktop(["ls"], environment: environment).stdout.contains("collector gone, no rank alive"))
+        let removed = try ProcessRunner.ranktop(["rm", run], environment: environment)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: socket), "the stale socket")
+        #expect(FileManager.default.fileExists(atPath: scratch.file("run.jsonl")), "the log stays")
+        let after = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        #expect(!after.stdout.contains(run), "\(after.stdout)")
     }
 }

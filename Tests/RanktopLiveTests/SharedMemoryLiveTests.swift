@@ -52,7 +52,7 @@ import Glibc
     @Test func ranksKilledMidRunAreReadFromTheSegmentAloneLostWithTheirLastStepAndOpenWait() async throws {
         let scratch = try Scratch()
         let shm = try ShmDirectory()
-        let environment = ["RANKTOP_SHM_DIR": shm.path]
+        let environment = ["RANKTOP_SHM_DIR": shm.path, "XDG_RUNTIME_DIR": scratch.path]
         // `launch` of demo ranks: unlike `demo`'s, they outlive their launcher, as real training does.
         let demo = try LiveProcess(
             ["launch", "-n", "3", "--headless", "--transport", "shm", "--", RanktopExecutable.path, "demo-rank", "--steps", "100000"],
@@ -106,7 +106,7 @@ import Glibc
     @Test(arguments: ["unix", "shm"]) func theDemosRanksEndWithinTwoSecondsOfTheirLauncher(transport: String) async throws {
         let scratch = try Scratch()
         let shm = try ShmDirectory()
-        let environment = ["RANKTOP_SHM_DIR": shm.path]
+        let environment = ["RANKTOP_SHM_DIR": shm.path, "XDG_RUNTIME_DIR": scratch.path]
         let log = scratch.file("demo.jsonl")
         let demo = try LiveProcess(
             ["demo", "--headless", "--transport", transport, "--ranks", "3", "--steps", "100000", "--log", log], environment: environment, in: scratch
@@ -125,7 +125,7 @@ import Glibc
     @Test func anInjectionThroughTheControlBlockStopsEveryRankAtTheSameCheck() async throws {
         let scratch = try Scratch()
         let shm = try ShmDirectory()
-        let environment = ["RANKTOP_SHM_DIR": shm.path]
+        let environment = ["RANKTOP_SHM_DIR": shm.path, "XDG_RUNTIME_DIR": scratch.path]
         let log = scratch.file("demo.jsonl")
         let demo = try LiveProcess(
             ["demo", "--headless", "--transport", "shm", "--ranks", "3", "--steps", "100000", "--log", log], environment: environment, in: scratch

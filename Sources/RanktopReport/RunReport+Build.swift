@@ -27,6 +27,8 @@ extension RunReport {
         let snapshot = RunSnapshot(model: model, now: at ?? model.lastTs ?? 0, stallPolicy: stallPolicy)
         diagnosis = snapshot.diagnosis(collectorGone: collectorGone)
         collectors = model.collectorSessions
+        scores = snapshot.scores
+        health = snapshot.health.text
         self.collectorGone = collectorGone
         openCollectives = snapshot.openCollectives
         stall = snapshot.stall

@@ -51,6 +51,14 @@ extension RunReport {
                     ("reason", s.reason.map(JSONValue.string) ?? .null), ("ts", .double(s.ts)),
                 ])
             } ?? .null),
+            ("scores", .array(scores.map { score in
+                .object([
+                    // Three decimals: a 0.1% difference in step time is noise, and 1.3999999999999773 says less than 1.4.
+                    ("rank", .int(score.rank)), ("relative_step_time", score.relativeStepTime.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+                    ("wait_caused_s", .double(score.waitCaused)), ("wait_share", .double(score.waitShare)),
+                ])
+            })),
+            ("health", .string(health)),
             ("collectors", .array(collectors.enumerated().map { index, session in
                 let died = session.diedAt ?? (index == collectors.count - 1 && collectorGone && session.endedAt == nil ? endTs : nil)
                 return .object([

@@ -13,6 +13,7 @@ extension RunReport {
         } else if let start = startTs, let end = endTs {
             out.append("log \(Format.utc(start)) to \(Format.utc(end)) (\(Format.duration(end - start)))")
         }
+        out.append("health: \(health)")
         out.append("")
         out.append("DIAGNOSIS")
         out += diagnosis.map { "  " + $0 }
@@ -86,6 +87,23 @@ extension RunReport {
                 out.append("  rank \(s.rank): last \(s.timesLast) \(s.timesLast == 1 ? "time" : "times"), kept the others waiting \(Format.duration(s.waitCaused)) in total")
             }
             if stragglers.count > 10 { out.append("  ... and \(stragglers.count - 10) more") }
+        }
+        let scored = scores.filter { $0.relativeStepTime != nil }
+        if !scored.isEmpty {
+            out.append("")
+            out.append("SCORES (each rank's typical step against the run's; its part of the waiting it caused)")
+            let slowest = scored.sorted { a, b in
+                a.relativeStepTime! != b.relativeStepTime! ? a.relativeStepTime! > b.relativeStepTime! : a.rank < b.rank
+            }
+            for score in slowest.prefix(10) {
+                let percent = Int(((score.relativeStepTime! - 1) * 100).rounded())
+                var line = "  rank \(score.rank): step time \(percent >= 0 ? "+" : "")\(percent)%"
+                if score.waitCaused > 0 {
+                    line += ", caused \(Int((score.waitShare * 100).rounded()))% of the waiting (\(Format.duration(score.waitCaused)))"
+                }
+                out.append(line)
+            }
+            if slowest.count > 10 { out.append("  ... and \(slowest.count - 10) more") }
         }
         if !triggers.isEmpty {
             out.append("")

@@ -112,6 +112,9 @@ public struct RunReport: Sendable {
     public var collectorDiscardReason: String?
     /// The user asked the launcher to stop the run (the log's `stop` event).
     public var stop: StopRequest?
+    /// Every rank's straggler score, by rank; and the run's health line.
+    public var scores: [StragglerScore] = []
+    public var health: String = ""
     /// The collectors that wrote the log, oldest first.
     public var collectors: [CollectorSession] = []
     /// The last collector has no end record and its process is gone (checked by the caller).

@@ -32,6 +32,7 @@ enum KeyDecoder {
         case KEY_BACKSPACE: .backspace
         case KEY_DC: .delete
         case KEY_BTAB: .backTab
+        case KEY_F0 + 1...KEY_F0 + 12: .function(Int(code - KEY_F0))
         default: nil
         }
     }

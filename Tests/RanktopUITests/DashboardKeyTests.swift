@@ -108,7 +108,24 @@ import Testing
         #expect(d.sort == .state)
         #expect(rankRows(rendered(&d)) == [7, 6, 0, 1, 2, 3, 4, 5])
         _ = press(&d, .char("s"))
+        #expect(d.sort == .slow)
+        _ = press(&d, .char("s"))
         #expect(d.sort == .rank)
+    }
+
+    @Test func test_I_reversesTheSort_tiesStayInRankOrder_andF1F10AreHelpAndQuit() {
+        var d = Fixtures.dashboard()
+        _ = press(&d, .char("s"))
+        _ = press(&d, .char("I"))
+        #expect(d.sortReversed)
+        // Lag reversed: the least behind first, ranks of equal lag still in rank order.
+        #expect(rankRows(rendered(&d)) == [0, 1, 2, 3, 4, 6, 5, 7])
+        #expect(rendered(&d).contains("sort lag reversed"))
+        _ = press(&d, .char("I"))
+        #expect(rankRows(rendered(&d)) == [7, 5, 0, 1, 2, 3, 4, 6])
+        #expect(press(&d, .function(1)) == [.redraw])
+        #expect(rendered(&d).contains("this help"))
+        #expect(press(&d, .escape, .function(10)).last != DashboardAction.none, "F10 quits (or asks first)")
     }
 
     @Test func test_slash_filtersRanksByStateNodeAndRange() {

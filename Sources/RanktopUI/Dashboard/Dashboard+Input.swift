@@ -146,7 +146,10 @@ extension Dashboard {
             }
         case .sort:
             sort = sort.next
-            showStatus("ranks sorted by \(sort.rawValue)", now: self.wall, seconds: 3)
+            showStatus("ranks sorted by \(sort.rawValue)\(sortReversed ? ", reversed" : "")", now: self.wall, seconds: 3)
+        case .reverseSort:
+            sortReversed.toggle()
+            showStatus("ranks sorted by \(sort.rawValue)\(sortReversed ? ", reversed" : "")", now: self.wall, seconds: 3)
         case .toggleGrid:
             viewMode = frame.grid != nil ? .table : .grid
         case .filter:

@@ -20,7 +20,7 @@ extension Dashboard {
             return canvas
         }
 
-        let order = sort.order(model: model, digest: digest, filter: filter)
+        let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed)
         frame.rankOrder = order
         let tableWanted = RanksTablePanel.wantedHeight(rows: max(1, order.count))
         let probe = layout(size: size, ranksWanted: tableWanted)
@@ -65,7 +65,7 @@ extension Dashboard {
 
     private mutating func drawRanks(into canvas: inout Canvas, rect: Rect, grid: Bool, order: [Int], context: RenderContext) {
         let focused = focus == .ranks && overlay == nil
-        let title = RanksTitle.make(shown: order.count, world: context.digest.world, sort: sort, filter: filter, focused: focused, context: context)
+        let title = RanksTitle.make(shown: order.count, world: context.digest.world, sort: sort, reversed: sortReversed, filter: filter, focused: focused, context: context)
         if grid {
             let g = RankGridPanel.draw(into: &canvas, rect: rect, filter: filter, selected: selectedRank, focused: focused, title: title, context: context)
             frame.grid = .init(x: g.origin.x, y: g.origin.y, columns: g.columns, visibleRows: g.visibleRows, firstRow: g.firstRow)

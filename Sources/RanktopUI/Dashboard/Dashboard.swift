@@ -7,6 +7,8 @@ public struct Dashboard: Sendable {
     public var options: DashboardOptions
     public internal(set) var focus: PanelID = .ranks
     public internal(set) var sort: RankSort = .rank
+    /// `I`: the sort's order reversed (ties still in rank order).
+    public internal(set) var sortReversed = false
     public internal(set) var filter = RankFilter()
     public internal(set) var eventFilter = ""
     /// The selected rank by number, so it stays selected when the order changes.

@@ -12,6 +12,8 @@ public enum Key: Sendable, Equatable {
     case up, down, left, right
     case pageUp, pageDown, home, end
     case enter, escape, tab, backTab, backspace, delete
+    /// F1 to F12.
+    case function(Int)
 }
 
 public struct MouseEvent: Sendable, Equatable {

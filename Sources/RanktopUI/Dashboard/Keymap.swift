@@ -2,7 +2,7 @@
 enum KeyCommand: Sendable, Equatable {
     case quit, help, nextPanel, previousPanel
     case moveUp, moveDown, moveLeft, moveRight, pageUp, pageDown, first, last
-    case open, requestStack, stacks, filter, back, sort, toggleGrid, pause, trigger
+    case open, requestStack, stacks, filter, back, sort, reverseSort, toggleGrid, pause, trigger
     /// A replay's own: its position and pace.
     case replay(ReplayCommand)
 }
@@ -57,9 +57,9 @@ enum Keymap {
     }
 
     static let entries: [Entry] = [
-        Entry(keys: "q", help: "quit (asks first when ranktop started the run)", bindings: [(.quit, [.char("q")])],
+        Entry(keys: "q F10", help: "quit (asks first when ranktop started the run)", bindings: [(.quit, [.char("q"), .function(10)])],
               hint: Hint(keys: .text("q"), label: "quit")),
-        Entry(keys: "?", help: "this help", bindings: [(.help, [.char("?")])], hint: Hint(keys: .text("?"), label: "help")),
+        Entry(keys: "? F1", help: "this help", bindings: [(.help, [.char("?"), .function(1)])], hint: Hint(keys: .text("?"), label: "help")),
         Entry(keys: "Space p + -", help: "play, pause; the speed, x0.25 to x1000, max",
               bindings: [(.replay(.playPause), [.char(" "), .char("p")]), (.replay(.faster), [.char("+"), .char("=")]), (.replay(.slower), [.char("-")])],
               hint: Hint(keys: .text("Space"), label: "play"), modes: .replay),
@@ -94,7 +94,8 @@ enum Keymap {
         Entry(keys: "/", help: "filter ranks (waiting, stale, node, 0-7) or events", bindings: [(.filter, [.char("/")])],
               hint: Hint(keys: .text("/"), label: "filter")),
         Entry(keys: "Esc", help: "clear the filter, close a dialog", bindings: [(.back, [.escape])]),
-        Entry(keys: "s", help: "sort ranks: rank, lag, wait, state", bindings: [(.sort, [.char("s")])], hint: Hint(keys: .text("s"), label: "sort")),
+        Entry(keys: "s I", help: "sort ranks: rank, lag, wait, state, slow; I reverses",
+              bindings: [(.sort, [.char("s")]), (.reverseSort, [.char("I")])], hint: Hint(keys: .text("s"), label: "sort")),
         Entry(keys: "g", help: "ranks as a table or a grid", bindings: [(.toggleGrid, [.char("g")])], hint: Hint(keys: .text("g"), label: "grid"),
               modes: .live),
         Entry(keys: "v", help: "ranks as a table or a grid", bindings: [(.toggleGrid, [.char("v")])], hint: Hint(keys: .text("v"), label: "grid"),

@@ -10,6 +10,8 @@ public enum RankSort: String, CaseIterable, Sendable {
     case wait
     /// Most urgent state first: failed, lost, stale, silent, waiting, running, exited.
     case state
+    /// Slowest typical step first (the straggler score).
+    case slow
 
     public var next: RankSort {
         let all = RankSort.allCases
@@ -17,7 +19,8 @@ public enum RankSort: String, CaseIterable, Sendable {
     }
 
     /// The visible ranks (matching `filter`) in this order.
-    public func order(model: RunModel, digest: RunSnapshot, filter: RankFilter) -> [Int] {
+    /// `reversed`: the other way round, ties still in rank order.
+    public func order(model: RunModel, digest: RunSnapshot, filter: RankFilter, reversed: Bool = false) -> [Int] {
         var ranks: [Int] = []
         ranks.reserveCapacity(digest.world)
         // The world can be wider than the slots: ranks never heard from (silent) have none.
@@ -26,17 +29,20 @@ public enum RankSort: String, CaseIterable, Sendable {
         }
         switch self {
         case .rank:
-            return ranks
+            return reversed ? ranks.reversed() : ranks
         case .lag:
             let lags = ranks.map { digest.lag(of: $0) ?? -1 }
-            return sorted(ranks, by: lags, descending: true)
+            return sorted(ranks, by: lags, descending: !reversed)
         case .wait:
             let slots = model.rankSlots
             let waits = ranks.map { r in (r < slots.count ? slots[r]?.barrier?.since : nil).map { digest.now - $0 } ?? -1 }
-            return sorted(ranks, by: waits, descending: true)
+            return sorted(ranks, by: waits, descending: !reversed)
         case .state:
             let urgencies = ranks.map { digest.condition(of: $0).urgency }
-            return sorted(ranks, by: urgencies, descending: false)
+            return sorted(ranks, by: urgencies, descending: reversed)
+        case .slow:
+            let slowness = RanksTablePanel.slowness(digest)
+            return sorted(ranks, by: ranks.map { slowness[$0] ?? -.infinity }, descending: !reversed)
         }
     }
 

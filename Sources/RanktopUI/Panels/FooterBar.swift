@@ -1,7 +1,10 @@
 /// The bottom line: the `/` prompt while filtering, else a status message, else key hints.
 enum FooterBar {
-    static func hints(context: RenderContext) -> [(keys: String, label: String)] {
-        Keymap.hints(canControl: context.options.canControl, replay: context.options.replay, glyphs: context.glyphs)
+    /// Only what applies now: once the run is over there is nothing to stop, and "q quits"
+    /// is said before the hints.
+    static func hints(context: RenderContext, over: Bool = false) -> [(keys: String, label: String)] {
+        let all = Keymap.hints(canControl: context.options.canControl && !over, replay: context.options.replay, glyphs: context.glyphs)
+        return over ? all.filter { $0.label != "quit" } : all
     }
 
     /// `ended`: what the header says once the source ended (the footer then says how to leave).
@@ -27,7 +30,7 @@ enum FooterBar {
             line.add(ended + ": q quits", key)
             line.add("   ", footer)
         }
-        for (i, (name, action)) in hints(context: context).enumerated() {
+        for (i, (name, action)) in hints(context: context, over: ended != nil).enumerated() {
             let piece = (i == 0 ? "" : "  ") + name + " " + action
             if line.width + TextWidth.columns(of: piece) > rect.width { break }
             if i > 0 { line.add("  ", footer) }

@@ -35,12 +35,8 @@ enum HeaderPanel {
         let drops = model.droppedTotal
         first.append((drops > 0 ? 0 : 2, pair("drops ", "\(drops)", label, drops > 0 ? header.overlaid(by: context.theme.raw(.warning)) : header)))
 
-        var flagLine = StyledLine()
-        if let stall = digest.stall {
-            var text = "STALLED \(Format.duration(context.now - stall.since))"
-            if let step = stall.step { text += " at step \(step)" }
-            flagLine.add(text, label.overlaid(by: context.theme.raw(.error)))
-        }
+        // The health line: `healthy`, `straggling: rank 5 +32%`, `stalled 41s: all_reduce #812, missing 5`.
+        var flagLine = flags.ended == nil ? healthLine(context: context, header: label, width: rect.width / 2) : StyledLine()
         if flags.paused {
             if !flagLine.spans.isEmpty { flagLine.add(sep, header) }
         }
@@ -73,6 +69,22 @@ enum HeaderPanel {
             second.append((1, pair("source ", context.options.label, label, header)))
         }
         lay(second, right: StyledLine(), into: &canvas, y: rect.y + 1, rect: rect, separator: sep, style: header, ellipsis: context.glyphs.ellipsis)
+    }
+
+    /// The run's health, right-aligned: `healthy`, `straggling: rank 5 +32%`, `stalled 41s: ...`.
+    /// At most `width` columns: the run's name and size must keep their place on the line.
+    static func healthLine(context: RenderContext, header: Style, width: Int) -> StyledLine {
+        let health = context.digest.health
+        let role: ThemeRole
+        switch health {
+        case .healthy: role = .stateExited
+        case .straggling: role = .warning
+        case .stalled: role = .error
+        case .quiet: role = .dim
+        }
+        var text = health.text
+        if text.count > width, width > 1 { text = String(text.prefix(width - 1)) + context.glyphs.ellipsis }
+        return StyledLine(text, header.overlaid(by: context.theme.raw(role)))
     }
 
     static func triggerState(context: RenderContext, header: Style, label: Style) -> StyledLine {

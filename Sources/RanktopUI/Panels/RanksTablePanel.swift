@@ -1,6 +1,7 @@
 import RanktopModel
 
-/// A row per rank: rank, node, state, progress, it/s, ETA, lag, where it is, age of its last event.
+/// A row per rank: rank, node, state, progress, it/s, ETA, lag, how much slower its steps are than
+/// the run's (`SLOW`, the straggler score), where it is, age of its last event.
 /// Columns that do not fit are dropped, least useful first.
 enum RanksTablePanel {
     struct Geometry {
@@ -10,11 +11,11 @@ enum RanksTablePanel {
     }
 
     enum Column: CaseIterable {
-        case rank, node, state, bar, progress, rate, eta, lag, whereAt, age
+        case rank, node, state, bar, progress, rate, eta, lag, slow, whereAt, age
     }
 
     struct Widths {
-        var rank = 4, node = 4, state = 7, bar = 0, progress = 0, rate = 5, eta = 6, lag = 5, whereAt = 12, age = 5
+        var rank = 4, node = 4, state = 7, bar = 0, progress = 0, rate = 5, eta = 6, lag = 5, slow = 5, whereAt = 12, age = 5
         var shown: Set<Column> = Set(Column.allCases)
     }
 
@@ -37,9 +38,10 @@ enum RanksTablePanel {
         let rows = Array(order.dropFirst(top).prefix(visible))
         let widths = columnWidths(for: rows, world: context.digest.world, width: inner.width, context: context)
         drawHeading(into: &canvas, x: inner.x, y: inner.y, widths: widths, context: context)
+        let slowness = widths.shown.contains(.slow) ? RanksTablePanel.slowness(context.digest) : [:]
         for (i, rank) in rows.enumerated() {
             let y = rowsRect.y + i
-            drawRow(into: &canvas, rank: rank, x: inner.x, y: y, widths: widths, context: context)
+            drawRow(into: &canvas, rank: rank, x: inner.x, y: y, widths: widths, slowness: slowness[rank], context: context)
             if rank == selected {
                 canvas.restyle(Rect(x: inner.x, y: y, width: inner.width, height: 1), overlay: context.theme.raw(.selection))
             }
@@ -68,7 +70,7 @@ enum RanksTablePanel {
         w.node = min(longestNode, 12)
         w.progress = longestProgress
         // Give up columns until the bar and the where column have room.
-        let droppable: [Column] = [.eta, .age, .rate, .lag]
+        let droppable: [Column] = [.eta, .age, .rate, .slow, .lag]
         func used() -> Int {
             var total = 0
             if w.shown.contains(.rank) { total += w.rank + 1 }
@@ -77,6 +79,7 @@ enum RanksTablePanel {
             if w.shown.contains(.rate) { total += w.rate + 1 }
             if w.shown.contains(.eta) { total += w.eta + 1 }
             if w.shown.contains(.lag) { total += w.lag + 1 }
+            if w.shown.contains(.slow) { total += w.slow + 1 }
             if w.shown.contains(.age) { total += w.age + 1 }
             return total
         }
@@ -105,11 +108,21 @@ enum RanksTablePanel {
         if w.shown.contains(.rate) { cell("IT/S", w.rate, right: true) }
         if w.shown.contains(.eta) { cell("ETA", w.eta, right: true) }
         if w.shown.contains(.lag) { cell("LAG", w.lag, right: true) }
+        if w.shown.contains(.slow) { cell("SLOW", w.slow, right: true) }
         cell("WHERE", w.whereAt)
         if w.shown.contains(.age) { cell("AGE", w.age, right: true) }
     }
 
-    private static func drawRow(into canvas: inout Canvas, rank: Int, x: Int, y: Int, widths w: Widths, context: RenderContext) {
+    /// Each rank's typical step against the run's, minus one (0.32: 32% slower), where known.
+    static func slowness(_ digest: RunSnapshot) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for score in digest.scores { if let relative = score.relativeStepTime { out[score.rank] = relative - 1 } }
+        return out
+    }
+
+    private static func drawRow(
+        into canvas: inout Canvas, rank: Int, x: Int, y: Int, widths w: Widths, slowness: Double?, context: RenderContext
+    ) {
         let info = context.model.rank(rank)
         let condition = context.digest.condition(of: rank)
         let text = context.style(.text)
@@ -149,6 +162,15 @@ enum RanksTablePanel {
             let lag = context.digest.lag(of: rank)
             canvas.put(Format.right(lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (lag ?? 0) > 0 ? context.style(.warning) : dim)
             col += w.lag + 1
+        }
+        if w.shown.contains(.slow) {
+            // An ended rank's steps are history: only the live ones are compared.
+            let live = condition == .running || condition == .waiting
+            let percent = live ? slowness.map { Int(($0 * 100).rounded()) } : nil
+            let text = percent.map { $0 > 0 ? "+\($0)%" : "\($0)%" } ?? "-"
+            let straggling = live && (slowness ?? 0) >= RunHealth.stragglerThreshold
+            canvas.put(Format.right(text, w.slow), x: col, y: y, style: straggling ? context.style(.warning) : dim, limit: col + w.slow)
+            col += w.slow + 1
         }
         RankText.whereText(info, condition: condition, context: context).draw(into: &canvas, x: col, y: y, width: w.whereAt, ellipsis: ellipsis)
         col += w.whereAt + 1

@@ -1,0 +1,99 @@
+import RanktopProtocol
+
+/// How much one rank holds the run back, computed from what the ranks reported and never
+/// through the job's own collectives (which hang when a rank does): its median recent step time
+/// relative to the run's median (as nvidia-resiliency-ext's relative performance scores), and
+/// the others' waiting it caused, as the last to arrive at completed barriers and collectives.
+public struct StragglerScore: Sendable, Equatable {
+    public var rank: Int
+    /// 1.32: its typical step takes 32% longer than the run's typical step; nil before two
+    /// ranks have step times.
+    public var relativeStepTime: Double?
+    /// Seconds the others spent waiting for it, in all.
+    public var waitCaused: Double
+    /// Its part of all the waiting the run's stragglers caused (0...1).
+    public var waitShare: Double
+}
+
+extension RunSnapshot {
+    /// A score for every rank heard from, by rank.
+    public var scores: [StragglerScore] { StragglerScores.of(model) }
+
+    /// What the header says of the run: one short line, the worst first.
+    public var health: RunHealth { RunHealth(snapshot: self) }
+}
+
+enum StragglerScores {
+    static func of(_ model: RunModel) -> [StragglerScore] {
+        let ranks = model.ranks
+        let typical = ranks.compactMap(\.typicalStepTime).filter { $0 > 0 }.sorted()
+        // The lower median: with two ranks (or two nodes of equal size), the upper one would be
+        // the straggler itself, and it would score +0%.
+        let median: Double? = typical.count >= 2 ? typical[(typical.count - 1) / 2] : nil
+        let totalWait = model.stragglerStats.values.reduce(0) { $0 + $1.waitCaused }
+        return ranks.map { info in
+            let caused = model.stragglerStats[info.rank]?.waitCaused ?? 0
+            let relative = median.flatMap { median in info.typicalStepTime.map { $0 / median } }
+            return StragglerScore(rank: info.rank, relativeStepTime: relative, waitCaused: caused, waitShare: totalWait > 0 ? caused / totalWait : 0)
+        }
+    }
+}
+
+/// `healthy`, `straggling: rank 5 +32%`, or `stalled 41s: all_reduce #812, missing 5`.
+public enum RunHealth: Sendable, Equatable {
+    case healthy
+    /// The slowest running rank's typical step, this much slower than the run's (0.32: +32%).
+    case straggling(rank: Int, slower: Double)
+    /// No rank progresses; the wait that holds it, and who is missing from it, where known.
+    case stalled(seconds: Double, wait: String?, missing: RankSet?)
+    /// Nothing to judge yet (no rank, or the run ended).
+    case quiet(String)
+
+    /// A rank this much slower than the run's median is a straggler worth a headline.
+    public static let stragglerThreshold = 0.2
+
+    init(snapshot: RunSnapshot) {
+        if let stall = snapshot.stall {
+            // The oldest open wait is what everyone else is blocked behind.
+            let barrier = snapshot.openWaits.min { $0.since < $1.since }
+            let collective = snapshot.openCollectives.filter { !$0.isAsync }.min { $0.since < $1.since }
+            if let collective, barrier.map({ collective.since <= $0.since }) ?? true {
+                self = .stalled(seconds: snapshot.now - stall.since, wait: collective.title, missing: collective.missing)
+            } else if let barrier {
+                let name = barrier.name.map { "barrier #\(barrier.n) \(Format.quoted($0, max: 30))" } ?? "barrier #\(barrier.n)"
+                self = .stalled(seconds: snapshot.now - stall.since, wait: name, missing: barrier.missing)
+            } else {
+                self = .stalled(seconds: snapshot.now - stall.since, wait: nil, missing: nil)
+            }
+            return
+        }
+        if snapshot.world == 0 { self = .quiet("no rank yet"); return }
+        if snapshot.endedAt != nil { self = .quiet("ended"); return }
+        let running = snapshot.scores.filter { score in
+            let condition = snapshot.condition(of: score.rank)
+            return condition == .running || condition == .waiting
+        }
+        if let slowest = running.compactMap({ s in s.relativeStepTime.map { (s.rank, $0) } }).max(by: { $0.1 < $1.1 }),
+           slowest.1 - 1 >= RunHealth.stragglerThreshold {
+            self = .straggling(rank: slowest.0, slower: slowest.1 - 1)
+            return
+        }
+        self = .healthy
+    }
+
+    public var text: String {
+        switch self {
+        case .healthy:
+            return "healthy"
+        case let .straggling(rank, slower):
+            return "straggling: rank \(rank) +\(Int((slower * 100).rounded()))%"
+        case let .stalled(seconds, wait, missing):
+            var text = "stalled \(Format.duration(seconds))"
+            if let wait { text += ": \(wait)" }
+            if let missing, !missing.isEmpty { text += ", missing \(missing.text(limit: 4))" }
+            return text
+        case let .quiet(text):
+            return text
+        }
+    }
+}

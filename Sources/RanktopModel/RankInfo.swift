@@ -71,6 +71,15 @@ public struct RankInfo: Sendable {
     /// `recentStepTimes` in ascending order, kept alongside it so that the median costs one
     /// insertion per step rather than a sort.
     var sortedStepTimes = SortedWindow()
+    /// Step times less the time the rank spent waiting in barriers and blocking collectives
+    /// during the step: its own work. In synchronous training every rank's step takes as long as
+    /// the slowest one's, so only this tells the straggler (whose steps are all work) from the
+    /// ranks that wait for it. Its median is the straggler score's measure.
+    public internal(set) var recentBusyTimes = BoundedHistory<Double>(capacity: 32)
+    public internal(set) var typicalBusyTime: Double?
+    var sortedBusyTimes = SortedWindow()
+    /// Seconds waited in barriers and blocking collectives since the last progress event.
+    var waitedSinceProgress = 0.0
     /// Recent events of this rank, when the model keeps them (the live view does, a report does not).
     public internal(set) var recentEvents: BoundedHistory<Event>
 

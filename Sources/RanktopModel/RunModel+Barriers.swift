@@ -26,7 +26,10 @@ extension RunModel {
     /// event of the same rank.
     mutating func leaveBarrier(_ n: Int, rank info: inout RankInfo, ts: Double?) {
         if info.barrier?.n == n {
-            if let ts, let since = info.barrier?.since { info.recentWaits.append(max(0, ts - since)) }
+            if let ts, let since = info.barrier?.since {
+                info.recentWaits.append(max(0, ts - since))
+                info.waitedSinceProgress += max(0, ts - since)
+            }
             info.barrier = nil
             info.updateWaitingStatus()
         }

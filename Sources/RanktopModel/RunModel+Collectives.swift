@@ -122,6 +122,7 @@ extension RunModel {
             info.collectiveWaits.count += 1
             info.collectiveWaits.total += wait
             info.collectiveWaits.longest = max(info.collectiveWaits.longest, wait)
+            info.waitedSinceProgress += wait
         }
         guard var instance = group.open[key.n] else { return }
         instance.leave(rank: info.rank, ts: ts)

@@ -86,7 +86,13 @@ extension RunModel {
             info.recentStepTimes.append(stepTime)
             info.sortedStepTimes.insert(stepTime, evicting: evicted)
             info.typicalStepTime = info.sortedStepTimes.median
+            let busy = max(0, seconds - info.waitedSinceProgress) / steps
+            let evictedBusy = info.recentBusyTimes.count == info.recentBusyTimes.capacity ? info.recentBusyTimes.first : nil
+            info.recentBusyTimes.append(busy)
+            info.sortedBusyTimes.insert(busy, evicting: evictedBusy)
+            info.typicalBusyTime = info.sortedBusyTimes.median
         }
+        info.waitedSinceProgress = 0
         info.step = progress.step
         if let total = progress.total { info.total = total }
         if let epoch = progress.epoch { info.epoch = epoch }

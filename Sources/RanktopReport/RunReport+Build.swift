@@ -29,6 +29,7 @@ extension RunReport {
         collectors = model.collectorSessions
         scores = snapshot.scores
         health = snapshot.health.text
+        if case .quiet = snapshot.health { healthIsQuiet = true }
         self.collectorGone = collectorGone
         openCollectives = snapshot.openCollectives
         stall = snapshot.stall

@@ -13,7 +13,7 @@ extension RunReport {
         } else if let start = startTs, let end = endTs {
             out.append("log \(Format.utc(start)) to \(Format.utc(end)) (\(Format.duration(end - start)))")
         }
-        out.append("health: \(health)")
+        if !healthIsQuiet { out.append("health: \(health)") }
         out.append("")
         out.append("DIAGNOSIS")
         out += diagnosis.map { "  " + $0 }

@@ -115,6 +115,8 @@ public struct RunReport: Sendable {
     /// Every rank's straggler score, by rank; and the run's health line.
     public var scores: [StragglerScore] = []
     public var health: String = ""
+    /// Nothing to say (the run ended, or no rank yet): the text leaves the line out.
+    public var healthIsQuiet = false
     /// The collectors that wrote the log, oldest first.
     public var collectors: [CollectorSession] = []
     /// The last collector has no end record and its process is gone (checked by the caller).

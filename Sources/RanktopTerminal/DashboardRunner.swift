@@ -21,6 +21,8 @@ public enum DashboardRunner {
         public var endedMessage: String
         /// Shown in the footer at start (a theme problem, say).
         public var startupMessage: String?
+        /// Shown in the footer at start, not as an error (what a demo scenario shows).
+        public var startupHint: String?
         /// Set by a caller that owns SIGINT, SIGTERM and SIGHUP (a launcher, through
         /// `TerminationSignals`): the dashboard leaves them alone and quits when a signal arrives
         /// here. Nil: the dashboard catches them itself.
@@ -93,7 +95,8 @@ public enum DashboardRunner {
         let screen = PolledTerminal(terminal: terminal, inbox: inbox, inboxWake: inboxWake, signals: signals)
         let settings = DashboardApp.Settings(
             options: configuration.options, maxFramesPerSecond: configuration.maxFramesPerSecond,
-            endedMessage: configuration.endedMessage, startupMessage: configuration.startupMessage
+            endedMessage: configuration.endedMessage, startupMessage: configuration.startupMessage,
+            startupHint: configuration.startupHint
         )
         var app = DashboardApp(
             settings: settings, screen: screen, inbox: inbox, clock: SystemDashboardClock(run: configuration.clock),

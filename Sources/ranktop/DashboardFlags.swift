@@ -40,7 +40,7 @@ struct DashboardFlags: ParsableArguments {
 enum DashboardSession {
     static func open(
         source: any RunSource, flags: DashboardFlags = .defaults, ownsRun: Bool, logPath: String?,
-        endedMessage: String, clock: (@Sendable () -> Double)? = nil, startupMessage: String? = nil,
+        endedMessage: String, clock: (@Sendable () -> Double)? = nil, startupMessage: String? = nil, startupHint: String? = nil,
         interrupts: AsyncStream<Int32>? = nil, replay: (any ReplayDriver)? = nil, playback: ReplayPlayback? = nil
     ) async throws -> DashboardOutcome {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
@@ -60,6 +60,7 @@ enum DashboardSession {
             endedMessage: endedMessage, startupMessage: [choice.warning, startupMessage].compactMap { $0 }.joined(separator: "; ").nilIfEmpty,
             interrupts: interrupts
         )
+        configuration.startupHint = startupHint
         if let clock { configuration.clock = clock }
         configuration.replay = replay
         if let playback { configuration.playback = playback }

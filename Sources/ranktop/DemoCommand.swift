@@ -13,7 +13,14 @@ struct DemoCommand: AsyncParsableCommand {
         check every step, and an early stop from code when the loss plateaus. Stop it earlier \
         with `ranktop trigger ADDR` or the dashboard's stop key.
 
+        --scenario NAME shows one thing that goes wrong in real runs, always on the last rank, \
+        in under 30 s:
+        \(DemoScenario.help)
+        Without --scenario: one rank 1.4x slower than the others, short waits for it at each \
+        checkpoint, then the clean early stop from code.
+
           ranktop demo
+          ranktop demo --scenario hang
           ranktop demo --ranks 8 --steps 200 --transport tcp
           ranktop demo --headless --transport shm
           ranktop demo --headless --log demo.jsonl
@@ -32,6 +39,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Training steps per rank.", valueName: "n"))
     var steps = 40
 
+    @Option(name: .long, help: ArgumentHelp("What goes wrong: \(DemoScenario.allCases.map(\.rawValue).joined(separator: ", ")) (see above).", valueName: "name"))
+    var scenario: DemoScenario?
+
     @OptionGroup var live: LiveRunOptions
 
     func validate() throws {
@@ -41,9 +51,12 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await reportingFailures {
-            let run = try await LiveRun.start(live, localRanks: ranks)
+            var run = try await LiveRun.start(live, localRanks: ranks)
+            run.startupHint = scenario.map { "scenario \($0.rawValue): \($0.summary)" }
+                ?? "a run with one slow rank; to see what ranktop is for: ranktop demo --scenario hang"
             // Simulated ranks must not outlive the demo (a real run's ranks outlive ranktop).
-            let command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)", "--exit-with-launcher"]
+            var command = [RunLocations.executablePath(), "demo-rank", "--steps", "\(steps)", "--exit-with-launcher"]
+            if let scenario { command += ["--scenario", scenario.rawValue] }
             let specs = try LaunchCommand.rankSpecs(count: ranks, command: command, environment: run.environment(), run: run)
             return try await run.supervise(specs, expectedWorld: ranks, stopOthersOnFailure: true)
         }

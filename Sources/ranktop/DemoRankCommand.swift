@@ -43,6 +43,9 @@ struct DemoRankCommand: ParsableCommand {
     @Option(help: "Seconds to keep trying to reach rank 0's rendezvous store at start.")
     var connectTimeout = 30.0
 
+    @Option(help: "What goes wrong, on the last rank (see `ranktop demo --help`).")
+    var scenario: DemoScenario?
+
     @Flag(help: "Print nothing when the run ends.")
     var quiet = false
 
@@ -94,11 +97,14 @@ struct DemoRankCommand: ParsableCommand {
                 if state.rank == 0 { print(bench.summary(result)) }
                 return
             }
+            // A scenario's culprit is the last rank; the default demo's one slow rank is too,
+            // and a scenario other than the straggler's has none (its point is elsewhere).
+            let last = state.worldSize > 1 ? state.worldSize - 1 : nil
             let plan = DemoTraining.Plan(
                 steps: steps, stepTime: stepTime,
-                slowRank: slowRank.map { $0 < 0 ? nil : $0 } ?? (state.worldSize > 1 ? state.worldSize - 1 : nil),
+                slowRank: slowRank.map { $0 < 0 ? nil : $0 } ?? (scenario == nil ? last : nil),
                 checkpointEvery: checkpointEvery ?? max(1, steps / 4), evalEvery: evalEvery ?? max(1, steps / 2),
-                earlyStop: !noEarlyStop)
+                earlyStop: !noEarlyStop, scenario: scenario, culprit: scenario == nil ? nil : last ?? 0)
             var training = DemoTraining(state: state, plan: plan)
             let outcome: DemoTraining.Outcome
             do {

@@ -22,6 +22,25 @@ struct DemoTraining {
         var checkpointEvery: Int
         var evalEvery: Int
         var earlyStop: Bool
+        /// `ranktop demo --scenario`: what goes wrong, and on which rank (the last).
+        var scenario: DemoScenario?
+        var culprit: Int?
+    }
+
+    /// A simulated error whose text is the traceback a real rank would print.
+    struct SimulatedCrash: Error, CustomStringConvertible {
+        let rank: Int
+        let step: Int
+        var description: String {
+            """
+            RuntimeError: CUDA error: an illegal memory access was encountered (rank \(rank))
+            Traceback (most recent call last):
+              File "train.py", line 88, in <module>
+                loss = model(batch).loss
+              File "model.py", line 212, in forward
+                attn = self.attention(hidden, mask)
+            """
+        }
     }
 
     enum Outcome: Equatable {
@@ -56,7 +75,8 @@ struct DemoTraining {
         var outcome = Outcome.finished(steps: plan.steps)
         try state.withActivity("train loop") {
             for step in 1...plan.steps {
-                sleep(seconds: stepDuration())
+                sleep(seconds: stepDuration(at: step))
+                try misbehave(at: step)
                 let loss = simulatedLoss(at: step)
                 losses.append(loss)
                 state.progress(step: step, total: plan.steps, metrics: ["loss": rounded(loss), "lr": learningRate(at: step)])
@@ -64,7 +84,7 @@ struct DemoTraining {
                     state.setTrigger(reason: "loss plateaued at \(rounded(loss))")
                 }
                 if step % plan.checkpointEvery == 0 {
-                    try state.waitForEveryone(name: "save_checkpoint")
+                    try checkpoint(first: step == plan.checkpointEvery)
                     if state.isMainProcess { sleep(seconds: 0.25 * pace) }
                 }
                 if step % plan.evalEvery == 0 {
@@ -84,10 +104,51 @@ struct DemoTraining {
         return outcome
     }
 
-    private mutating func stepDuration() -> Double {
+    private mutating func stepDuration(at step: Int) -> Double {
         let jitter = 0.85 + 0.3 * random.nextUnit()
-        let slow = state.rank == plan.slowRank ? plan.slowFactor : 1
+        var slow = state.rank == plan.slowRank ? plan.slowFactor : 1
+        // The straggler scenario's rank slows down as the run goes: from even to 2x.
+        if plan.scenario == .straggler, state.rank == plan.culprit { slow = 1 + Double(step) / Double(plan.steps) }
         return plan.stepTime * jitter * slow
+    }
+
+    private var isCulprit: Bool { plan.culprit == state.rank }
+
+    /// The scenarios that go wrong mid-step, on the culprit only.
+    private func misbehave(at step: Int) throws {
+        guard isCulprit, step == max(2, plan.checkpointEvery / 2) else { return }
+        switch plan.scenario {
+        case .collectiveHang:
+            // Stuck before its trigger check: the others wait for it in the check's all-reduce.
+            state.log("the data loader's worker died; waiting for the next batch", level: .warning)
+            state.withActivity("data loader: next(batch) on a dead worker") { hangUntilStopped() }
+        case .crash:
+            throw SimulatedCrash(rank: state.rank, step: step)
+        default:
+            break
+        }
+    }
+
+    /// A checkpoint: every rank meets in `save_checkpoint`, except in the hang and mismatch
+    /// scenarios' first one.
+    private func checkpoint(first: Bool) throws {
+        if isCulprit, first {
+            switch plan.scenario {
+            case .hang:
+                state.withActivity("save_checkpoint: writing shard \(state.rank) to /ckpt (stuck on the filesystem)") { hangUntilStopped() }
+            case .mismatch:
+                try state.waitForEveryone(name: "save_optimizer_state")
+                return
+            default:
+                break
+            }
+        }
+        try state.waitForEveryone(name: "save_checkpoint")
+    }
+
+    /// Sleeps until the process is stopped (the dashboard's q, Ctrl-C, or the run's stop).
+    private func hangUntilStopped() {
+        while true { sleep(seconds: 3600) }
     }
 
     /// An exponential decay towards a floor, with a little per-rank noise. The decay rate puts the

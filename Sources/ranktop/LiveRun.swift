@@ -21,6 +21,8 @@ struct LiveRun {
     let headless: Bool
     /// The --theme / --no-color / --ascii / --fps of the live view.
     let dashboard: DashboardFlags
+    /// A line for the dashboard's footer at the start (the demo says what it shows).
+    var startupHint: String?
 
     /// Seconds between a rank failing and the others being stopped (as torchrun does): long
     /// enough to see, in the view and the log, where the others were waiting.
@@ -154,7 +156,7 @@ struct LiveRun {
         let view: Task<Void, Never>? = headless ? nil : Task {
             let stopAsked = await LiveView.show(
                 source: LocalRunSource(collector: collector), logPath: logPath, ownsRun: true, flags: dashboard,
-                interrupts: viewInterrupts
+                interrupts: viewInterrupts, hint: startupHint
             )
             guard processes.running > 0, !stop.wasAsked else { return }
             if stopAsked {

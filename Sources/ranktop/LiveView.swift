@@ -28,14 +28,17 @@ enum LiveView {
     @discardableResult
     static func show(
         source: any RunSource, logPath: String, ownsRun: Bool, flags: DashboardFlags = .defaults,
-        interrupts: AsyncStream<Int32>? = nil
+        interrupts: AsyncStream<Int32>? = nil, hint: String? = nil
     ) async -> Bool {
         guard takesOverTerminal else {
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()
             return false
         }
         do {
-            return try await DashboardSession.open(source: source, flags: flags, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended", interrupts: interrupts) == .quitStoppingRun
+            return try await DashboardSession.open(
+                source: source, flags: flags, ownsRun: ownsRun, logPath: logPath, endedMessage: "run ended", startupHint: hint,
+                interrupts: interrupts
+            ) == .quitStoppingRun
         } catch {
             Console.warn("\(error); showing the run as text")
             await PlainLiveView(source: source, logPath: logPath, ownsRun: ownsRun).run()

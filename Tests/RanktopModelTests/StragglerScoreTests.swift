@@ -70,4 +70,34 @@ import RanktopProtocol
         #expect(health.text.hasPrefix("stalled "), "\(health)")
         #expect(health.text.hasSuffix(#": barrier #0 "save", missing 2"#), "\(health.text)")
     }
+
+    /// Synchronous training: every step ends in an all-reduce, so every rank's step takes as long
+    /// as rank 3's. Only the time it did not spend waiting shows which rank is slow.
+    @Test func inLockstepTheStragglerIsTheOneThatDoesNotWait() throws {
+        var events: [Event] = []
+        for r in 0..<4 {
+            events.append(Event(rank: r, ts: 1000, seq: 0, .hello(Hello(run: "s", world: 4, localRank: r, localWorld: 4, node: "n", pid: 10 + r, runtime: "t"))))
+        }
+        var seq = [Int](repeating: 1, count: 4)
+        func emit(_ r: Int, _ ts: Double, _ body: EventBody) {
+            events.append(Event(rank: r, ts: ts, seq: seq[r], body))
+            seq[r] += 1
+        }
+        var t = 1000.0
+        for step in 1...12 {
+            // Work: 1.0 s on ranks 0-2, 1.5 s on rank 3; then the all-reduce ends for everyone
+            // when rank 3 arrives.
+            for r in 0..<4 { emit(r, t + (r == 3 ? 1.5 : 1.0), .progress(Progress(step: step))) }
+            for r in 0..<4 { emit(r, t + (r == 3 ? 1.5 : 1.0), .collectiveEnter(CollectiveEnter(group: "world", n: step, op: "all_reduce"))) }
+            for r in 0..<4 { emit(r, t + 1.5, .collectiveExit(CollectiveExit(group: "world", n: step))) }
+            t += 1.5
+        }
+        let model = Fixtures.model(events.sorted { $0.ts < $1.ts })
+        let intervals = (0..<4).compactMap { model.rank($0)?.typicalStepTime }
+        #expect(intervals.allSatisfy { abs($0 - 1.5) < 0.01 }, "every step takes 1.5 s: \(intervals)")
+        let snapshot = RunSnapshot(model: model, now: model.lastTs!)
+        let slow = try #require(snapshot.scores[3].relativeStepTime)
+        #expect(abs(slow - 1.5) < 0.01, "\(snapshot.scores)")
+        #expect(snapshot.health.text == "straggling: rank 3 +50%")
+    }
 }

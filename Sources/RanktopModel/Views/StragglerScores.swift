@@ -1,8 +1,9 @@
 import RanktopProtocol
 
 /// How much one rank holds the run back, computed from what the ranks reported and never
-/// through the job's own collectives (which hang when a rank does): its median recent step time
-/// relative to the run's median (as nvidia-resiliency-ext's relative performance scores), and
+/// through the job's own collectives (which hang when a rank does): its median recent step time,
+/// less what it waited for the others (`RankInfo.typicalBusyTime`), relative to the run's median
+/// (as nvidia-resiliency-ext's relative performance scores), and
 /// the others' waiting it caused, as the last to arrive at completed barriers and collectives.
 public struct StragglerScore: Sendable, Equatable {
     public var rank: Int
@@ -26,14 +27,14 @@ extension RunSnapshot {
 enum StragglerScores {
     static func of(_ model: RunModel) -> [StragglerScore] {
         let ranks = model.ranks
-        let typical = ranks.compactMap(\.typicalStepTime).filter { $0 > 0 }.sorted()
+        let typical = ranks.compactMap(\.typicalBusyTime).filter { $0 > 0 }.sorted()
         // The lower median: with two ranks (or two nodes of equal size), the upper one would be
         // the straggler itself, and it would score +0%.
         let median: Double? = typical.count >= 2 ? typical[(typical.count - 1) / 2] : nil
         let totalWait = model.stragglerStats.values.reduce(0) { $0 + $1.waitCaused }
         return ranks.map { info in
             let caused = model.stragglerStats[info.rank]?.waitCaused ?? 0
-            let relative = median.flatMap { median in info.typicalStepTime.map { $0 / median } }
+            let relative = median.flatMap { median in info.typicalBusyTime.map { $0 / median } }
             return StragglerScore(rank: info.rank, relativeStepTime: relative, waitCaused: caused, waitShare: totalWait > 0 ? caused / totalWait : 0)
         }
     }
@@ -46,6 +47,8 @@ public enum RunHealth: Sendable, Equatable {
     case straggling(rank: Int, slower: Double)
     /// No rank progresses; the wait that holds it, and who is missing from it, where known.
     case stalled(seconds: Double, wait: String?, missing: RankSet?)
+    /// Not a stall yet, but a barrier or collective has been open far longer than a step.
+    case waiting(seconds: Double, wait: String, missing: RankSet?)
     /// Nothing to judge yet (no rank, or the run ended).
     case quiet(String)
 
@@ -53,18 +56,13 @@ public enum RunHealth: Sendable, Equatable {
     public static let stragglerThreshold = 0.2
 
     init(snapshot: RunSnapshot) {
+        let oldest = RunHealth.oldestWait(snapshot)
         if let stall = snapshot.stall {
-            // The oldest open wait is what everyone else is blocked behind.
-            let barrier = snapshot.openWaits.min { $0.since < $1.since }
-            let collective = snapshot.openCollectives.filter { !$0.isAsync }.min { $0.since < $1.since }
-            if let collective, barrier.map({ collective.since <= $0.since }) ?? true {
-                self = .stalled(seconds: snapshot.now - stall.since, wait: collective.title, missing: collective.missing)
-            } else if let barrier {
-                let name = barrier.name.map { "barrier #\(barrier.n) \(Format.quoted($0, max: 30))" } ?? "barrier #\(barrier.n)"
-                self = .stalled(seconds: snapshot.now - stall.since, wait: name, missing: barrier.missing)
-            } else {
-                self = .stalled(seconds: snapshot.now - stall.since, wait: nil, missing: nil)
-            }
+            self = .stalled(seconds: snapshot.now - stall.since, wait: oldest?.name, missing: oldest?.missing)
+            return
+        }
+        if let oldest, snapshot.now - oldest.since >= RunHealth.longWait(snapshot) {
+            self = .waiting(seconds: snapshot.now - oldest.since, wait: oldest.name, missing: oldest.missing)
             return
         }
         if snapshot.world == 0 { self = .quiet("no rank yet"); return }
@@ -81,6 +79,26 @@ public enum RunHealth: Sendable, Equatable {
         self = .healthy
     }
 
+    /// The oldest open barrier or blocking collective: what everyone else is blocked behind.
+    private static func oldestWait(_ snapshot: RunSnapshot) -> (name: String, since: Double, missing: RankSet?)? {
+        let barrier = snapshot.openWaits.min { $0.since < $1.since }
+        let collective = snapshot.openCollectives.filter { !$0.isAsync }.min { $0.since < $1.since }
+        if let collective, barrier.map({ collective.since <= $0.since }) ?? true {
+            return (collective.title, collective.since, collective.missing)
+        }
+        guard let barrier else { return nil }
+        let name = barrier.name.map { "barrier #\(barrier.n) \(Format.quoted($0, max: 30))" } ?? "barrier #\(barrier.n)"
+        return (name, barrier.since, barrier.missing)
+    }
+
+    /// A wait this old is worth the headline before it is a stall: five typical steps, and at
+    /// least 5 s (a checkpoint barrier of a few seconds is normal).
+    private static func longWait(_ snapshot: RunSnapshot) -> Double {
+        let typical = snapshot.model.ranks.compactMap(\.typicalStepTime).sorted()
+        let step = typical.isEmpty ? 0 : typical[(typical.count - 1) / 2]
+        return max(5, 5 * step)
+    }
+
     public var text: String {
         switch self {
         case .healthy:
@@ -90,6 +108,10 @@ public enum RunHealth: Sendable, Equatable {
         case let .stalled(seconds, wait, missing):
             var text = "stalled \(Format.duration(seconds))"
             if let wait { text += ": \(wait)" }
+            if let missing, !missing.isEmpty { text += ", missing \(missing.text(limit: 4))" }
+            return text
+        case let .waiting(seconds, wait, missing):
+            var text = "waiting \(Format.duration(seconds)): \(wait)"
             if let missing, !missing.isEmpty { text += ", missing \(missing.text(limit: 4))" }
             return text
         case let .quiet(text):

@@ -24,8 +24,13 @@ public struct DashboardApp {
         public var endedMessage: String
         /// Shown in the footer at start (a theme problem, say).
         public var startupMessage: String?
+        public var startupHint: String?
 
-        public init(options: DashboardOptions, maxFramesPerSecond: Double = 10, endedMessage: String = "run ended", startupMessage: String? = nil) {
+        public init(
+            options: DashboardOptions, maxFramesPerSecond: Double = 10, endedMessage: String = "run ended", startupMessage: String? = nil,
+            startupHint: String? = nil
+        ) {
+            self.startupHint = startupHint
             self.options = options
             self.maxFramesPerSecond = maxFramesPerSecond
             self.endedMessage = endedMessage
@@ -81,6 +86,8 @@ public struct DashboardApp {
         nextTick = clock.wall
         if let message = settings.startupMessage {
             dashboard.showStatus(message, isError: true, now: clock.wall, seconds: 15)
+        } else if let hint = settings.startupHint {
+            dashboard.showStatus(hint, now: clock.wall, seconds: 20)
         }
     }
 

@@ -78,7 +78,7 @@ enum HeaderPanel {
         let role: ThemeRole
         switch health {
         case .healthy: role = .stateExited
-        case .straggling: role = .warning
+        case .straggling, .waiting: role = .warning
         case .stalled: role = .error
         case .quiet: role = .dim
         }

@@ -147,6 +147,9 @@ extension Dashboard {
         case .sort:
             sort = sort.next
             showStatus("ranks sorted by \(sort.rawValue)\(sortReversed ? ", reversed" : "")", now: self.wall, seconds: 3)
+        case .routineEvents:
+            hideRoutineEvents.toggle()
+            showStatus(hideRoutineEvents ? "events: progress and unfired checks hidden (r shows them)" : "events: every kind shown", now: self.wall, seconds: 3)
         case .reverseSort:
             sortReversed.toggle()
             showStatus("ranks sorted by \(sort.rawValue)\(sortReversed ? ", reversed" : "")", now: self.wall, seconds: 3)

@@ -106,8 +106,8 @@ extension Dashboard {
     }
 
     private mutating func drawEvents(into canvas: inout Canvas, rect: Rect, focused: Bool, context: RenderContext) {
-        let events = EventsPanel.events(context: context, filter: eventFilter)
-        let title = EventsPanel.title(shown: events.count, filter: eventFilter, focused: focused, context: context)
+        let events = EventsPanel.events(context: context, filter: eventFilter, hideRoutine: hideRoutineEvents)
+        let title = EventsPanel.title(shown: events.count, filter: eventFilter, hidingRoutine: hideRoutineEvents, focused: focused, context: context)
         let inner = PanelFrame.draw(into: &canvas, rect: rect, title: title, focused: focused, context: context)
         let visible = inner.height
         if eventsFollow || selectedEvent == nil { selectedEvent = events.isEmpty ? nil : events.count - 1 }
@@ -126,6 +126,8 @@ extension Dashboard {
                 message = "no event matches the filter"
             } else if context.model.recentEvents.isEmpty {
                 message = "no events yet"
+            } else if hideRoutineEvents {
+                message = "only routine events lately (r shows them)"
             } else {
                 message = "only heartbeats lately (/ heartbeat shows them)"
             }

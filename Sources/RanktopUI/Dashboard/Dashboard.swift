@@ -11,6 +11,8 @@ public struct Dashboard: Sendable {
     public internal(set) var sortReversed = false
     public internal(set) var filter = RankFilter()
     public internal(set) var eventFilter = ""
+    /// `r`: the events panel leaves out progress and trigger checks that did not fire.
+    public internal(set) var hideRoutineEvents = false
     /// The selected rank by number, so it stays selected when the order changes.
     public internal(set) var selectedRank: Int?
     public internal(set) var viewMode: RankViewMode = .auto

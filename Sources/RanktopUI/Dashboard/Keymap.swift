@@ -2,7 +2,7 @@
 enum KeyCommand: Sendable, Equatable {
     case quit, help, nextPanel, previousPanel
     case moveUp, moveDown, moveLeft, moveRight, pageUp, pageDown, first, last
-    case open, requestStack, stacks, filter, back, sort, reverseSort, toggleGrid, pause, trigger
+    case open, requestStack, stacks, filter, back, sort, reverseSort, toggleGrid, pause, trigger, routineEvents
     /// A replay's own: its position and pace.
     case replay(ReplayCommand)
 }
@@ -91,7 +91,8 @@ enum Keymap {
         // One line for both stack keys: the help box must fit 24 rows.
         Entry(keys: "d, S", help: "d: the detail's rank's stack; S: all ranks', grouped",
               bindings: [(.requestStack, [.char("d")]), (.stacks, [.char("S")])], hint: Hint(keys: .text("S"), label: "stacks")),
-        Entry(keys: "/", help: "filter ranks (waiting, stale, node, 0-7) or events", bindings: [(.filter, [.char("/")])],
+        Entry(keys: "/ r", help: "filter ranks or events; r hides routine events",
+              bindings: [(.filter, [.char("/")]), (.routineEvents, [.char("r")])],
               hint: Hint(keys: .text("/"), label: "filter")),
         Entry(keys: "Esc", help: "clear the filter, close a dialog", bindings: [(.back, [.escape])]),
         Entry(keys: "s I", help: "sort ranks: rank, lag, wait, state, slow; I reverses",

@@ -15,8 +15,15 @@ public struct RunModel: Sendable {
         public var phases: Int
         public var firings: Int
         public var mismatches: Int
+        /// Points of the run's step-time and loss charts (`StepSeries`); 0 keeps none (a report
+        /// draws no chart, and its first pass should not pay for one).
+        public var seriesPoints: Int
 
-        public init(recentEvents: Int = 0, completedBarriers: Int = 64, phases: Int = 512, firings: Int = 1024, mismatches: Int = 256) {
+        public init(
+            recentEvents: Int = 0, completedBarriers: Int = 64, phases: Int = 512, firings: Int = 1024, mismatches: Int = 256,
+            seriesPoints: Int = 0
+        ) {
+            self.seriesPoints = seriesPoints
             self.recentEvents = recentEvents
             self.completedBarriers = completedBarriers
             self.phases = phases
@@ -25,7 +32,7 @@ public struct RunModel: Sendable {
         }
 
         /// What the dashboard keeps: a few screens of events.
-        public static let live = Limits(recentEvents: 32)
+        public static let live = Limits(recentEvents: 32, seriesPoints: 256)
         public static let report = Limits()
     }
 
@@ -115,12 +122,17 @@ public struct RunModel: Sendable {
     public internal(set) var collectorSessions: [CollectorSession] = []
 
     public internal(set) var recentEvents: BoundedHistory<Event>
+    /// Step time and loss over the run, min / median / max across ranks (kept when `limits.seriesPoints` > 0).
+    public internal(set) var stepTimeSeries: StepSeries
+    public internal(set) var lossSeries: StepSeries
     public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
 
     public init(limits: Limits = .report) {
         self.limits = limits
         self.completedBarriers = BoundedHistory(capacity: limits.completedBarriers)
         self.recentEvents = BoundedHistory(capacity: limits.recentEvents * 8)
+        stepTimeSeries = StepSeries(capacity: limits.seriesPoints)
+        lossSeries = StepSeries(capacity: limits.seriesPoints)
     }
 
     /// The world size: what `hello` announced, or the ranks seen when none did.
@@ -213,7 +225,10 @@ public struct RunModel: Sendable {
             RunModel.applyUnfiredCheckInPlace(event, n, kind: kind, limits: limits, to: &rankSlots[r]!)
             if !pendingCauses.isEmpty { pendingCauses[n] = nil }
         case let .progress(progress):
-            return RunModel.applyFreeProgress(event, progress, kind: kind, limits: limits, to: &rankSlots[r]!)
+            let before = (step: rankSlots[r]!.step, ts: rankSlots[r]!.lastProgressTs)
+            guard RunModel.applyFreeProgress(event, progress, kind: kind, limits: limits, to: &rankSlots[r]!) else { return false }
+            if limits.seriesPoints > 0 { noteSeries(progress, ts: event.ts, stepBefore: before.step, tsBefore: before.ts) }
+            return true
         default:
             return false
         }
@@ -255,7 +270,9 @@ public struct RunModel: Sendable {
         case let .hello(hello):
             applyHello(hello, to: &info, seq: event.seq)
         case let .progress(progress):
+            let before = (step: info.step, ts: info.lastProgressTs)
             applyProgress(progress, to: &info, ts: event.ts)
+            if limits.seriesPoints > 0 { noteSeries(progress, ts: event.ts, stepBefore: before.step, tsBefore: before.ts) }
         case let .barrierEnter(enter):
             if let site = enter.site { info.lastSite = site }
             applyBarrierEnter(enter, to: &info, ts: event.ts)

@@ -88,6 +88,16 @@ extension Dashboard {
             default:
                 return key == .backspace ? closeOverlay() : .none
             }
+        case .charts:
+            switch Keymap.command(for: key) {
+            case .back, .quit, .charts, .open:
+                self.overlay = nil
+                return .redraw
+            case let command? where [.trigger, .pause, .help, .moveUp, .moveDown].contains(command):
+                return perform(command, model: model, now: now)
+            default:
+                return key == .backspace ? closeOverlay() : .none
+            }
         case let .detail(rank):
             if key == .backspace {
                 self.overlay = nil
@@ -147,6 +157,8 @@ extension Dashboard {
         case .sort:
             sort = sort.next
             showStatus("ranks sorted by \(sort.rawValue)\(sortReversed ? ", reversed" : "")", now: self.wall, seconds: 3)
+        case .charts:
+            overlay = .charts
         case .routineEvents:
             hideRoutineEvents.toggle()
             showStatus(hideRoutineEvents ? "events: progress and unfired checks hidden (r shows them)" : "events: every kind shown", now: self.wall, seconds: 3)

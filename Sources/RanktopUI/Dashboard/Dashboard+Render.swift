@@ -151,6 +151,8 @@ extension Dashboard {
         case var .stacks(state):
             state.firstGroup = StacksView.draw(into: &canvas, rect: body, state: state, cache: &stacksCache, context: context)
             overlay = .stacks(state)
+        case .charts:
+            ChartsView.draw(into: &canvas, rect: body, selected: selectedRank, context: context)
         case let .triggerDialog(field):
             Dialogs.trigger(field, into: &canvas, context: context)
         case .confirmQuit:

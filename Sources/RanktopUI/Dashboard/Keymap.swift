@@ -2,7 +2,7 @@
 enum KeyCommand: Sendable, Equatable {
     case quit, help, nextPanel, previousPanel
     case moveUp, moveDown, moveLeft, moveRight, pageUp, pageDown, first, last
-    case open, requestStack, stacks, filter, back, sort, reverseSort, toggleGrid, pause, trigger, routineEvents
+    case open, requestStack, stacks, filter, back, sort, reverseSort, toggleGrid, pause, trigger, routineEvents, charts
     /// A replay's own: its position and pace.
     case replay(ReplayCommand)
 }
@@ -86,8 +86,8 @@ enum Keymap {
               modes: .live),
         Entry(keys: "PgUp PgDn", help: "a page; Home End: first, last",
               bindings: [(.pageUp, [.pageUp]), (.pageDown, [.pageDown]), (.first, [.home]), (.last, [.end])], modes: .live),
-        Entry(keys: "Enter", help: "detail of the selected rank (Esc back)", bindings: [(.open, [.enter])],
-              hint: Hint(keys: .text("Enter"), label: "detail")),
+        Entry(keys: "Enter c", help: "the selected rank's detail; c: charts of the run",
+              bindings: [(.open, [.enter]), (.charts, [.char("c")])], hint: Hint(keys: .text("Enter"), label: "detail")),
         // One line for both stack keys: the help box must fit 24 rows.
         Entry(keys: "d, S", help: "d: the detail's rank's stack; S: all ranks', grouped",
               bindings: [(.requestStack, [.char("d")]), (.stacks, [.char("S")])], hint: Hint(keys: .text("S"), label: "stacks")),

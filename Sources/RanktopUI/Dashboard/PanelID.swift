@@ -29,6 +29,8 @@ public enum Overlay: Sendable, Equatable {
     case detail(rank: Int)
     /// Every rank's stack, grouped where identical (`S`).
     case stacks(StacksOverlay)
+    /// Step time, loss and waits over the run (`c`).
+    case charts
     /// The early-stop dialog, with the reason being typed.
     case triggerDialog(TextField)
     case confirmQuit

@@ -1,8 +1,9 @@
 import RanktopModel
 
 /// One cell per rank, by state, for runs whose rows do not fit: 4096 ranks fit a 200x50 terminal.
-/// A legend line on top, rows labelled with their first rank, and the selected rank detailed in a
-/// box beside the grid.
+/// While barriers or collectives are open, a rank inside one shows its letter and a rank missing
+/// from the oldest shows `!` (`GridWaits`). A legend line on top (the waits first), rows labelled
+/// with their first rank, and the selected rank detailed in a box beside the grid.
 enum RankGridPanel {
     struct Geometry {
         /// Top-left cell of the grid (rank `firstRow * columns` is there).
@@ -49,7 +50,8 @@ enum RankGridPanel {
         let gridW = gridWidth(world: world, panelWidth: rect.width)
         let cols = columns(world: world, width: gridW)
         guard inner.height >= 2, gridW > 0 else { return Geometry(origin: (inner.x, inner.y), columns: cols, visibleRows: 0, firstRow: 0) }
-        drawLegend(into: &canvas, x: inner.x, y: inner.y, width: inner.width, context: context)
+        let waits = GridWaits(digest: context.digest)
+        drawLegend(into: &canvas, x: inner.x, y: inner.y, width: inner.width, waits: waits, context: context)
 
         let totalRows = (world + cols - 1) / cols
         let visibleRows = inner.height - 1
@@ -70,11 +72,18 @@ enum RankGridPanel {
                 guard rank < world else { break }
                 let condition = context.digest.condition(of: rank)
                 var style = context.style(of: condition)
+                var glyph = Character(condition.gridGlyph(context.glyphs))
+                // A wait says more than "waiting": which one, or that the others wait for this rank.
+                if !waits.isEmpty, condition != .failed, condition != .lost,
+                   let (letter, missing) = waits.glyph(of: rank, info: context.model.rank(rank)) {
+                    glyph = letter
+                    style = context.style(missing ? .barrierMissing : .barrier)
+                }
                 if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rank(rank)?.node, condition: condition) {
                     style = dim
                 }
                 if rank == selected { style = style.overlaid(by: selection) }
-                canvas.put(condition.gridGlyph(context.glyphs), x: originX + col, y: y, style: style)
+                canvas.put(String(glyph), x: originX + col, y: y, style: style)
             }
         }
         if firstRow > 0 { canvas.put(context.glyphs.arrowUp, x: originX + cols, y: originY, style: dim) }
@@ -87,8 +96,8 @@ enum RankGridPanel {
         return Geometry(origin: (originX, originY), columns: cols, visibleRows: visibleRows, firstRow: firstRow)
     }
 
-    private static func drawLegend(into canvas: inout Canvas, x: Int, y: Int, width: Int, context: RenderContext) {
-        var line = StyledLine()
+    private static func drawLegend(into canvas: inout Canvas, x: Int, y: Int, width: Int, waits: GridWaits, context: RenderContext) {
+        var line = waits.isEmpty ? StyledLine() : waits.legend(context: context)
         for condition in RankCondition.allCases {
             let n = context.digest.count(condition)
             if n == 0, condition == .stale || condition == .silent || condition == .stopped || condition == .unreachable { continue }

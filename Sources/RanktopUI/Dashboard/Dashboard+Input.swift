@@ -257,7 +257,7 @@ extension Dashboard {
 
     mutating func setFocus(_ panel: PanelID) {
         focus = panel
-        let slots = DashboardLayout.dockSlots(width: frame.size.width)
+        let slots = frame.dockSlots.isEmpty ? DashboardLayout.dockSlots(width: frame.size.width) : frame.dockSlots
         if let slot = slots.firstIndex(where: { $0.contains(panel) }) { dockChoice[slot] = panel }
     }
 

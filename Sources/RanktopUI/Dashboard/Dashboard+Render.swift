@@ -42,6 +42,7 @@ extension Dashboard {
             drawDockPanel(panel, into: &canvas, rect: rect, context: context)
         }
         frame.panels = [(.ranks, layout.ranks)] + layout.dock
+        frame.dockSlots = layout.slots
         if let rect = layout.timeline, let replayBar { TimelineBar.draw(into: &canvas, rect: rect, bar: replayBar, context: context) }
         FooterBar.draw(into: &canvas, rect: layout.footer, overlay: overlay, status: status, ended: ended, context: context)
         let bodyBottom = layout.timeline?.y ?? layout.footer.y

@@ -80,6 +80,8 @@ struct FrameGeometry: Sendable {
     var size = Size(width: 0, height: 0)
     var world = 0
     var panels: [(PanelID, Rect)] = []
+    /// The dock's columns and their panels, as the last frame laid them out.
+    var dockSlots: [[PanelID]] = []
     /// The visible ranks in display order.
     var rankOrder: [Int] = []
     var table: TableRows?

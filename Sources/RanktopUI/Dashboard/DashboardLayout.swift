@@ -1,6 +1,9 @@
-/// Where each part of the screen goes for a terminal size. Header on top, the ranks panel, a
-/// dock of side-by-side panels (barriers, phases, triggers, events), a footer line. Narrow
-/// terminals stack two panels per dock column, or show one and let `Tab` swap them in.
+/// Where each part of the screen goes for a terminal size. Header on top, the ranks panel (the
+/// rows it needs, no more), a dock of panels (barriers, phases, triggers, events) in what is
+/// left, a footer line. The dock's panels are laid out to keep them wide, since their lines are
+/// cut where they are narrow: four side by side only from 300 columns (or when the dock is too
+/// low for two rows), else two by two when the height allows; a dock too low for that stacks
+/// or shows one panel per column and lets `Tab` swap them in.
 struct DashboardLayout {
     static let minimumSize = Size(width: 80, height: 24)
     static let headerHeight = 2
@@ -11,11 +14,17 @@ struct DashboardLayout {
     var footer: Rect
     /// A replay's timeline, the line above the footer.
     var timeline: Rect?
+    /// The dock's columns and the panels each holds (`dockSlots`), as laid out.
+    var slots: [[PanelID]] = []
 
-    /// The dock columns and the panels stacked in each, by terminal width.
-    static func dockSlots(width: Int) -> [[PanelID]] {
-        if width >= 160 { return [[.barriers], [.phases], [.triggers], [.events]] }
-        if width >= 120 { return [[.barriers], [.triggers, .phases], [.events]] }
+    /// Rows a dock panel needs to be worth two rows of them.
+    static let stackedPanelHeight = 12
+
+    /// The dock columns and the panels stacked in each, by the dock's width and height.
+    static func dockSlots(width: Int, height: Int = 0) -> [[PanelID]] {
+        let twoRows = height >= 2 * stackedPanelHeight
+        if width >= 300 || (width >= 160 && !twoRows) { return [[.barriers], [.phases], [.triggers], [.events]] }
+        if width >= 120, !twoRows { return [[.barriers], [.triggers, .phases], [.events]] }
         return [[.barriers, .phases], [.triggers, .events]]
     }
 
@@ -33,7 +42,7 @@ struct DashboardLayout {
         let (ranks, dockArea) = body.splitTop(max(5, ranksHeight))
 
         var dock: [(PanelID, Rect)] = []
-        let slots = dockSlots(width: size.width)
+        let slots = dockSlots(width: size.width, height: dockArea.height)
         // The barriers column is the one users read first: it gets more room when there are three.
         let weights = slots.map { $0.contains(.barriers) && slots.count == 3 ? 4 : 3 }
         for (i, column) in dockArea.columns(weights: weights).enumerated() {
@@ -44,6 +53,6 @@ struct DashboardLayout {
                 dock.append((shownInSlot(i, stack), column))
             }
         }
-        return DashboardLayout(header: header, ranks: ranks, dock: dock, footer: footer, timeline: timelineRect)
+        return DashboardLayout(header: header, ranks: ranks, dock: dock, footer: footer, timeline: timelineRect, slots: slots)
     }
 }

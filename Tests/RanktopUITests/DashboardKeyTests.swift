@@ -201,9 +201,14 @@ import Testing
     @Test func test_tab_movesFocus_andRevealsACollapsedPanel() {
         var d = Fixtures.dashboard()
         #expect(!rendered(&d, width: 80, height: 24).contains("PHASES"))
+        // As the eye reads the dock: the left column's top, the right one's, then the next row.
         _ = press(&d, .tab, .tab)
+        #expect(d.focus == .triggers)
+        _ = press(&d, .tab)
         #expect(d.focus == .phases)
         #expect(rendered(&d, width: 80, height: 24).contains("PHASES"))
+        _ = press(&d, .backTab)
+        #expect(d.focus == .triggers)
         _ = press(&d, .backTab)
         #expect(d.focus == .barriers)
     }

@@ -141,9 +141,9 @@ extension Dashboard {
         case .help:
             overlay = .help
         case .nextPanel:
-            setFocus(focus.next)
+            setFocus(panelOrder.after(focus))
         case .previousPanel:
-            setFocus(focus.previous)
+            setFocus(panelOrder.before(focus))
         case .trigger:
             overlay = .triggerDialog(TextField())
         case .pause:
@@ -253,6 +253,18 @@ extension Dashboard {
         case .lost: return "it is lost (\(info.lostReason ?? "no reason given"))"
         case .running, .waiting: return nil
         }
+    }
+
+    /// Tab's order: the ranks, then the dock as it is laid out, row by row, left to right (a
+    /// two-by-two dock is barriers, triggers, phases, events), so that Tab moves as the eye reads.
+    var panelOrder: [PanelID] {
+        let slots = frame.dockSlots.isEmpty ? DashboardLayout.dockSlots(width: frame.size.width) : frame.dockSlots
+        var order: [PanelID] = [.ranks]
+        for row in 0..<(slots.map(\.count).max() ?? 0) {
+            for column in slots where row < column.count { order.append(column[row]) }
+        }
+        for panel in PanelID.allCases where !order.contains(panel) { order.append(panel) }
+        return order
     }
 
     mutating func setFocus(_ panel: PanelID) {

@@ -49,3 +49,16 @@ public struct StatusMessage: Sendable, Equatable {
     public var isError: Bool
     public var until: Double
 }
+
+extension [PanelID] {
+    /// The panel after `panel` in this order, wrapping around.
+    func after(_ panel: PanelID) -> PanelID {
+        guard let i = firstIndex(of: panel) else { return first ?? panel }
+        return self[(i + 1) % count]
+    }
+
+    func before(_ panel: PanelID) -> PanelID {
+        guard let i = firstIndex(of: panel) else { return first ?? panel }
+        return self[(i + count - 1) % count]
+    }
+}

@@ -152,6 +152,9 @@ extension RunModel {
             stats.timesLast += 1
             stragglerStats[lastRank] = stats
         }
+        if limits.seriesPoints > 0, knownEntries > 1, !instance.isAsync, let first = instance.firstEnter, let last = instance.lastEnter {
+            completedCollectiveWaits.append(CollectiveWait(key: instance.key, op: instance.op, waitCaused: max(0, last - first)))
+        }
     }
 }
 

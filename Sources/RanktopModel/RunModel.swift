@@ -124,6 +124,9 @@ public struct RunModel: Sendable {
     public internal(set) var recentEvents: BoundedHistory<Event>
     /// Step time and loss over the run, min / median / max across ranks (kept when `limits.seriesPoints` > 0).
     public internal(set) var stepTimeSeries: StepSeries
+    /// The wait each recent blocking collective cost, from its first arrival to its last (kept
+    /// with the series, for the charts).
+    public internal(set) var completedCollectiveWaits: BoundedHistory<CollectiveWait>
     public internal(set) var lossSeries: StepSeries
     public internal(set) var recentLogs = BoundedHistory<Event>(capacity: 64)
 
@@ -132,6 +135,7 @@ public struct RunModel: Sendable {
         self.completedBarriers = BoundedHistory(capacity: limits.completedBarriers)
         self.recentEvents = BoundedHistory(capacity: limits.recentEvents * 8)
         stepTimeSeries = StepSeries(capacity: limits.seriesPoints)
+        completedCollectiveWaits = BoundedHistory(capacity: limits.seriesPoints)
         lossSeries = StepSeries(capacity: limits.seriesPoints)
     }
 

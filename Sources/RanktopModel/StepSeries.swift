@@ -75,6 +75,13 @@ public struct StepSeries: Sendable, Equatable {
     }
 }
 
+/// One completed blocking collective, for the charts: how long its first arrival waited for its last.
+public struct CollectiveWait: Sendable, Equatable {
+    public var key: CollectiveKey
+    public var op: String
+    public var waitCaused: Double
+}
+
 extension RunModel {
     /// A rank's progress into the run's charts: its step time (as `applyProgressToRank` measures
     /// it) and its `loss` metric, if any.

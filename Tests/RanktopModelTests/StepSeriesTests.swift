@@ -58,4 +58,17 @@ import RanktopProtocol
         #expect(live.lossSeries.points.last?.median == 0.125)
         #expect(report.stepTimeSeries.points.isEmpty && report.lossSeries.points.isEmpty)
     }
+
+    @Test func eachCompletedCollectiveKeepsTheWaitItCostForTheCharts() {
+        var live = RunModel(limits: .live)
+        for r in 0..<2 { live.apply(Event(rank: r, ts: 1000, seq: 0, .hello(Hello(run: "s", world: 2, localRank: r, localWorld: 2, node: "n", pid: r + 1, runtime: "t")))) }
+        for n in 1...3 {
+            let t = 1000 + Double(n) * 10
+            live.apply(Event(rank: 0, ts: t, seq: n * 2 - 1, .collectiveEnter(CollectiveEnter(group: "world", n: n, op: "all_reduce"))))
+            live.apply(Event(rank: 1, ts: t + Double(n), seq: n * 2 - 1, .collectiveEnter(CollectiveEnter(group: "world", n: n, op: "all_reduce"))))
+            for r in 0..<2 { live.apply(Event(rank: r, ts: t + Double(n), seq: n * 2, .collectiveExit(CollectiveExit(group: "world", n: n)))) }
+        }
+        #expect(live.completedCollectiveWaits.map(\.waitCaused) == [1, 2, 3])
+        #expect(live.completedCollectiveWaits.last?.op == "all_reduce")
+    }
 }

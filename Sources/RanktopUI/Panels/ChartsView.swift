@@ -1,9 +1,10 @@
 import RanktopModel
 
 /// The charts overlay (`c`): step time and loss over the run, as a band of min / median / max
-/// across ranks with the selected rank's recent steps drawn over it, then the wait each completed
-/// barrier cost. All from the model (`RunModel.stepTimeSeries`, `.lossSeries`,
-/// `.completedBarriers`), so a replay draws what the live view drew.
+/// across ranks with the selected rank's recent steps drawn over it, then the wait each recent
+/// barrier and blocking collective cost. All from the model (`RunModel.stepTimeSeries`,
+/// `.lossSeries`, `.completedBarriers`, `.completedCollectiveWaits`), so a replay draws what the
+/// live view drew.
 enum ChartsView {
     static func draw(into canvas: inout Canvas, rect: Rect, selected: Int?, context: RenderContext) {
         let sep = context.glyphs.separator
@@ -14,7 +15,7 @@ enum ChartsView {
         let inner = PanelFrame.draw(into: &canvas, rect: rect, title: title, focused: true, context: context)
         guard inner.height >= 6, inner.width >= 20 else { return }
         let model = context.model
-        let sections = 3
+        let sections = 4
         let each = inner.height / sections
         var y = inner.y
         func section(_ name: String, height: Int, _ body: (Rect) -> Void) {
@@ -37,8 +38,15 @@ enum ChartsView {
         let barriers = Array(model.completedBarriers)
         let waits = barriers.map { Chart.Column(min: 0, median: $0.waitCaused, max: $0.waitCaused) }
         let barrierLabels = barriers.first.map { first in ("barrier #\(first.n)", "#\(barriers.last!.n)") }
-        section("WAIT FOR THE LAST RANK, PER BARRIER" + (barriers.last.map { sep + "last \(Format.duration($0.waitCaused)) (#\($0.n))" } ?? ""), height: inner.maxY - y) { area in
+        section("WAIT FOR THE LAST RANK, PER BARRIER" + (barriers.last.map { sep + "last \(Format.duration($0.waitCaused)) (#\($0.n))" } ?? ""), height: each) { area in
             Chart.draw(into: &canvas, rect: area, band: waits, xLabels: barrierLabels, format: { Format.duration($0) }, context: context)
+        }
+        let collectives = Array(model.completedCollectiveWaits)
+        let collectiveWaits = collectives.map { Chart.Column(min: 0, median: $0.waitCaused, max: $0.waitCaused) }
+        let collectiveLabels = collectives.first.map { first in ("\(first.op) #\(first.key.n)", "#\(collectives.last!.key.n)") }
+        let lastCollective = collectives.last.map { sep + "last \(Format.duration($0.waitCaused)) (\($0.op) #\($0.key.n))" } ?? ""
+        section("WAIT FOR THE LAST RANK, PER COLLECTIVE" + lastCollective, height: inner.maxY - y) { area in
+            Chart.draw(into: &canvas, rect: area, band: collectiveWaits, xLabels: collectiveLabels, format: { Format.duration($0) }, context: context)
         }
     }
 

@@ -20,6 +20,8 @@ public struct StepSeries: Sendable, Equatable {
     /// Values of the steps still coming in, by step.
     private var pending: [Int: [Double]] = [:]
     private var newestStep = Int.min
+    /// The smallest key of `pending`, kept so that a value costs no scan of the pending steps.
+    private var oldestPending: Int?
     /// A step is complete once every rank heard from reported it, or once it is this far behind
     /// the newest step (a rank that ended or hangs never will); a later value for it is dropped.
     static let completeAfter = 64
@@ -35,11 +37,13 @@ public struct StepSeries: Sendable, Equatable {
         guard value.isFinite else { return }
         if let last = finished.last, step <= last.lastStep { return }
         if pending[step, default: []].count < StepSeries.maxValuesPerStep { pending[step, default: []].append(value) }
+        oldestPending = min(oldestPending ?? step, step)
         newestStep = max(newestStep, step)
         let behind = newestStep.subtractingReportingOverflow(StepSeries.completeAfter).partialValue
         // In order: a step completes only after those before it.
-        while let oldest = pending.keys.min(), oldest <= behind || pending[oldest]!.count >= ranks {
-            if let point = StepSeries.point(step: oldest, values: pending.removeValue(forKey: oldest)!) { finished.append(point) }
+        while let oldest = oldestPending, oldest <= behind || (pending[oldest]?.count ?? 0) >= ranks {
+            if let values = pending.removeValue(forKey: oldest), let point = StepSeries.point(step: oldest, values: values) { finished.append(point) }
+            oldestPending = pending.keys.min()
         }
         if finished.count > capacity { halve() }
     }

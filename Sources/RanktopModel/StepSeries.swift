@@ -36,16 +36,25 @@ public struct StepSeries: Sendable, Equatable {
     mutating func add(_ value: Double, step: Int, ranks: Int = .max) {
         guard value.isFinite else { return }
         if let last = finished.last, step <= last.lastStep { return }
-        if pending[step, default: []].count < StepSeries.maxValuesPerStep { pending[step, default: []].append(value) }
+        // One lookup per value (this runs for every progress event a dashboard or replay folds).
+        let count = StepSeries.append(value, to: &pending[step, default: []])
         oldestPending = min(oldestPending ?? step, step)
         newestStep = max(newestStep, step)
         let behind = newestStep.subtractingReportingOverflow(StepSeries.completeAfter).partialValue
-        // In order: a step completes only after those before it.
-        while let oldest = oldestPending, oldest <= behind || (pending[oldest]?.count ?? 0) >= ranks {
+        // In order: a step completes only after those before it. Only a value for the oldest step
+        // can complete it by count, so its count is looked up again only after one completed.
+        var complete = step == oldestPending && count >= ranks
+        while let oldest = oldestPending, complete || oldest <= behind {
             if let values = pending.removeValue(forKey: oldest), let point = StepSeries.point(step: oldest, values: values) { finished.append(point) }
             oldestPending = pending.keys.min()
+            complete = oldestPending.map { (pending[$0]?.count ?? 0) >= ranks } ?? false
         }
         if finished.count > capacity { halve() }
+    }
+
+    private static func append(_ value: Double, to values: inout [Double]) -> Int {
+        if values.count < maxValuesPerStep { values.append(value) }
+        return values.count
     }
 
     /// Every point, the steps still coming in included (as they stand now).

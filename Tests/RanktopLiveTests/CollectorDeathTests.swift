@@ -39,7 +39,8 @@ import Glibc
         defer { for pid in pids.values { kill(pid, SIGKILL) } }
         launch.signal(SIGKILL)
         _ = try await launch.wait(timeout: 10)
-        #expect(pids.count == 2 && pids.values.allSatisfy { kill($0, 0) == 0 }, "the ranks outlive their launcher")
+        // The ranks' output (they shared the launcher's) says why, if one did not survive.
+        #expect(pids.count == 2 && pids.values.allSatisfy { kill($0, 0) == 0 }, "the ranks outlive their launcher: \(launch.output)")
 
         let listed = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []

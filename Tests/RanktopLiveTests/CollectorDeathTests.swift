@@ -18,6 +18,13 @@ import Glibc
         return pids
     }
 
+    /// Whether `pid` is still a process this test started: its environment names the scratch
+    /// directory (XDG_RUNTIME_DIR).
+    static func belongs(_ pid: pid_t, to scratch: Scratch) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        return data.split(separator: 0).contains { Array($0) == Array("XDG_RUNTIME_DIR=\(scratch.path)".utf8) }
+    }
+
     static func ended(_ rank: Int, _ objects: [[String: Any]]) -> Bool {
         objects.contains { $0["kind"] as? String == "bye" && $0["rank"] as? Int == rank }
     }
@@ -36,7 +43,9 @@ import Glibc
             LiveLog.step(of: 0, in: objects) >= 5 && LiveLog.step(of: 1, in: objects) >= 5
         }
         let pids = Self.hellos(started)
-        defer { for pid in pids.values { kill(pid, SIGKILL) } }
+        // Only ranks of this test: once they exit, pids are reused (pid_max is 32768 here) and a
+        // blind kill would hit another test's process.
+        defer { for pid in pids.values where Self.belongs(pid, to: scratch) { kill(pid, SIGKILL) } }
         launch.signal(SIGKILL)
         _ = try await launch.wait(timeout: 10)
         // The ranks' output (they shared the launcher's) says why, if one did not survive.

@@ -40,6 +40,15 @@ import Glibc
         return result.stdout.split(separator: "\n").compactMap { Int32($0) }.sorted()
     }
 
+    /// The RANK a launcher gave the process, from its environment; -1 when unreadable.
+    static func rank(of pid: Int32) -> Int {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return -1 }
+        for entry in data.split(separator: 0) where entry.starts(with: Array("RANK=".utf8)) {
+            return Int(String(decoding: entry.dropFirst(5), as: UTF8.self)) ?? -1
+        }
+        return -1
+    }
+
     /// Dead: no such process, or a zombie nobody reaped yet.
     static func isGone(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
@@ -63,8 +72,10 @@ import Glibc
             let steps = Self.steps(try Self.report(name, environment))
             return steps.count == 3 && steps.allSatisfy { $0 >= 2 }
         }
-        let ranks = try Self.childPids(of: demo.pid)
+        // In rank order, read from each process's environment: pids need not be (they wrap).
+        let ranks = try Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
         #expect(ranks.count == 3)
+        #expect(ranks.map(Self.rank(of:)) == [0, 1, 2])
         // The launcher first (so nothing stops the others), then one rank: the other two wait
         // for it in their next collective.
         demo.signal(SIGKILL)
@@ -112,8 +123,10 @@ import Glibc
             ["demo", "--headless", "--transport", transport, "--ranks", "3", "--steps", "100000", "--log", log], environment: environment, in: scratch
         )
         _ = try await LiveLog.waitFor(log, "every rank training", timeout: 60) { objects in (0..<3).allSatisfy { LiveLog.step(of: $0, in: objects) >= 2 } }
-        let ranks = try Self.childPids(of: demo.pid)
+        // In rank order, read from each process's environment: pids need not be (they wrap).
+        let ranks = try Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
         #expect(ranks.count == 3)
+        #expect(ranks.map(Self.rank(of:)) == [0, 1, 2])
         demo.signal(SIGKILL)
         try await waitUntil("the launcher dead", timeout: 10) { Self.isGone(demo.pid) }
         let killed = Date()

@@ -36,13 +36,16 @@ import Glibc
         // Real rank processes of `launch` (not the demo's, which end with their launcher).
         let launch = try LiveProcess(
             ["launch", "-n", "2", "--headless", "--log", log,
-             "--", RanktopExecutable.path, "demo-rank", "--steps", "240", "--step-time", "0.05", "--no-early-stop"],
+             "--", RanktopExecutable.path, "demo-rank", "--steps", "600", "--step-time", "0.05", "--no-early-stop"],
             in: scratch
         )
         let started = try await LiveLog.waitFor(log, "both ranks stepping", timeout: 60) { objects in
             LiveLog.step(of: 0, in: objects) >= 5 && LiveLog.step(of: 1, in: objects) >= 5
         }
         let pids = Self.hellos(started)
+        // Long enough (30 s) that a loaded machine does not let the run end before the kill: at
+        // 240 steps it once did, before this test's first look at the log.
+        #expect(launch.process.isRunning, "the run ended before the test killed its launcher: \(launch.output)")
         // Only ranks of this test: once they exit, pids are reused (pid_max is 32768 here) and a
         // blind kill would hit another test's process.
         defer { for pid in pids.values where Self.belongs(pid, to: scratch) { kill(pid, SIGKILL) } }

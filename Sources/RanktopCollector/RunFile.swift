@@ -36,7 +36,7 @@ public struct RunFile: Sendable, Equatable {
 
     /// Whether its collector still runs (on this host; one elsewhere cannot be checked).
     public var collectorAlive: Bool {
-        node != PeerIdentity.hostName() || ShmSegment.processExists(pid)
+        CollectorProcess.mayBeRunning(pid: pid, node: node)
     }
 
     var text: String {

@@ -21,7 +21,6 @@ struct RunFileRow {
         guard !row.collectorAlive else { return row }
         var model = RunModel(limits: .report)
         _ = try? EventLogReader.read(path: file.log) { model.apply($0) }
-        let here = PeerIdentity.hostName()
         let running = model.ranks.filter { !$0.status.isTerminal }
         row.world = model.world > 0 ? model.world : nil
         row.ranks = model.ranks.count
@@ -29,7 +28,7 @@ struct RunFileRow {
         // its log says it runs.
         row.alive = running.filter { info in
             guard let pid = info.pid else { return false }
-            return info.node != here || ShmSegment.processExists(pid)
+            return CollectorProcess.mayBeRunning(pid: pid, node: info.node ?? "")
         }.count
         row.lastTs = model.lastTs
         row.stalled = RunSnapshot(model: model, now: WallClock.now).stall != nil

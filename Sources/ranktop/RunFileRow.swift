@@ -1,3 +1,4 @@
+import Foundation
 import RanktopCollector
 import RanktopModel
 import RanktopProtocol
@@ -14,11 +15,16 @@ struct RunFileRow {
     var lastTs: Double?
     var stalled = false
 
-    /// The log is read only for a run whose collector is gone: a live one's may be large, and
-    /// `attach` shows it anyway.
+    /// A live collector's log is read only while it is small: `ls` must answer at once, and
+    /// `attach` shows a large run anyway. A dead collector's is always read, for its live ranks.
+    static let liveLogReadLimit: Int64 = 64 << 20
+
     static func read(path: String, file: RunFile) -> RunFileRow {
         var row = RunFileRow(path: path, file: file, collectorAlive: file.collectorAlive)
-        guard !row.collectorAlive else { return row }
+        if row.collectorAlive {
+            var status = stat()
+            guard stat(file.log, &status) == 0, Int64(status.st_size) <= liveLogReadLimit else { return row }
+        }
         var model = RunModel(limits: .report)
         _ = try? EventLogReader.read(path: file.log) { model.apply($0) }
         let running = model.ranks.filter { !$0.status.isTerminal }
@@ -43,7 +49,7 @@ struct RunFileRow {
     var cells: [String] {
         let now = WallClock.now
         return [
-            file.run, file.run, world.map(String.init) ?? "-", collectorAlive ? "-" : "\(alive)/\(ranks)",
+            file.run, file.run, world.map(String.init) ?? "-", ranks == 0 ? "-" : "\(alive)/\(ranks)",
             Format.duration(max(now - file.written, 0)),
             lastTs.map { Format.duration(max(now - $0, 0)) + " ago" } ?? "-", state,
         ]

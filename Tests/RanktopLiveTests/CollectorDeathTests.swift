@@ -49,6 +49,10 @@ import Glibc
         // Only ranks of this test: once they exit, pids are reused (pid_max is 32768 here) and a
         // blind kill would hit another test's process.
         defer { for pid in pids.values where Self.belongs(pid, to: scratch) { kill(pid, SIGKILL) } }
+        let whileUp = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let upRows = try JSONSerialization.jsonObject(with: Data(whileUp.stdout.utf8)) as? [[String: Any]] ?? []
+        let upRow = try #require(upRows.first { $0["collector"] as? String == "up" }, "ls: \(whileUp.stdout) \(whileUp.stderr)")
+        #expect(upRow["world"] as? Int == 2 && upRow["alive"] as? Int == 2, "a live run's row counts its ranks: \(upRow)")
         launch.signal(SIGKILL)
         _ = try await launch.wait(timeout: 10)
         // The ranks' output (they shared the launcher's) says why, if one did not survive.
@@ -63,10 +67,14 @@ import Glibc
         let runID = try #require(row["run"] as? String)
 
         let serve = try LiveProcess(["serve", "--resume", runID], in: scratch)
-        _ = try await serve.waitForOutput("collector listening on (unix:[^ ]+)", timeout: 30)
-        let finished = try await LiveLog.waitFor(log, "both ranks to finish under the new collector", timeout: 120) { objects in
+        let resumed = try await serve.waitForOutput("collector listening on (unix:[^ \\n]+)", timeout: 30)
+        // The early stop reaches ranks that reconnected to the new collector.
+        let stop = try ProcessRunner.ranktop(["trigger", resumed, "--reason", "after resume"], environment: environment)
+        #expect(stop.status == 0, "trigger on the resumed collector: \(stop.stderr)")
+        let finished = try await LiveLog.waitFor(log, "both ranks to stop under the new collector", timeout: 120) { objects in
             Self.ended(0, objects) && Self.ended(1, objects)
         }
+        #expect(finished.contains { $0["kind"] as? String == "trigger.check" && $0["fired"] as? Bool == true }, "the injected trigger fired")
         serve.signal(SIGTERM)
         #expect(try await serve.wait(timeout: 30) == 0, "\(serve.output)")
         let afterwards = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)

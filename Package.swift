@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "RanktopUITests",
             dependencies: ["RanktopUI", "RanktopModel", "RanktopProtocol", "RanktopSynthetic"],
-            resources: [.copy("Goldens")]
+            resources: [.copy("Goldens"), .copy("DemoLogs")]
         ),
     ]
 )

@@ -249,3 +249,20 @@ import Testing
         #expect(table.contains("4095 gpu-512"))
     }
 }
+
+extension DashboardKeyTests {
+    /// The footer shows only what applies now: a hint about the running run (the demo's
+    /// scenario, the stop key) goes when the run is over, even before its time is up.
+    @Test func aHintAboutTheRunLeavesTheFooterOnceTheRunIsOver() throws {
+        let wall = SyntheticRun.eight.now
+        var d = Fixtures.dashboard()
+        d.showStatus("scenario hang: the last rank never reaches the checkpoint", now: wall, seconds: 20, whileRunning: true)
+        let running = d.render(model: Fixtures.eight, now: wall, size: Size(width: 120, height: 40), wall: wall).text()
+        #expect(running.contains("scenario hang"))
+        let events = try DemoStateSnapshotTests.events("default")
+        var over = RunModel(limits: .live)
+        for event in events { over.apply(event) }
+        let ended = d.render(model: over, now: events.map(\.ts).max() ?? 0, size: Size(width: 120, height: 40), wall: wall + 1).text()
+        #expect(d.status == nil && !ended.contains("scenario hang"), "\(ended)")
+    }
+}

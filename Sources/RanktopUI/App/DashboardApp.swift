@@ -87,7 +87,7 @@ public struct DashboardApp {
         if let message = settings.startupMessage {
             dashboard.showStatus(message, isError: true, now: clock.wall, seconds: 15)
         } else if let hint = settings.startupHint {
-            dashboard.showStatus(hint, now: clock.wall, seconds: 20)
+            dashboard.showStatus(hint, now: clock.wall, seconds: 20, whileRunning: true)
         }
     }
 

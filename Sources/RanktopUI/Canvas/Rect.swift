@@ -66,6 +66,24 @@ public struct Rect: Hashable, Sendable {
         return result
     }
 
+    /// Columns side by side, of these widths (which add up to this width).
+    public func columns(widths: [Int]) -> [Rect] {
+        var start = x
+        return widths.map { width in
+            defer { start += width }
+            return Rect(x: start, y: y, width: width, height: height)
+        }
+    }
+
+    /// Rows stacked, of these heights (which add up to this height).
+    public func rows(heights: [Int]) -> [Rect] {
+        var start = y
+        return heights.map { height in
+            defer { start += height }
+            return Rect(x: x, y: start, width: width, height: height)
+        }
+    }
+
     /// `count` rows stacked, as equal as whole cells allow.
     public func rows(_ count: Int) -> [Rect] {
         guard count > 0 else { return [] }

@@ -7,6 +7,7 @@ extension Dashboard {
         self.wall = wall ?? liveNow
         if let status, status.until <= self.wall { self.status = nil }
         let (model, clock) = paused ?? (liveModel, liveNow)
+        if let status, status.whileRunning, ended != nil || Dashboard.isOver(model) { self.status = nil }
         let toEnd = measuresToTheEnd(model)
         let now = toEnd ? model.lastTs ?? clock : clock
         var canvas = Canvas(width: size.width, height: size.height, asciiOnly: options.glyphs == .ascii, background: options.theme[.text])
@@ -23,14 +24,15 @@ extension Dashboard {
         let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed)
         frame.rankOrder = order
         let tableWanted = RanksTablePanel.wantedHeight(rows: max(1, order.count))
-        let probe = layout(size: size, ranksWanted: tableWanted)
+        let needs = dockNeeds(context: context, width: size.width)
+        let probe = layout(size: size, ranksWanted: tableWanted, needs: needs)
         let useGrid: Bool
         switch viewMode {
         case .auto: useGrid = probe.ranks.height < tableWanted
         case .table: useGrid = false
         case .grid: useGrid = true
         }
-        let layout = useGrid ? layout(size: size, ranksWanted: RankGridPanel.wantedHeight(world: digest.world, panelWidth: size.width)) : probe
+        let layout = useGrid ? layout(size: size, ranksWanted: RankGridPanel.wantedHeight(world: digest.world, panelWidth: size.width), needs: needs) : probe
         // The grid shows every rank (a filter only dims), the table only those that match.
         let selectable = useGrid ? (selectedRank.map { $0 < digest.world } ?? false) : (selectedRank.map(order.contains) ?? false)
         if !selectable { selectedRank = order.first ?? (useGrid && digest.world > 0 ? 0 : nil) }
@@ -58,10 +60,26 @@ extension Dashboard {
         model.lastTs != nil && (ended != nil || Dashboard.isOver(model))
     }
 
-    private func layout(size: Size, ranksWanted: Int) -> DashboardLayout {
-        DashboardLayout.compute(size: size, ranksWanted: ranksWanted, timeline: replayBar != nil) { slot, stack in
+    private func layout(size: Size, ranksWanted: Int, needs: [PanelID: DashboardLayout.PanelNeed]) -> DashboardLayout {
+        DashboardLayout.compute(size: size, ranksWanted: ranksWanted, timeline: replayBar != nil, needs: needs) { slot, stack in
             stack.contains(focus) ? focus : (dockChoice[slot].flatMap { stack.contains($0) ? $0 : nil } ?? stack[0])
         }
+    }
+
+    /// What each dock panel's lines need, for the layout to size the dock by (see
+    /// `DashboardLayout.PanelNeed`). The waits' lines wrap where narrow, so their height is
+    /// taken at half the screen's width; their width, unwrapped.
+    private func dockNeeds(context: RenderContext, width: Int) -> [PanelID: DashboardLayout.PanelNeed] {
+        func need(_ wide: [StyledLine], _ wrapped: [StyledLine]? = nil, grows: Bool = false) -> DashboardLayout.PanelNeed {
+            DashboardLayout.PanelNeed(width: (wide.map(\.width).max() ?? 0) + 2, height: (wrapped ?? wide).count + 2, grows: grows)
+        }
+        let events = EventsPanel.events(context: context, filter: eventFilter, hideRoutine: hideRoutineEvents)
+        return [
+            .barriers: need(BarriersPanel.lines(width: .max / 2, context: context), BarriersPanel.lines(width: width / 2 - 2, context: context)),
+            .phases: need(PhasesPanel.lines(context: context)),
+            .triggers: need(TriggersPanel.lines(context: context)),
+            .events: need(events.suffix(48).map { EventsPanel.styledLine(for: $0, context: context) }, grows: true),
+        ]
     }
 
     private mutating func drawRanks(into canvas: inout Canvas, rect: Rect, grid: Bool, order: [Int], context: RenderContext) {

@@ -47,8 +47,9 @@ public struct Dashboard: Sendable {
     }
 
     /// Shows `text` in the footer for `seconds` from `now` (wall clock).
-    public mutating func showStatus(_ text: String, isError: Bool = false, now: Double, seconds: Double = 6) {
-        status = StatusMessage(text: text, isError: isError, until: now + seconds)
+    /// `whileRunning`: the message is dropped as soon as the run is over.
+    public mutating func showStatus(_ text: String, isError: Bool = false, now: Double, seconds: Double = 6, whileRunning: Bool = false) {
+        status = StatusMessage(text: text, isError: isError, until: now + seconds, whileRunning: whileRunning)
     }
 
     /// Records that a stack request for `rank` went out at `now`.

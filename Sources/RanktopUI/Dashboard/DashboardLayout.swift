@@ -28,9 +28,21 @@ struct DashboardLayout {
         return [[.barriers, .phases], [.triggers, .events]]
     }
 
+    /// What a dock panel's content needs: its widest line and its number of lines, frame
+    /// included. `grows`: it always has more to show (the events), and takes spare rows.
+    struct PanelNeed {
+        var width: Int
+        var height: Int
+        var grows = false
+    }
+
     /// `ranksWanted` is the height the ranks panel would like (rows plus its frame);
-    /// `shownInSlot` picks the panel of a collapsed dock column.
-    static func compute(size: Size, ranksWanted: Int, timeline: Bool = false, shownInSlot: (Int, [PanelID]) -> PanelID) -> DashboardLayout {
+    /// `shownInSlot` picks the panel of a collapsed dock column. With `needs`, the dock's columns
+    /// and the panels stacked in each are sized by their content; without, by fixed shares.
+    static func compute(
+        size: Size, ranksWanted: Int, timeline: Bool = false, needs: [PanelID: PanelNeed] = [:],
+        shownInSlot: (Int, [PanelID]) -> PanelID
+    ) -> DashboardLayout {
         let full = Rect(x: 0, y: 0, width: size.width, height: size.height)
         let (header, rest) = full.splitTop(headerHeight)
         let bottomRows = timeline ? 2 : 1
@@ -43,12 +55,30 @@ struct DashboardLayout {
 
         var dock: [(PanelID, Rect)] = []
         let slots = dockSlots(width: size.width, height: dockArea.height)
-        // The barriers column is the one users read first: it gets more room when there are three.
-        let weights = slots.map { $0.contains(.barriers) && slots.count == 3 ? 4 : 3 }
-        for (i, column) in dockArea.columns(weights: weights).enumerated() {
+        let columns: [Rect]
+        // The barriers column is the one users read first: it gets more room when there are
+        // three, and, sized by content, whenever its lines are cut.
+        if needs.isEmpty {
+            columns = dockArea.columns(weights: slots.map { $0.contains(.barriers) && slots.count == 3 ? 4 : 3 })
+        } else {
+            let weights = slots.map { $0.contains(.barriers) ? 4 : 3 }
+            let wanted = slots.map { stack in stack.map { needs[$0]?.width ?? 0 }.max() ?? 0 }
+            columns = dockArea.columns(widths: ContentSplit.share(
+                dockArea.width, needs: wanted, minimum: min(30, dockArea.width / max(1, slots.count)), weights: weights
+            ))
+        }
+        for (i, column) in columns.enumerated() {
             let stack = slots[i]
             if stack.count > 1, column.height >= 6 * stack.count {
-                for (panel, rect) in zip(stack, column.rows(stack.count)) { dock.append((panel, rect)) }
+                let rows: [Rect]
+                if needs.isEmpty {
+                    rows = column.rows(stack.count)
+                } else {
+                    // Spare rows go to the panel that always has more (events), else the first.
+                    let growing = stack.firstIndex { needs[$0]?.grows == true } ?? 0
+                    rows = column.rows(heights: ContentSplit.share(column.height, needs: stack.map { needs[$0]?.height ?? 0 }, minimum: 5, spareTo: growing))
+                }
+                for (panel, rect) in zip(stack, rows) { dock.append((panel, rect)) }
             } else {
                 dock.append((shownInSlot(i, stack), column))
             }

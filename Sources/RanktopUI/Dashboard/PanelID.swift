@@ -48,6 +48,9 @@ public struct StatusMessage: Sendable, Equatable {
     public var text: String
     public var isError: Bool
     public var until: Double
+    /// A hint about the running run (what a scenario shows, which key stops it): gone once the
+    /// run is over, when it no longer applies.
+    public var whileRunning = false
 }
 
 extension [PanelID] {

@@ -97,3 +97,14 @@ public enum EventText {
         event.rank >= 0 ? "r\(event.rank)" : "run"
     }
 }
+
+extension Event {
+    /// The call site a barrier or collective entry names.
+    var site: String? {
+        switch body {
+        case let .barrierEnter(b): b.site
+        case let .collectiveEnter(c): c.site
+        default: nil
+        }
+    }
+}

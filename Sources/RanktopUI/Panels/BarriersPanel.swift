@@ -28,11 +28,11 @@ enum BarriersPanel {
         let model = context.model
         var lines: [StyledLine] = []
         if let stall = context.digest.stall { lines.append(stallLine(stall, context: context)) }
-        lines += collectiveMismatchLines(context: context)
+        lines += collectiveMismatchLines(width: width, context: context)
         for (n, names) in model.mismatches.sorted(by: { $0.key > $1.key }).prefix(3) {
             let parts = names.sorted { $0.value.first ?? 0 < $1.value.first ?? 0 }
                 .map { "'\($0.key)' (\(RankRanges.text($0.value)))" }
-            lines.append(StyledLine("\(context.glyphs.warning) MISMATCH #\(n): " + parts.joined(separator: " vs "), context.style(.mismatch)))
+            lines += mismatchLines("\(context.glyphs.warning) MISMATCH #\(n): ", parts, width: width, context: context)
         }
         for barrier in model.openBarriersByN {
             lines += openBarrier(barrier, width: width, context: context)
@@ -89,7 +89,10 @@ enum BarriersPanel {
                 }
             }
         }
-        if let site { timing.add("  " + site, dim) }
+        if let site {
+            timing.add("  ", dim)
+            timing.addPath(site, dim)
+        }
         if head.width + 2 + timing.width <= width {
             head.add("  ", dim)
             head.spans += timing.spans

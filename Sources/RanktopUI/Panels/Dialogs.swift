@@ -17,7 +17,7 @@ enum Dialogs {
         for (i, line) in lines.prefix(inner.height).enumerated() {
             // Lines are laid on the dialog background: their own backgrounds would make holes.
             var onDialog = line
-            onDialog.spans = line.spans.map { ($0.text, Style(fg: $0.style.fg == context.style(.text).fg ? dialog.fg : $0.style.fg, bg: $0.style.bg == context.style(.text).bg ? dialog.bg : $0.style.bg, $0.style.attributes)) }
+            onDialog.spans = line.spans.map { ($0.text, Style(fg: $0.style.fg == context.style(.text).fg ? dialog.fg : $0.style.fg, bg: $0.style.bg == context.style(.text).bg ? dialog.bg : $0.style.bg, $0.style.attributes), $0.path) }
             onDialog.draw(into: &canvas, x: inner.x, y: inner.y + i, width: inner.width, ellipsis: g.ellipsis)
         }
         return inner

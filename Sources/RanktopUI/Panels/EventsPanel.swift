@@ -51,7 +51,16 @@ enum EventsPanel {
     static func styledLine(for event: Event, context: RenderContext) -> StyledLine {
         var line = StyledLine(Format.timeOfDay(event.ts, offset: context.options.utcOffset) + " ", context.style(.dim))
         line.add(Format.left(EventText.who(event), 5) + " ", context.style(.text))
-        line.add(EventText.describe(event), context.style(EventText.role(event)))
+        let role = context.style(EventText.role(event))
+        let text = EventText.describe(event)
+        // The call site is a path: a cut shortens it from the left and keeps the event's kind.
+        if let site = event.site, let range = text.firstRange(of: " at " + site) {
+            line.add(String(text[..<range.lowerBound]) + " at ", role)
+            line.addPath(site, role)
+            line.add(String(text[range.upperBound...]), role)
+        } else {
+            line.add(text, role)
+        }
         return line
     }
 }

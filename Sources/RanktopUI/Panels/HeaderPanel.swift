@@ -64,7 +64,9 @@ enum HeaderPanel {
         second.append((0, states))
         second.append((0, triggerState(context: context, header: header, label: label)))
         if let log = context.options.logPath {
-            second.append((1, pair("log ", log, label, header)))
+            var segment = StyledLine("log ", label)
+            segment.addPath(log, header)
+            second.append((1, segment))
         } else {
             second.append((1, pair("source ", context.options.label, label, header)))
         }
@@ -111,7 +113,7 @@ enum HeaderPanel {
     }
 
     /// Segments left to right with separators; the least important are left out until the rest
-    /// fit, and a last long one (a log path) is cut rather than left out. `right` is
+    /// fit, and a last one with a path (the log's) is shortened rather than left out. `right` is
     /// right-aligned and always shown.
     private static func lay(_ segments: [(Int, StyledLine)], right: StyledLine, into canvas: inout Canvas, y: Int, rect: Rect, separator: String, style: Style, ellipsis: String) {
         let rightWidth = right.width
@@ -124,8 +126,11 @@ enum HeaderPanel {
             list.reduce(0) { $0 + $1.1.width } + max(0, list.count - 1) * sepWidth
         }
         while width(kept) > limit, let worst = kept.map(\.0).max(), worst > 0 || kept.count > 1 {
-            // A long last segment is cut to fit instead, when what is before it fits.
-            if let last = kept.last, last.1.width > 12, width(Array(kept.dropLast())) + sepWidth + 12 <= limit, last.0 <= worst {
+            // A last segment holding a path (the log's) is shortened to fit instead, when what
+            // is before it and its file name fit; other segments go whole, since half a clock or
+            // a count misleads.
+            if let last = kept.last, last.1.spans.contains(where: \.path), last.0 <= worst,
+               width(Array(kept.dropLast())) + sepWidth + last.1.shortened(toFit: 0, ellipsis: ellipsis).width <= limit {
                 break
             }
             guard let index = kept.lastIndex(where: { $0.0 == worst }) else { break }

@@ -2,7 +2,8 @@ import RanktopModel
 import RanktopProtocol
 
 /// One rank in full (`Enter`): identity, progress, where it is, sparklines of its barrier waits
-/// and step times, its metrics, its recent events and its stack on demand (`d`).
+/// and step times (and, with room, charts of its step times and of its waits per step), its
+/// metrics, its recent events and its stack on demand (`d`).
 enum RankDetailPanel {
     static func draw(into canvas: inout Canvas, rect: Rect, rank: Int, stackRequest: StackRequest?, context: RenderContext) {
         let info = context.model.rank(rank)
@@ -19,7 +20,12 @@ enum RankDetailPanel {
         LineList.draw(summary, into: &canvas, rect: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: summaryHeight), scroll: 0, context: context)
 
         let events = eventLines(info, context: context)
-        let below = Rect(x: inner.x + 1, y: inner.y + summaryHeight + 1, width: inner.width - 2, height: inner.height - summaryHeight - 1)
+        var below = Rect(x: inner.x + 1, y: inner.y + summaryHeight + 1, width: inner.width - 2, height: inner.height - summaryHeight - 1)
+        // Charts of its own steps when there is room for them and for a few events below.
+        if let info, below.height >= chartsHeight + 6, below.width >= 40 {
+            drawCharts(info, into: &canvas, rect: Rect(x: below.x, y: below.y, width: below.width, height: chartsHeight), context: context)
+            below = Rect(x: below.x, y: below.y + chartsHeight + 1, width: below.width, height: below.height - chartsHeight - 1)
+        }
         let stackWidth = inner.width >= 110 ? below.width - below.width / 2 - 1 : below.width
         let stack = stackLines(info, rank: rank, request: stackRequest, width: stackWidth, context: context)
         if inner.width >= 110 {
@@ -31,6 +37,32 @@ enum RankDetailPanel {
             drawSection("stack", stack, into: &canvas, rect: below, bottomAligned: false, context: context)
         } else {
             drawSection("recent events", events, into: &canvas, rect: below, bottomAligned: true, context: context)
+        }
+    }
+
+    static let chartsHeight = 7
+
+    /// Its recent step times, and how much of each step it spent waiting for the others (in
+    /// barriers and blocking collectives): a straggler's waits are near zero, the others' are
+    /// what it costs them.
+    private static func drawCharts(_ info: RankInfo, into canvas: inout Canvas, rect: Rect, context: RenderContext) {
+        let steps = Array(info.recentStepTimes)
+        let busy = Array(info.recentBusyTimes)
+        let waits = zip(steps, busy).map { max(0, $0 - $1) }
+        let last = info.step ?? steps.count
+        let labels = steps.isEmpty ? nil : (first: "step \(max(0, last - steps.count + 1))", last: "step \(last)")
+        let (left, right) = rect.splitLeft(rect.width / 2)
+        let sections: [(String, Rect, [Chart.Column])] = [
+            ("step time" + (steps.last.map { context.glyphs.separator + "last " + Format.duration($0) } ?? ""), left,
+             steps.map { Chart.Column(min: $0, median: $0, max: $0) }),
+            ("waiting for the others, per step" + (waits.last.map { context.glyphs.separator + "last " + Format.duration($0) } ?? ""),
+             Rect(x: right.x + 2, y: right.y, width: right.width - 2, height: right.height),
+             waits.map { Chart.Column(min: 0, median: $0, max: $0) }),
+        ]
+        for (name, area, band) in sections {
+            canvas.put(name, x: area.x, y: area.y, style: context.style(.title), limit: area.maxX)
+            Chart.draw(into: &canvas, rect: Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1), band: band,
+                       xLabels: labels, format: { Format.duration($0) }, context: context)
         }
     }
 

@@ -41,7 +41,23 @@ enum RankText {
         if let phase = info.phase {
             return StyledLine("phase \(phase.name) (\(partLabel(phase.part)))", context.style(phase.main ? .phaseMain : .phase))
         }
+        if context.digest.isStalled(info.rank) { return stalledOutsideWaits(info, context: context) }
         return StyledLine()
+    }
+
+    /// A stalled rank in no barrier, collective or phase is the likely culprit: where its last
+    /// stack (taken since it last moved) has it, else for how long it has not moved.
+    static func stalledOutsideWaits(_ info: RankInfo, context: RenderContext) -> StyledLine {
+        let since = info.lastActivityTs ?? info.firstTs
+        if let stack = info.lastStack, stack.ts >= since, let innermost = StackFrame.parse(stack.frames).last {
+            var line = StyledLine("in " + innermost.function, context.style(.warning))
+            if let location = innermost.location {
+                line.add(" ", context.style(.dim))
+                line.addPath(location, context.style(.dim))
+            }
+            return line
+        }
+        return StyledLine("no progress for " + Format.duration(context.now - since), context.style(.warning))
     }
 
     static func partLabel(_ part: PhasePart) -> String {

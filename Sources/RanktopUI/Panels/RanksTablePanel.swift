@@ -36,12 +36,15 @@ enum RanksTablePanel {
             if index >= top + visible { top = index - visible + 1 }
         }
         let rows = Array(order.dropFirst(top).prefix(visible))
-        let widths = columnWidths(for: rows, world: context.digest.world, width: inner.width, context: context)
+        let slowness = RanksTablePanel.slowness(context.digest)
+        var texts: [Int: RowText] = [:]
+        for rank in rows { texts[rank] = rowText(rank, slowness: slowness[rank], context: context) }
+        let widths = columnWidths(for: rows, texts: texts, world: context.digest.world, width: inner.width, context: context)
         drawHeading(into: &canvas, x: inner.x, y: inner.y, widths: widths, context: context)
-        let slowness = widths.shown.contains(.slow) ? RanksTablePanel.slowness(context.digest) : [:]
         for (i, rank) in rows.enumerated() {
             let y = rowsRect.y + i
-            drawRow(into: &canvas, rank: rank, x: inner.x, y: y, widths: widths, slowness: slowness[rank], context: context)
+            guard let row = texts[rank] else { continue }
+            drawRow(into: &canvas, rank: rank, x: inner.x, y: y, widths: widths, row: row, context: context)
             if rank == selected {
                 canvas.restyle(Rect(x: inner.x, y: y, width: inner.width, height: 1), overlay: context.theme.raw(.selection))
             }
@@ -58,19 +61,56 @@ enum RanksTablePanel {
         return Geometry(rows: rowsRect, scroll: top)
     }
 
-    static func columnWidths(for rows: [Int], world: Int, width: Int, context: RenderContext) -> Widths {
+    /// What one row shows, worked out once: the widths come from it, then the row is drawn from it.
+    struct RowText {
+        var rate: String
+        var eta: String
+        var lag: Int?
+        var slow: String
+        var straggling: Bool
+        var whereAt: StyledLine
+    }
+
+    static func rowText(_ rank: Int, slowness: Double?, context: RenderContext) -> RowText {
+        let info = context.model.rank(rank)
+        let condition = context.digest.condition(of: rank)
+        // A stalled rank's rate and ETA are those of before the stall: frozen, they would mislead.
+        let stalled = context.digest.isStalled(rank)
+        // An ended rank's steps are history: only the live ones are compared.
+        let live = condition == .running || condition == .waiting
+        let percent = live ? slowness.map { Int(($0 * 100).rounded()) } : nil
+        return RowText(
+            rate: stalled ? "-" : RankText.rate(info), eta: stalled ? "-" : RankText.eta(info), lag: context.digest.lag(of: rank),
+            slow: percent.map { $0 > 0 ? "+\($0)%" : "\($0)%" } ?? "-",
+            straggling: live && (slowness ?? 0) >= RunHealth.stragglerThreshold,
+            whereAt: RankText.whereText(info, condition: condition, context: context)
+        )
+    }
+
+    static let barWidths = 8...40
+
+    /// Columns as wide as what the shown rows put in them. A column with nothing to say for any
+    /// of them (every rate `-` once the run stalled) is left out; what is left of the width goes
+    /// to the progress bar, up to 40 cells, and then to WHERE. Where WHERE still cuts its text,
+    /// the least useful columns give way.
+    static func columnWidths(for rows: [Int], texts: [Int: RowText], world: Int, width: Int, context: RenderContext) -> Widths {
         var w = Widths()
         w.rank = max(4, "\(max(0, world - 1))".count)
-        var longestNode = 4, longestProgress = 0
+        var longestNode = 4, longestProgress = 0, whereNeed = 5
         for r in rows {
             let info = context.model.rank(r)
             longestNode = max(longestNode, TextWidth.columns(of: info?.node ?? ""))
             longestProgress = max(longestProgress, RankText.progressText(info).count)
+            whereNeed = max(whereNeed, texts[r]?.whereAt.width ?? 0)
         }
         w.node = min(longestNode, 12)
         w.progress = longestProgress
-        // Give up columns until the bar and the where column have room.
-        let droppable: [Column] = [.eta, .age, .rate, .slow, .lag]
+        let shown = rows.compactMap { texts[$0] }
+        if !shown.isEmpty {
+            if shown.allSatisfy({ $0.rate == "-" }) { w.shown.remove(.rate) }
+            if shown.allSatisfy({ $0.eta == "-" }) { w.shown.remove(.eta) }
+            if shown.allSatisfy({ $0.slow == "-" }) { w.shown.remove(.slow) }
+        }
         func used() -> Int {
             var total = 0
             if w.shown.contains(.rank) { total += w.rank + 1 }
@@ -83,11 +123,16 @@ enum RanksTablePanel {
             if w.shown.contains(.age) { total += w.age + 1 }
             return total
         }
-        for column in droppable where width - used() < 8 + 16 {
+        // Give up columns until the bar and the where column have room, and then while WHERE
+        // would cut what it has to say (the ETA and rate first: the progress says most of them).
+        for column in [Column.eta, .age, .rate, .slow, .lag] where width - used() < 8 + 16 {
+            w.shown.remove(column)
+        }
+        for column in [Column.eta, .rate] where width - used() - barWidths.lowerBound - 1 < whereNeed {
             w.shown.remove(column)
         }
         let rest = width - used()
-        w.bar = max(4, min(24, rest / 3))
+        w.bar = min(max(rest - whereNeed - 1, barWidths.lowerBound), barWidths.upperBound)
         if rest - w.bar - 1 < 10 { w.bar = max(0, rest - 11) }
         w.whereAt = max(0, rest - w.bar - (w.bar > 0 ? 1 : 0))
         return w
@@ -121,7 +166,7 @@ enum RanksTablePanel {
     }
 
     private static func drawRow(
-        into canvas: inout Canvas, rank: Int, x: Int, y: Int, widths w: Widths, slowness: Double?, context: RenderContext
+        into canvas: inout Canvas, rank: Int, x: Int, y: Int, widths w: Widths, row: RowText, context: RenderContext
     ) {
         let info = context.model.rank(rank)
         let condition = context.digest.condition(of: rank)
@@ -134,8 +179,7 @@ enum RanksTablePanel {
         canvas.put(info?.node ?? "-", x: col, y: y, width: w.node, style: dim, ellipsis: ellipsis)
         col += w.node + 1
         // Stalled says more than running or waiting: alive, and going nowhere.
-        let stalled = context.digest.isStalled(rank)
-        if (condition == .running || condition == .waiting), stalled {
+        if (condition == .running || condition == .waiting), context.digest.isStalled(rank) {
             canvas.put("stalled", x: col, y: y, style: context.style(.stale), limit: col + w.state)
         } else {
             canvas.put(condition.label, x: col, y: y, style: context.style(condition.role), limit: col + w.state)
@@ -149,30 +193,23 @@ enum RanksTablePanel {
             canvas.put(Format.right(RankText.progressText(info), w.progress), x: col, y: y, style: text)
             col += w.progress + 1
         }
-        // A stalled rank's rate and ETA are those of before the stall: frozen, they would mislead.
         if w.shown.contains(.rate) {
-            canvas.put(Format.right(stalled ? "-" : RankText.rate(info), w.rate), x: col, y: y, style: text)
+            canvas.put(Format.right(row.rate, w.rate), x: col, y: y, style: text)
             col += w.rate + 1
         }
         if w.shown.contains(.eta) {
-            canvas.put(Format.right(stalled ? "-" : RankText.eta(info), w.eta), x: col, y: y, style: dim)
+            canvas.put(Format.right(row.eta, w.eta), x: col, y: y, style: dim)
             col += w.eta + 1
         }
         if w.shown.contains(.lag) {
-            let lag = context.digest.lag(of: rank)
-            canvas.put(Format.right(lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (lag ?? 0) > 0 ? context.style(.warning) : dim)
+            canvas.put(Format.right(row.lag.map { "\($0)" } ?? "-", w.lag), x: col, y: y, style: (row.lag ?? 0) > 0 ? context.style(.warning) : dim)
             col += w.lag + 1
         }
         if w.shown.contains(.slow) {
-            // An ended rank's steps are history: only the live ones are compared.
-            let live = condition == .running || condition == .waiting
-            let percent = live ? slowness.map { Int(($0 * 100).rounded()) } : nil
-            let text = percent.map { $0 > 0 ? "+\($0)%" : "\($0)%" } ?? "-"
-            let straggling = live && (slowness ?? 0) >= RunHealth.stragglerThreshold
-            canvas.put(Format.right(text, w.slow), x: col, y: y, style: straggling ? context.style(.warning) : dim, limit: col + w.slow)
+            canvas.put(Format.right(row.slow, w.slow), x: col, y: y, style: row.straggling ? context.style(.warning) : dim, limit: col + w.slow)
             col += w.slow + 1
         }
-        RankText.whereText(info, condition: condition, context: context).draw(into: &canvas, x: col, y: y, width: w.whereAt, ellipsis: ellipsis)
+        row.whereAt.draw(into: &canvas, x: col, y: y, width: w.whereAt, ellipsis: ellipsis)
         col += w.whereAt + 1
         if w.shown.contains(.age) {
             let stale = condition == .stale

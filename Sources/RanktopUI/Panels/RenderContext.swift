@@ -28,25 +28,47 @@ struct RenderContext {
 
 /// A line of text made of differently styled pieces.
 struct StyledLine {
-    var spans: [(text: String, style: Style)] = []
+    /// `path`: a file path, which a cut shortens from the left at a directory before the line is
+    /// cut at its end, so that the file name (the part that tells it apart) stays.
+    var spans: [(text: String, style: Style, path: Bool)] = []
 
     init() {}
 
     init(_ text: String, _ style: Style) {
-        spans = [(text, style)]
+        spans = [(text, style, false)]
     }
 
     mutating func add(_ text: String, _ style: Style) {
-        spans.append((text, style))
+        spans.append((text, style, false))
+    }
+
+    /// Adds a file path: see `spans`.
+    mutating func addPath(_ path: String, _ style: Style) {
+        spans.append((path, style, true))
     }
 
     var width: Int { spans.reduce(0) { $0 + TextWidth.columns(of: $1.text) } }
 
+    /// The line with its paths shortened (last first) until it fits `width`, where they can be.
+    func shortened(toFit width: Int, ellipsis: String) -> StyledLine {
+        var over = self.width - width
+        guard over > 0, spans.contains(where: \.path) else { return self }
+        var line = self
+        for i in line.spans.indices.reversed() where line.spans[i].path && over > 0 {
+            let current = TextWidth.columns(of: line.spans[i].text)
+            let tail = Format.pathTail(line.spans[i].text, width: max(0, current - over), ellipsis: ellipsis)
+            over -= current - TextWidth.columns(of: tail)
+            line.spans[i].text = tail
+        }
+        return line
+    }
+
     /// Draws the line in `width` columns from (`x`, `y`), ending with an ellipsis when cut.
     func draw(into canvas: inout Canvas, x: Int, y: Int, width: Int, ellipsis: String) {
+        let spans = shortened(toFit: width, ellipsis: ellipsis).spans
         let end = x + width
         var col = x
-        let cut = self.width > width
+        let cut = spans.reduce(0, { $0 + TextWidth.columns(of: $1.text) }) > width
         let room = cut ? end - TextWidth.columns(of: ellipsis) : end
         var lastStyle = spans.first?.style ?? .plain
         for span in spans {

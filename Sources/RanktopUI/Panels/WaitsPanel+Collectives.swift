@@ -9,13 +9,22 @@ extension BarriersPanel {
         return StyledLine(text, context.style(.error).overlaid(by: Style(.bold)))
     }
 
-    static func collectiveMismatchLines(context: RenderContext) -> [StyledLine] {
-        context.model.collectiveMismatches.sorted { $0.key > $1.key }.prefix(3).map { key, ops in
+    static func collectiveMismatchLines(width: Int, context: RenderContext) -> [StyledLine] {
+        context.model.collectiveMismatches.sorted { $0.key > $1.key }.prefix(3).flatMap { key, ops in
             let parts = ops.sorted { $0.value.first ?? 0 < $1.value.first ?? 0 }
                 .map { "\($0.key) (\(RankRanges.text($0.value)))" }
             let group = key.group == "world" ? "" : " [\(key.group)]"
-            return StyledLine("\(context.glyphs.warning) MISMATCH collective #\(key.n)\(group): " + parts.joined(separator: " vs "), context.style(.mismatch))
+            return mismatchLines("\(context.glyphs.warning) MISMATCH collective #\(key.n)\(group): ", parts, width: width, context: context)
         }
+    }
+
+    /// `⚠ MISMATCH #2: 'eval' (0-3) vs 'evaluate' (4-7)` on one line where it fits, else one
+    /// line per side, so that no side is cut.
+    static func mismatchLines(_ head: String, _ parts: [String], width: Int, context: RenderContext) -> [StyledLine] {
+        let style = context.style(.mismatch)
+        let whole = head + parts.joined(separator: " vs ")
+        guard whole.count > width, let first = parts.first else { return [StyledLine(whole, style)] }
+        return [StyledLine(head + first, style)] + parts.dropFirst().map { StyledLine("    vs " + $0, style) }
     }
 
     static func openCollective(_ collective: OpenCollective, width: Int, context: RenderContext) -> [StyledLine] {

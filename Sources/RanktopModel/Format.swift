@@ -79,8 +79,26 @@ public enum Format {
         "\"" + clean(text, max: max) + "\""
     }
 
+    /// Text from a rank (an error with its traceback, a log message) on one screen line: each
+    /// of its lines trimmed and joined with ` | `, other control characters as spaces. Cheap
+    /// when there is nothing to do, as for almost every line.
+    public static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            .map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+        return String(lines.joined(separator: " | ").unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+    }
+
     public static func clean(_ text: String, max: Int = 60) -> String {
-        let flat = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+        let flat = oneLine(text)
         return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        let isSpace = { (c: Character) in c == " " || c == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return self[first...last]
     }
 }

@@ -11,10 +11,12 @@ public enum RankStatus: String, Sendable, CaseIterable, Comparable {
     }
 }
 
-/// When and how the user asked the launcher to stop the run (the log's `stop` event).
+/// When and how the launcher was asked to stop the run (the log's `stop` event): by the user,
+/// or by itself after a rank failed (`afterFailure`).
 public struct StopRequest: Sendable, Equatable {
     public var signal: String
     public var by: String?
     public var reason: String?
     public var ts: Double
+    public var afterFailure = false
 }

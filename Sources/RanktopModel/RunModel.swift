@@ -366,7 +366,9 @@ public struct RunModel: Sendable {
             // The gap in each rank's `seq` that follows is the collector's loss, not the rank's.
             for r in rankSlots.indices { rankSlots[r]?.nextSeq = nil }
         case let .stop(request):
-            if stop == nil { stop = StopRequest(signal: request.signal, by: request.by, reason: request.reason, ts: event.ts) }
+            if stop == nil {
+                stop = StopRequest(signal: request.signal, by: request.by, reason: request.reason, ts: event.ts, afterFailure: request.source == Stop.afterFailure)
+            }
             recentLogs.append(event)
         case let .collector(record):
             applyCollectorRecord(record, ts: event.ts, lastTsBefore: lastTsBefore)

@@ -288,12 +288,18 @@ public struct Stop: Sendable, Equatable {
     public var by: String?
     /// How it was asked: `SIGINT received`, `quit in the dashboard`.
     public var reason: String?
+    /// `failure` when the launcher stopped the other ranks because one failed (as torchrun
+    /// does), not because someone asked; nil (or `user`) otherwise.
+    public var source: String?
 
-    public init(signal: String, by: String? = nil, reason: String? = nil) {
+    public init(signal: String, by: String? = nil, reason: String? = nil, source: String? = nil) {
         self.signal = signal
         self.by = by
         self.reason = reason
+        self.source = source
     }
+
+    public static let afterFailure = "failure"
 }
 
 /// A rank issued a collective (ranktop extension): the n-th of its group on every member is the

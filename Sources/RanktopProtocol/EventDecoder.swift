@@ -416,7 +416,7 @@ private struct LineFields: ~Copyable {
         case .inject:
             return .inject(Injection(id: try string(.id), reason: try optionalString(.reason), by: try optionalString(.by)))
         case .stop:
-            return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason)))
+            return .stop(Stop(signal: try string(.signal), by: try optionalString(.by), reason: try optionalString(.reason), source: try optionalString(.source)))
         case .collector:
             guard rank == -1 else { throw DecodeError("field 'rank': a collector record is run-wide (-1), not rank \(rank)") }
             let state = try string(.state)

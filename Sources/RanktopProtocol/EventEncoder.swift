@@ -103,6 +103,7 @@ public enum EventEncoder {
             w.field("signal", stop.signal)
             if let by = stop.by { w.field("by", by) }
             if let reason = stop.reason { w.field("reason", reason) }
+            if let source = stop.source { w.field("source", source) }
         case let .collector(record):
             w.field("state", record.state.rawValue)
             w.field("pid", record.pid)

@@ -304,7 +304,9 @@ public struct ChromeTrace: Sendable {
             category = "loss"
             args.append(("count", .int(count)))
         case let .stop(stop):
-            name = "stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")"
+            name = stop.source == Stop.afterFailure
+                ? "the launcher stopped the other ranks (\(stop.signal))"
+                : "stopped by the user (\(stop.signal))\(stop.by.map { " by \($0)" } ?? "")"
             category = "stop"
             if let reason = stop.reason { args.append(("reason", .string(reason))) }
         case let .collector(record):

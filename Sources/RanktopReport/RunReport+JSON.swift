@@ -49,6 +49,7 @@ extension RunReport {
                 .object([
                     ("signal", .string(s.signal)), ("by", s.by.map(JSONValue.string) ?? .null),
                     ("reason", s.reason.map(JSONValue.string) ?? .null), ("ts", .double(s.ts)),
+                    ("source", .string(s.afterFailure ? Stop.afterFailure : "user")),
                 ])
             } ?? .null),
             ("scores", .array(scores.map { score in

@@ -130,8 +130,13 @@ struct LiveRun {
                 guard stopOthersOnFailure, !stopping, processes.running > 0, !stop.wasAsked else { continue }
                 stopping = true
                 if mayPrint { Console.warn("stopping the other ranks in \(Int(LiveRun.failureGrace)) s") }
+                let failure = exit.description
                 Task {
                     try? await Task.sleep(for: .seconds(LiveRun.failureGrace))
+                    guard processes.running > 0, !stop.wasAsked else { return }
+                    // Logged first, so that the others' deaths by SIGTERM read as stopped, not
+                    // as more failures (the report then names the one rank that failed).
+                    collector.recordStop(signal: "SIGTERM", by: nil, reason: failure, afterFailure: true)
                     await processes.stop(grace: 5)
                 }
             }

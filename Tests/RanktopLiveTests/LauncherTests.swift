@@ -46,6 +46,23 @@ struct LauncherTests {
         #expect(try report(log).states() == ["exited", "lost"])
     }
 
+    /// As torchrun does, the launcher stops the other ranks once one fails; they are then
+    /// stopped (by ranktop, for a reason the log names), not more failures that hide the one.
+    @Test func test_ranksTheLauncherStopsAfterAFailureAreStoppedNotFailed() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("run.jsonl")
+        let demo = try LiveProcess(["demo", "--headless", "--scenario", "crash", "--log", log], in: scratch)
+        #expect(try await demo.wait(timeout: 90) == 1, "\(demo.output)")
+        #expect(demo.stdout.contains("stopped after a failure (rank 3 exited with status 1): 3/4 ranks stopped"), "\(demo.stdout)")
+        let result = try report(log)
+        #expect(result.states() == ["stopped", "stopped", "stopped", "failed"], "\(result.ranks)")
+        let stop = result["stop"] as? [String: Any]
+        #expect(stop?["source"] as? String == "failure" && stop?["reason"] as? String == "rank 3 exited with status 1", "\(String(describing: stop))")
+        let diagnosis = result["diagnosis"] as? [String] ?? []
+        #expect(diagnosis.contains { $0.contains("the launcher stopped the other ranks after rank 3 exited with status 1; ranks 0-2 stopped by SIGTERM") }, "\(diagnosis)")
+        #expect(!diagnosis.contains { $0.contains("stopped by the user") }, "\(diagnosis)")
+    }
+
     @Test(arguments: ["unix", "tcp"])
     func test_runGivesEverythingUnderItTheCollectorAndThePythonHook(transport: String) async throws {
         let scratch = try Scratch()

@@ -56,3 +56,12 @@ extension LayoutFitTests {
         #expect(ContentSplit.share(120, needs: [80, 30, 80], minimum: 30, weights: [4, 3, 3]) == [51, 30, 39])
     }
 }
+
+extension LayoutFitTests {
+    @Test func aTracebackIsShownOnOneLine() {
+        let error = "RuntimeError: CUDA error\nTraceback (most recent call last):\n  File \"train.py\", line 88\n\tloss.backward()\n"
+        #expect(Format.oneLine(error) == "RuntimeError: CUDA error | Traceback (most recent call last): | File \"train.py\", line 88 | loss.backward()")
+        #expect(Format.oneLine("plain text stays") == "plain text stays")
+        #expect(Format.oneLine("a\u{7}bell") == "a bell")
+    }
+}

@@ -192,7 +192,9 @@ struct Diagnosis {
 
     private func describeStop(_ stop: StopRequest) -> String {
         let stopped = RankSet(model.ranks.filter { $0.status == .stopped }.map(\.rank))
-        var line = "stopped by the user: \(stop.reason ?? stop.signal)\(stop.by.map { " (\($0))" } ?? ""); "
+        var line = stop.afterFailure
+            ? "the launcher stopped the other ranks after \(stop.reason ?? "a rank failed"); "
+            : "stopped by the user: \(stop.reason ?? stop.signal)\(stop.by.map { " (\($0))" } ?? ""); "
         line += stopped.isEmpty
             ? "no rank was stopped by it"
             : "\(Format.ranksLabelled(stopped, limit: 12)) stopped by \(stop.signal)"

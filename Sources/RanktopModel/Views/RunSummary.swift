@@ -48,6 +48,9 @@ public struct RunSummary: Sendable {
     /// `finished: 4/4 ranks exited cleanly`, or, after the user's stop, `stopped by the user (...):
     /// 3/4 ranks stopped, 1 exited cleanly`.
     public var ending: String {
+        if let stop, stop.afterFailure {
+            return "stopped after a failure (\(stop.reason ?? "a rank failed")): \(stopped.count)/\(world) ranks stopped, \(exited.count) exited cleanly"
+        }
         if let stop {
             // Stopped ranks did what the user asked: not failures, and counted apart.
             return "stopped by the user (\(stop.reason ?? stop.signal)): \(stopped.count)/\(world) ranks stopped, \(exited.count) exited cleanly"

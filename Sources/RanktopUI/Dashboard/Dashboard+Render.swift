@@ -67,15 +67,15 @@ extension Dashboard {
     }
 
     /// What each dock panel's lines need, for the layout to size the dock by (see
-    /// `DashboardLayout.PanelNeed`). The waits' lines wrap where narrow, so their height is
-    /// taken at half the screen's width; their width, unwrapped.
+    /// `DashboardLayout.PanelNeed`). The waits' lines wrap where narrow (a wait's timing goes
+    /// on a second line), so they are measured as laid out in half the screen's width.
     private func dockNeeds(context: RenderContext, width: Int) -> [PanelID: DashboardLayout.PanelNeed] {
-        func need(_ wide: [StyledLine], _ wrapped: [StyledLine]? = nil, grows: Bool = false) -> DashboardLayout.PanelNeed {
-            DashboardLayout.PanelNeed(width: (wide.map(\.width).max() ?? 0) + 2, height: (wrapped ?? wide).count + 2, grows: grows)
+        func need(_ lines: [StyledLine], grows: Bool = false) -> DashboardLayout.PanelNeed {
+            DashboardLayout.PanelNeed(width: (lines.map(\.width).max() ?? 0) + 2, height: lines.count + 2, grows: grows)
         }
         let events = EventsPanel.events(context: context, filter: eventFilter, hideRoutine: hideRoutineEvents)
         return [
-            .barriers: need(BarriersPanel.lines(width: .max / 2, context: context), BarriersPanel.lines(width: width / 2 - 2, context: context)),
+            .barriers: need(BarriersPanel.lines(width: width / 2 - 2, context: context)),
             .phases: need(PhasesPanel.lines(context: context)),
             .triggers: need(TriggersPanel.lines(context: context)),
             .events: need(events.suffix(48).map { EventsPanel.styledLine(for: $0, context: context) }, grows: true),

@@ -3,7 +3,12 @@ import RanktopProtocol
 
 /// One-line descriptions of events, for the events log and a rank's recent events.
 public enum EventText {
+    /// On one line: a rank's error or log message may hold a whole traceback.
     public static func describe(_ event: Event) -> String {
+        Format.oneLine(rawDescription(event))
+    }
+
+    static func rawDescription(_ event: Event) -> String {
         switch event.body {
         case let .hello(h):
             var text = "hello run \(h.run) world \(h.world) node \(h.node) pid \(h.pid) \(h.runtime)"

@@ -139,7 +139,7 @@ enum RankDetailPanel {
         lines.append(metrics)
         if let log = info.lastLog {
             var line = label("last log")
-            line.add("\(log.level.rawValue): \(log.msg)", context.style(log.level == .error ? .error : log.level == .warning ? .warning : .text))
+            line.add("\(log.level.rawValue): \(Format.oneLine(log.msg))", context.style(log.level == .error ? .error : log.level == .warning ? .warning : .text))
             lines.append(line)
         }
         return lines

@@ -15,10 +15,10 @@ enum RankText {
         case .failed:
             var text = "failed"
             if let code = info.exitCode { text += " code \(code)" }
-            if let error = info.error { text += ": " + error }
+            if let error = info.error { text += ": " + Format.oneLine(error) }
             return StyledLine(text, context.style(.stateFailed))
         case .lost:
-            return StyledLine("lost" + (info.lostReason.map { ": " + $0 } ?? ""), context.style(.stateLost))
+            return StyledLine("lost" + (info.lostReason.map { ": " + Format.oneLine($0) } ?? ""), context.style(.stateLost))
         case .running, .waiting:
             break
         }

@@ -22,6 +22,9 @@ extension RunSnapshot {
 
     /// What the header says of the run: one short line, the worst first.
     public var health: RunHealth { RunHealth(snapshot: self) }
+
+    /// The health, from scores already computed for this snapshot.
+    public func health(scores: [StragglerScore]) -> RunHealth { RunHealth(snapshot: self, scores: scores) }
 }
 
 enum StragglerScores {
@@ -55,7 +58,9 @@ public enum RunHealth: Sendable, Equatable {
     /// A rank this much slower than the run's median is a straggler worth a headline.
     public static let stragglerThreshold = 0.2
 
-    init(snapshot: RunSnapshot) {
+    /// `scores`: the snapshot's, when the caller has them already (a frame needs them three
+    /// times: the header, the SLOW column and its sort).
+    init(snapshot: RunSnapshot, scores: [StragglerScore]? = nil) {
         let oldest = RunHealth.oldestWait(snapshot)
         if let stall = snapshot.stall {
             self = .stalled(seconds: snapshot.now - stall.since, wait: oldest?.name, missing: oldest?.missing)
@@ -67,7 +72,7 @@ public enum RunHealth: Sendable, Equatable {
         }
         if snapshot.world == 0 { self = .quiet("no rank yet"); return }
         if snapshot.endedAt != nil { self = .quiet("ended"); return }
-        let running = snapshot.scores.filter { score in
+        let running = (scores ?? snapshot.scores).filter { score in
             let condition = snapshot.condition(of: score.rank)
             return condition == .running || condition == .waiting
         }

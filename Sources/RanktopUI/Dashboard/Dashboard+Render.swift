@@ -21,7 +21,7 @@ extension Dashboard {
             return canvas
         }
 
-        let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed)
+        let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed, scores: context.scores)
         frame.rankOrder = order
         let tableWanted = RanksTablePanel.wantedHeight(rows: max(1, order.count))
         let needs = dockNeeds(context: context, width: size.width)

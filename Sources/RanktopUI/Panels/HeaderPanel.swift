@@ -76,7 +76,7 @@ enum HeaderPanel {
     /// The run's health, right-aligned: `healthy`, `straggling: rank 5 +32%`, `stalled 41s: ...`.
     /// At most `width` columns: the run's name and size must keep their place on the line.
     static func healthLine(context: RenderContext, header: Style, width: Int) -> StyledLine {
-        let health = context.digest.health
+        let health = context.health
         let role: ThemeRole
         switch health {
         case .healthy: role = .stateExited

@@ -36,7 +36,7 @@ enum RanksTablePanel {
             if index >= top + visible { top = index - visible + 1 }
         }
         let rows = Array(order.dropFirst(top).prefix(visible))
-        let slowness = RanksTablePanel.slowness(context.digest)
+        let slowness = RanksTablePanel.slowness(context.scores)
         var texts: [Int: RowText] = [:]
         for rank in rows { texts[rank] = rowText(rank, slowness: slowness[rank], context: context) }
         let widths = columnWidths(for: rows, texts: texts, world: context.digest.world, width: inner.width, context: context)
@@ -159,9 +159,9 @@ enum RanksTablePanel {
     }
 
     /// Each rank's typical step against the run's, minus one (0.32: 32% slower), where known.
-    static func slowness(_ digest: RunSnapshot) -> [Int: Double] {
+    static func slowness(_ scores: [StragglerScore]) -> [Int: Double] {
         var out: [Int: Double] = [:]
-        for score in digest.scores { if let relative = score.relativeStepTime { out[score.rank] = relative - 1 } }
+        for score in scores { if let relative = score.relativeStepTime { out[score.rank] = relative - 1 } }
         return out
     }
 

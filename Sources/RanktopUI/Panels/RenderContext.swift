@@ -9,6 +9,10 @@ struct RenderContext {
     let options: DashboardOptions
     /// The style of each rank condition, looked up once per frame (the grid needs one per rank).
     let conditionStyles: [Style]
+    /// Straggler scores and the health line, computed once per frame: the header, the SLOW
+    /// column and its sort all read them.
+    let scores: [StragglerScore]
+    let health: RunHealth
 
     init(model: RunModel, digest: RunSnapshot, now: Double, options: DashboardOptions) {
         self.model = model
@@ -16,6 +20,8 @@ struct RenderContext {
         self.now = now
         self.options = options
         conditionStyles = RankCondition.allCases.map { options.theme[$0.role] }
+        scores = digest.scores
+        health = digest.health(scores: scores)
     }
 
     func style(of condition: RankCondition) -> Style { conditionStyles[condition.rawValue] }

@@ -23,22 +23,31 @@ extension RunSnapshot {
     /// What the header says of the run: one short line, the worst first.
     public var health: RunHealth { RunHealth(snapshot: self) }
 
-    /// The health, from scores already computed for this snapshot.
-    public func health(scores: [StragglerScore]) -> RunHealth { RunHealth(snapshot: self, scores: scores) }
+    /// The health, taking the scores from the caller's cache when it needs them.
+    public func health(scores: () -> [StragglerScore]) -> RunHealth {
+        withoutActuallyEscaping(scores) { RunHealth(snapshot: self, scores: $0) }
+    }
 }
 
 enum StragglerScores {
     static func of(_ model: RunModel) -> [StragglerScore] {
-        let ranks = model.ranks
-        let typical = ranks.compactMap(\.typicalBusyTime).filter { $0 > 0 }.sorted()
+        // Two fields of each rank, read in place: `model.ranks` would copy every RankInfo (and
+        // retain its arrays), a fifth of a 4096-rank frame.
+        let slots = model.rankSlots
+        var busy: [(rank: Int, typical: Double?)] = []
+        busy.reserveCapacity(slots.count)
+        for i in slots.indices where slots[i] != nil {
+            busy.append((i, slots[i]?.typicalBusyTime))
+        }
+        let typical = busy.compactMap(\.typical).filter { $0 > 0 }.sorted()
         // The lower median: with two ranks (or two nodes of equal size), the upper one would be
         // the straggler itself, and it would score +0%.
         let median: Double? = typical.count >= 2 ? typical[(typical.count - 1) / 2] : nil
         let totalWait = model.stragglerStats.values.reduce(0) { $0 + $1.waitCaused }
-        return ranks.map { info in
-            let caused = model.stragglerStats[info.rank]?.waitCaused ?? 0
-            let relative = median.flatMap { median in info.typicalBusyTime.map { $0 / median } }
-            return StragglerScore(rank: info.rank, relativeStepTime: relative, waitCaused: caused, waitShare: totalWait > 0 ? caused / totalWait : 0)
+        return busy.map { rank, typical in
+            let caused = model.stragglerStats[rank]?.waitCaused ?? 0
+            let relative = median.flatMap { median in typical.map { $0 / median } }
+            return StragglerScore(rank: rank, relativeStepTime: relative, waitCaused: caused, waitShare: totalWait > 0 ? caused / totalWait : 0)
         }
     }
 }
@@ -58,9 +67,9 @@ public enum RunHealth: Sendable, Equatable {
     /// A rank this much slower than the run's median is a straggler worth a headline.
     public static let stragglerThreshold = 0.2
 
-    /// `scores`: the snapshot's, when the caller has them already (a frame needs them three
-    /// times: the header, the SLOW column and its sort).
-    init(snapshot: RunSnapshot, scores: [StragglerScore]? = nil) {
+    /// `scores`: the snapshot's, from the caller's cache (a frame needs them three times: the
+    /// header, the SLOW column and its sort). Asked for only when no wait or stall comes first.
+    init(snapshot: RunSnapshot, scores: (() -> [StragglerScore])? = nil) {
         let oldest = RunHealth.oldestWait(snapshot)
         if let stall = snapshot.stall {
             self = .stalled(seconds: snapshot.now - stall.since, wait: oldest?.name, missing: oldest?.missing)
@@ -72,7 +81,7 @@ public enum RunHealth: Sendable, Equatable {
         }
         if snapshot.world == 0 { self = .quiet("no rank yet"); return }
         if snapshot.endedAt != nil { self = .quiet("ended"); return }
-        let running = (scores ?? snapshot.scores).filter { score in
+        let running = (scores?() ?? snapshot.scores).filter { score in
             let condition = snapshot.condition(of: score.rank)
             return condition == .running || condition == .waiting
         }

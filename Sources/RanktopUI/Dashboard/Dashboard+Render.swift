@@ -1,4 +1,5 @@
 import RanktopModel
+import RanktopProtocol
 
 extension Dashboard {
     /// Draws the whole screen for `model` at `now` (the frozen model and clock while paused).
@@ -21,10 +22,11 @@ extension Dashboard {
             return canvas
         }
 
-        let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed, scores: context.scores)
+        let order = sort.order(model: model, digest: digest, filter: filter, reversed: sortReversed, scores: { context.scores })
         frame.rankOrder = order
         let tableWanted = RanksTablePanel.wantedHeight(rows: max(1, order.count))
-        let needs = dockNeeds(context: context, width: size.width)
+        let dock = DockContent(context: context, screenWidth: size.width, eventFilter: eventFilter, hideRoutine: hideRoutineEvents)
+        let needs = dock.needs
         let probe = layout(size: size, ranksWanted: tableWanted, needs: needs)
         let useGrid: Bool
         switch viewMode {
@@ -41,7 +43,7 @@ extension Dashboard {
                          flags: .init(paused: isPaused, ended: toEnd ? (ended ?? "run over") + ", ages to its end" : ended, eventsPerSecond: eventsPerSecond))
         drawRanks(into: &canvas, rect: layout.ranks, grid: useGrid, order: order, context: context)
         for (panel, rect) in layout.dock {
-            drawDockPanel(panel, into: &canvas, rect: rect, context: context)
+            drawDockPanel(panel, into: &canvas, rect: rect, content: dock, context: context)
         }
         frame.panels = [(.ranks, layout.ranks)] + layout.dock
         frame.dockSlots = layout.slots
@@ -66,22 +68,6 @@ extension Dashboard {
         }
     }
 
-    /// What each dock panel's lines need, for the layout to size the dock by (see
-    /// `DashboardLayout.PanelNeed`). The waits' lines wrap where narrow (a wait's timing goes
-    /// on a second line), so they are measured as laid out in half the screen's width.
-    private func dockNeeds(context: RenderContext, width: Int) -> [PanelID: DashboardLayout.PanelNeed] {
-        func need(_ lines: [StyledLine], grows: Bool = false) -> DashboardLayout.PanelNeed {
-            DashboardLayout.PanelNeed(width: (lines.map(\.width).max() ?? 0) + 2, height: lines.count + 2, grows: grows)
-        }
-        let events = EventsPanel.events(context: context, filter: eventFilter, hideRoutine: hideRoutineEvents)
-        return [
-            .barriers: need(BarriersPanel.lines(width: width / 2 - 2, context: context)),
-            .phases: need(PhasesPanel.lines(context: context)),
-            .triggers: need(TriggersPanel.lines(context: context)),
-            .events: need(events.suffix(48).map { EventsPanel.styledLine(for: $0, context: context) }, grows: true),
-        ]
-    }
-
     private mutating func drawRanks(into canvas: inout Canvas, rect: Rect, grid: Bool, order: [Int], context: RenderContext) {
         let focused = focus == .ranks && overlay == nil
         let title = RanksTitle.make(shown: order.count, world: context.digest.world, sort: sort, reversed: sortReversed, filter: filter, focused: focused, context: context)
@@ -96,7 +82,7 @@ extension Dashboard {
         }
     }
 
-    private mutating func drawDockPanel(_ panel: PanelID, into canvas: inout Canvas, rect: Rect, context: RenderContext) {
+    private mutating func drawDockPanel(_ panel: PanelID, into canvas: inout Canvas, rect: Rect, content: DockContent, context: RenderContext) {
         let focused = focus == panel && overlay == nil
         let innerWidth = max(0, rect.width - 2)
         let title: StyledLine
@@ -104,15 +90,15 @@ extension Dashboard {
         switch panel {
         case .barriers:
             title = BarriersPanel.title(focused: focused, context: context)
-            lines = BarriersPanel.lines(width: innerWidth, context: context)
+            lines = content.barriers(width: innerWidth, context: context)
         case .phases:
             title = PhasesPanel.title(focused: focused, context: context)
-            lines = PhasesPanel.lines(context: context)
+            lines = content.phases
         case .triggers:
             title = TriggersPanel.title(focused: focused, context: context)
-            lines = TriggersPanel.lines(context: context)
+            lines = content.triggers
         case .events:
-            drawEvents(into: &canvas, rect: rect, focused: focused, context: context)
+            drawEvents(content.events, into: &canvas, rect: rect, focused: focused, context: context)
             return
         case .ranks:
             return
@@ -124,8 +110,7 @@ extension Dashboard {
         frame.visibleLines[panel] = inner.height
     }
 
-    private mutating func drawEvents(into canvas: inout Canvas, rect: Rect, focused: Bool, context: RenderContext) {
-        let events = EventsPanel.events(context: context, filter: eventFilter, hideRoutine: hideRoutineEvents)
+    private mutating func drawEvents(_ events: [Event], into canvas: inout Canvas, rect: Rect, focused: Bool, context: RenderContext) {
         let title = EventsPanel.title(shown: events.count, filter: eventFilter, hidingRoutine: hideRoutineEvents, focused: focused, context: context)
         let inner = PanelFrame.draw(into: &canvas, rect: rect, title: title, focused: focused, context: context)
         let visible = inner.height

@@ -63,8 +63,10 @@ struct DashboardLayout {
         } else {
             let weights = slots.map { $0.contains(.barriers) ? 4 : 3 }
             let wanted = slots.map { stack in stack.map { needs[$0]?.width ?? 0 }.max() ?? 0 }
+            // Spare columns go to the events, whose lines are the longest.
+            let growing = slots.firstIndex { stack in stack.contains { needs[$0]?.grows == true } }
             columns = dockArea.columns(widths: ContentSplit.share(
-                dockArea.width, needs: wanted, minimum: min(30, dockArea.width / max(1, slots.count)), weights: weights
+                dockArea.width, needs: wanted, minimum: min(30, dockArea.width / max(1, slots.count)), spareTo: growing, weights: weights
             ))
         }
         for (i, column) in columns.enumerated() {

@@ -21,7 +21,7 @@ public enum RankSort: String, CaseIterable, Sendable {
     /// The visible ranks (matching `filter`) in this order.
     /// `reversed`: the other way round, ties still in rank order.
     /// `scores`: the frame's straggler scores, when it has them (the `slow` sort needs them).
-    public func order(model: RunModel, digest: RunSnapshot, filter: RankFilter, reversed: Bool = false, scores: [StragglerScore]? = nil) -> [Int] {
+    public func order(model: RunModel, digest: RunSnapshot, filter: RankFilter, reversed: Bool = false, scores: (() -> [StragglerScore])? = nil) -> [Int] {
         var ranks: [Int] = []
         ranks.reserveCapacity(digest.world)
         // The world can be wider than the slots: ranks never heard from (silent) have none.
@@ -42,7 +42,7 @@ public enum RankSort: String, CaseIterable, Sendable {
             let urgencies = ranks.map { digest.condition(of: $0).urgency }
             return sorted(ranks, by: urgencies, descending: reversed)
         case .slow:
-            let slowness = RanksTablePanel.slowness(scores ?? digest.scores)
+            let slowness = RanksTablePanel.slowness(scores?() ?? digest.scores)
             return sorted(ranks, by: ranks.map { slowness[$0] ?? -.infinity }, descending: !reversed)
         }
     }

@@ -1,7 +1,11 @@
-import Foundation
 import RanktopCollector
 import RanktopModel
 import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What `ls` says of a run found by its run file (a collector on a socket): whether its
 /// collector runs, and, when it is gone, how many of the ranks the log names still run here.

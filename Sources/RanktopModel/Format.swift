@@ -95,10 +95,13 @@ public enum Format {
     }
 }
 
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        let isSpace = { (c: Character) in c == " " || c == "\t" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+extension StringProtocol {
+    /// Without the spaces, tabs and carriage returns at either end (a theme's lines, a typed
+    /// reason, each line of a rank's traceback).
+    public func trimmingWhitespace() -> SubSequence {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }
+        let last = lastIndex(where: { !isSpace($0) })!
         return self[first...last]
     }
 }

@@ -1,3 +1,5 @@
+import RanktopModel
+
 /// What is wrong with a theme file, and where: printed as `file:line: problem`.
 public struct ThemeProblem: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
@@ -157,14 +159,5 @@ struct SourceLines {
             let trimmed = part.trimmingWhitespace().filter { $0 != "\"" && $0 != "'" }
             return trimmed.isEmpty ? [] : [String(trimmed)]
         }
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> SubSequence {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }
-        let last = lastIndex(where: { !isSpace($0) })!
-        return self[first...last]
     }
 }

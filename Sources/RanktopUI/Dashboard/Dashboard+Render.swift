@@ -1,5 +1,4 @@
 import RanktopModel
-import RanktopProtocol
 
 extension Dashboard {
     /// Draws the whole screen for `model` at `now` (the frozen model and clock while paused).
@@ -98,7 +97,7 @@ extension Dashboard {
             title = TriggersPanel.title(focused: focused, context: context)
             lines = content.triggers
         case .events:
-            drawEvents(content.events, into: &canvas, rect: rect, focused: focused, context: context)
+            drawEvents(content, into: &canvas, rect: rect, focused: focused, context: context)
             return
         case .ranks:
             return
@@ -110,7 +109,8 @@ extension Dashboard {
         frame.visibleLines[panel] = inner.height
     }
 
-    private mutating func drawEvents(_ events: [Event], into canvas: inout Canvas, rect: Rect, focused: Bool, context: RenderContext) {
+    private mutating func drawEvents(_ content: DockContent, into canvas: inout Canvas, rect: Rect, focused: Bool, context: RenderContext) {
+        let events = content.events
         let title = EventsPanel.title(shown: events.count, filter: eventFilter, hidingRoutine: hideRoutineEvents, focused: focused, context: context)
         let inner = PanelFrame.draw(into: &canvas, rect: rect, title: title, focused: focused, context: context)
         let visible = inner.height
@@ -122,7 +122,7 @@ extension Dashboard {
             if selected >= top + visible { top = selected - visible + 1 }
         }
         scroll[.events] = top
-        let lines = events.dropFirst(top).prefix(visible).map { EventsPanel.styledLine(for: $0, context: context) }
+        let lines = content.eventLines(top..<min(events.count, top + visible), context: context)
         LineList.draw(Array(lines), into: &canvas, rect: inner, scroll: 0, context: context)
         if events.isEmpty {
             let message: String

@@ -25,6 +25,15 @@ struct DockContent {
         newestEventLines = events.suffix(48).map { EventsPanel.styledLine(for: $0, context: context) }
     }
 
+    /// The styled lines of `events[range]`: the newest ones as measured (what a following
+    /// panel shows), others styled now.
+    func eventLines(_ range: Range<Int>, context: RenderContext) -> [StyledLine] {
+        let firstMeasured = events.count - newestEventLines.count
+        return range.map { i in
+            i >= firstMeasured ? newestEventLines[i - firstMeasured] : EventsPanel.styledLine(for: events[i], context: context)
+        }
+    }
+
     /// The waits' lines for `width`. Those measured wider serve when every one of them fits
     /// `width`: each wrap or packing decision compares a piece with the width, and what did not
     /// fit the wider width does not fit the narrower one either. (The one decision that keeps

@@ -7,6 +7,7 @@ connections"). The binary is RANKTOP_BIN, which scripts/test-python sets after b
 from __future__ import annotations
 
 import json
+import signal
 import os
 import re
 import socket
@@ -92,10 +93,30 @@ class RanktopRun:
         return output
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate()
+        # torchrun starts its workers in sessions of their own: once ranktop (or torchrun) is
+        # killed, workers hung in a collective live on and hold ranktop's output pipe open, so
+        # reading it to the end would wait forever (a CI run hung here). The log names them.
+        self.kill_leftover_ranks()
+        self.process.communicate(timeout=60)
 
+    def kill_leftover_ranks(self) -> None:
+        """SIGKILL to the ranks of this run still alive: only processes whose command line names
+        this test's directory, since pids are reused (a stale one may be another test's)."""
+        for event in self.events():
+            pid = event.get("pid") if event.get("kind") == "hello" else None
+            if not isinstance(pid, int):
+                continue
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if str(self.log.parent).encode() not in f.read():
+                        continue
+                os.kill(pid, signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
 
 def wait_until(run: RanktopRun, predicate, timeout: float = 120.0) -> List[dict]:
     deadline = time.monotonic() + timeout

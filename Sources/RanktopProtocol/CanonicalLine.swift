@@ -6,8 +6,8 @@
 ///     {"kind":"trigger.check","rank":N,"ts":F,"seq":N,"n":N,"fired":true|false}
 ///     {"kind":"heartbeat","rank":N,"ts":F,"seq":N}
 ///
-/// Each expected piece is compared as one word, integers are plain digit runs, decimals go through
-/// the general scanner's `scanNumber`. On any surprise (another order, whitespace, an escape, a
+/// Each expected piece is compared as one word, integers and plain decimals are read a word of
+/// digits at a time, and any other number goes through the general scanner's `scanNumber`. On any surprise (another order, whitespace, an escape, a
 /// null, a value out of range, a byte after the object) it gives up and returns nil, and the
 /// general scanner decides, so it accepts exactly what the general path accepts, with the same
 /// event, and rejects nothing itself. A line it accepts is all ASCII (every byte is part of a
@@ -60,18 +60,46 @@ struct CanonicalLine {
         return true
     }
 
+    /// The 8 bytes at `at`, or as many as the line has (the missing top bytes zero, which no
+    /// digit test takes for a digit): the last number of a line is read by words too, without
+    /// reading past the line.
+    @inline(__always)
+    private func digitWord(at: Int) -> UInt64 {
+        if at + 8 <= end { return word(at: at) }
+        guard at < end else { return 0 }
+        // `end >= 25` (see `decode`), so the line's last word is readable.
+        return word(at: end - 8) >> (UInt64(at + 8 - end) << 3)
+    }
+
+    /// The value of the first `count` (1...7) digits of `word`.
+    @inline(__always)
+    private static func leadingValue(_ word: UInt64, _ count: Int) -> UInt64 {
+        // The digits moved to the top bytes, '0's below them: the same value.
+        let shift = UInt64(8 - count) << 3
+        return JSONScanner.eightDigitsValue((word << shift) | (0x3030_3030_3030_3030 >> (64 - shift)))
+    }
+
     /// A non-negative integer as plain digits (no sign, no leading zero, at most 15 digits: the
     /// range checks that follow are against 2^53), up to `max`.
     @inline(__always)
     private mutating func counter(max: Int) -> Int? {
         let start = pos
+        let first = digitWord(at: start)
+        let digits = JSONScanner.leadingDigits(first)
+        // Nearly every rank, seq, step and count: one word, no loop.
+        if digits < 8 {
+            guard digits > 0, digits == 1 || base[start] != UInt8(ascii: "0") else { return nil }
+            pos = start + digits
+            let value = Int(CanonicalLine.leadingValue(first, digits))
+            return value <= max ? value : nil
+        }
         var mantissa: UInt64 = 0
         var scanner = JSONScanner(UnsafeBufferPointer(start: base, count: end))
         scanner.pos = pos
         scanner.scanDigits(into: &mantissa)
         pos = scanner.pos
-        let digits = pos - start
-        guard digits > 0, digits <= 15, digits == 1 || base[start] != UInt8(ascii: "0") else { return nil }
+        let count = pos - start
+        guard count <= 15, base[start] != UInt8(ascii: "0") else { return nil }
         let value = Int(mantissa)
         return value <= max ? value : nil
     }
@@ -79,6 +107,52 @@ struct CanonicalLine {
     /// Any JSON number the general scanner reads, as a Double.
     @inline(__always)
     private mutating func number() -> Double? {
+        if let value = plainDecimal() { return value }
+        return scannedNumber()
+    }
+
+    /// The writers' usual number, `D{1,15}[.D{1,7}]` with no sign and no exponent, read by words:
+    /// exactly the value `scanNumber` gives it (an integer converted, or Clinger's fast path,
+    /// one rounding of an exact mantissa below 2^53 by an exact power of ten). Nil, having moved
+    /// nothing, for anything else.
+    @inline(__always)
+    private mutating func plainDecimal() -> Double? {
+        let start = pos
+        let first = digitWord(at: start)
+        var intDigits = JSONScanner.leadingDigits(first)
+        guard intDigits > 0 else { return nil }
+        var mantissa: UInt64
+        if intDigits < 8 {
+            mantissa = CanonicalLine.leadingValue(first, intDigits)
+        } else {
+            let second = digitWord(at: start + 8)
+            let more = JSONScanner.leadingDigits(second)
+            guard more < 8 else { return nil }
+            mantissa = JSONScanner.eightDigitsValue(first)
+            if more > 0 { mantissa = mantissa &* JSONScanner.powerOfTenInteger(more) &+ CanonicalLine.leadingValue(second, more) }
+            intDigits += more
+        }
+        guard intDigits == 1 || base[start] != UInt8(ascii: "0") else { return nil }
+        var at = start + intDigits
+        var fractionDigits = 0
+        if at < end, base[at] == UInt8(ascii: ".") {
+            let fraction = digitWord(at: at + 1)
+            fractionDigits = JSONScanner.leadingDigits(fraction)
+            // At most 19 digits in all, so that the mantissa cannot wrap before its 2^53 check.
+            guard fractionDigits > 0, fractionDigits < 8, intDigits + fractionDigits <= 19 else { return nil }
+            mantissa = mantissa &* JSONScanner.powerOfTenInteger(fractionDigits) &+ CanonicalLine.leadingValue(fraction, fractionDigits)
+            at += 1 + fractionDigits
+        }
+        // An exponent, or more digits than the mantissa holds exactly: the general scanner's.
+        guard mantissa < (1 << 53), at >= end || base[at] | 0x20 != UInt8(ascii: "e") else { return nil }
+        pos = at
+        // One division by an exact power of ten for every fraction length (a `switch` over
+        // them had become a jump to one of seven divisions).
+        let powersOfTen = SIMD8<Double>(1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7)
+        return Double(mantissa) / powersOfTen[fractionDigits]
+    }
+
+    private mutating func scannedNumber() -> Double? {
         guard pos < end else { return nil }
         let c = base[pos]
         // Only a number's first bytes: a string, literal or container is the general path's.
@@ -174,8 +248,7 @@ struct CanonicalLine {
     /// (nothing escaped), number values (a null is the general path's).
     private mutating func metrics(names: inout MetricNameCache) -> [Metric]? {
         if byte(UInt8(ascii: "}")) { return [] }
-        var result: [Metric] = []
-        result.reserveCapacity(4)
+        var result = names.takeSpareMetrics()
         while true {
             guard byte(UInt8(ascii: "\"")), pos + 8 <= end else { return nil }
             let start = pos
@@ -219,33 +292,59 @@ struct MetricNameCache: Sendable {
     static let places = 4
     private var keys = SIMD4<UInt64>(repeating: 0)
     private var counts = SIMD4<Int>(repeating: -1)
-    private var names: (String, String, String, String) = ("", "", "", "")
+    // Four properties rather than a tuple: reading one element of a tuple through a `switch`
+    // copied the whole cache (all four strings retained and released) on every metric.
+    private var name0 = ""
+    private var name1 = ""
+    private var name2 = ""
+    private var name3 = ""
+
+    /// The metrics array of an event already read, handed back by the reader once no one else
+    /// holds it: its storage is reused for the next line's metrics instead of allocating (and
+    /// freeing) one per progress event.
+    private var spareMetrics: [Metric] = []
 
     init() {}
+
+    /// An empty array, with the storage of the last one handed back when it is unshared.
+    @inline(__always)
+    mutating func takeSpareMetrics() -> [Metric] {
+        var spare: [Metric] = []
+        swap(&spare, &spareMetrics)
+        if spare.capacity < 4 { spare.reserveCapacity(4) }
+        // Unshared, this keeps the storage; shared (a reader kept the event), it allocates a
+        // new one, as a fresh array would, and copies nothing.
+        spare.removeAll(keepingCapacity: true)
+        return spare
+    }
+
+    /// Keeps `metrics`' storage for the next line (see `spareMetrics`).
+    @inline(__always)
+    mutating func handBack(_ metrics: [Metric]) {
+        if metrics.capacity >= 4 { spareMetrics = metrics }
+    }
 
     /// The name whose bytes are `key` (`count` of them, at most 8) at `place` of the object.
     @inline(__always)
     mutating func name(at place: Int, key: UInt64, count: Int, make: () -> String) -> String {
         guard place < MetricNameCache.places else { return make() }
-        if keys[place] == key, counts[place] == count { return stored(place) }
+        if keys[place] == key, counts[place] == count {
+            switch place {
+            case 0: return name0
+            case 1: return name1
+            case 2: return name2
+            default: return name3
+            }
+        }
         let name = make()
         keys[place] = key
         counts[place] = count
         switch place {
-        case 0: names.0 = name
-        case 1: names.1 = name
-        case 2: names.2 = name
-        default: names.3 = name
+        case 0: name0 = name
+        case 1: name1 = name
+        case 2: name2 = name
+        default: name3 = name
         }
         return name
-    }
-
-    private func stored(_ place: Int) -> String {
-        switch place {
-        case 0: names.0
-        case 1: names.1
-        case 2: names.2
-        default: names.3
-        }
     }
 }

@@ -54,6 +54,13 @@ public struct EventDecoder: Sendable {
         return CanonicalLine.decode(line, world: world, names: &metricNames)
     }
 
+    /// Takes back an event that the reader is done with, so that the next progress line's
+    /// metrics reuse its storage (`MetricNameCache.handBack`).
+    @inline(__always)
+    mutating func recycle(_ event: consuming Event) {
+        if case let .progress(progress) = event.body { metricNames.handBack(progress.metrics) }
+    }
+
     /// Decodes one line (without its newline).
     public mutating func decode(_ line: UnsafeBufferPointer<UInt8>) -> Result<Event, DecodeError> {
         if line.count > EventDecoder.maxLineBytes {

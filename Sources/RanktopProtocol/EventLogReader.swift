@@ -152,6 +152,7 @@ public struct EventStreamDecoder: Sendable {
                 if let event = decoder.decodeCanonical(line) {
                     summary.events += 1
                     try body(event)
+                    decoder.recycle(consume event)
                     return
                 }
                 // Blank lines are harmless: neither events nor rejections.

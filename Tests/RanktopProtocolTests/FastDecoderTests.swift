@@ -474,6 +474,71 @@ import Testing
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
 
+    /// Numbers that the canonical path reads a word of digits at a time (`plainDecimal`,
+    /// `counter`), in every position it reads them, and at the end of the line where fewer than
+    /// eight bytes are left: 1 to 20 integer digits and 0 to 9 fraction digits, leading zeros,
+    /// exponents, and values about 2^53. Each must decode as the reference decodes it.
+    @Test func numbersReadByWordsAreTheReferenceValues() {
+        var rng = SplitMix64(seed: 53)
+        func digits(_ count: Int) -> String {
+            String((0..<count).map { _ in Character(String(rng.next() % 10)) })
+        }
+        var numbers = ["0", "0.0", "0.5", "00.5", "1.", ".5", "1e5", "1.5E-3", "9007199254740992", "9007199254740993",
+                       "900719925474099.3", "90071992547409.93", "1234567890123456789", "12345678901234567890", "1.0000000"]
+        for intDigits in 1...20 {
+            for fractionDigits in 0...9 {
+                for _ in 0..<3 {
+                    let lead = intDigits == 1 ? String(rng.next() % 10) : String(1 + rng.next() % 9) + digits(intDigits - 1)
+                    numbers.append(fractionDigits == 0 ? lead : lead + "." + digits(fractionDigits))
+                }
+            }
+        }
+        var lines: [String] = []
+        for number in numbers {
+            lines.append(#"{"kind":"progress","rank":3,"ts":"# + number + #","seq":17,"step":1}"#)
+            lines.append(#"{"kind":"progress","rank":3,"ts":1764374400.5,"seq":17,"step":1,"epoch":"# + number + "}")
+            lines.append(#"{"kind":"progress","rank":3,"ts":1764374400.5,"seq":17,"step":1,"metrics":{"loss":"# + number + "}}")
+            lines.append(#"{"kind":"progress","rank":3,"ts":1764374400.5,"seq":17,"step":1,"metrics":{"a":1,"lr":"# + number + "}}")
+            lines.append(#"{"kind":"progress","rank":3,"ts":1764374400.5,"seq":"# + number + #","step":"# + number + "}")
+            lines.append(#"{"kind":"trigger.check","rank":3,"ts":1764374400.5,"seq":17,"n":"# + number + #","fired":false}"#)
+        }
+        let mismatches = Self.assertSameDecoding(lines.map { Array($0.utf8) })
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        // Not vacuous: the plain decimals of up to 16 digits below 2^53 took the fast path.
+        var names = MetricNameCache()
+        var bytes = Array(#"{"kind":"progress","rank":3,"ts":1764374400.504562,"seq":17,"step":1,"metrics":{"lr":0.0003}}"#.utf8)
+        let event = bytes.withUnsafeMutableBufferPointer { CanonicalLine.decode(UnsafeBufferPointer($0), world: nil, names: &names) }
+        #expect(event?.ts == 1764374400.504562)
+        #expect(event.map { if case let .progress(p) = $0.body { p.metrics } else { [] } } == [Metric("lr", 0.0003)])
+    }
+
+    /// The reader reuses a finished event's metrics storage for the next line: an event that a
+    /// reader kept must not change when later lines are read.
+    @Test func eventsAReaderKeepsAreNotChangedByTheLinesAfter() {
+        var text = ""
+        for step in 1...50 {
+            text += #"{"kind":"progress","rank":0,"ts":1764374400.5,"seq":\#(step),"step":\#(step),"metrics":{"loss":\#(step).5,"lr":0.\#(step)}}"# + "\n"
+        }
+        var stream = EventStreamDecoder()
+        var kept: [Event] = []
+        var seen: [Double] = []
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBufferPointer { buffer in
+            stream.feed(buffer) { event in
+                guard case let .progress(progress) = event.body else { return }
+                // Every other event kept (its storage shared), the rest let go (recycled).
+                if progress.step.isMultiple(of: 2) { kept.append(event) }
+                seen.append(progress.metrics.first?.value ?? -1)
+            }
+        }
+        #expect(seen == (1...50).map { Double($0) + 0.5 })
+        for event in kept {
+            guard case let .progress(progress) = event.body else { Issue.record("not a progress"); continue }
+            #expect(progress.metrics == [Metric("loss", Double(progress.step) + 0.5), Metric("lr", Double("0.\(progress.step)")!)])
+        }
+        #expect(kept.count == 25)
+    }
+
     /// The canonical shapes really take the straight-line path (the test above would pass
     /// without it), and its near misses do not.
     @Test func theCanonicalPathTakesTheWritersLines() {

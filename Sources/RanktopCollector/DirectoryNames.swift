@@ -6,7 +6,7 @@ import Darwin
 
 /// The names in a directory (without `.` and `..`); empty when it cannot be read. Plain
 /// `readdir`: the run directory is read on every `attach` and `trigger` without an address.
-func directoryNames(_ directory: String) -> [String] {
+public func directoryNames(_ directory: String) -> [String] {
     guard let entries = opendir(directory) else { return [] }
     defer { closedir(entries) }
     var names: [String] = []

@@ -120,7 +120,7 @@ struct LiveRun {
         }
 
         // Set once the user asked to stop: the ranks are stopping because the user asked.
-        let stop = RunStop(collector: collector, processes: processes, logPath: logPath)
+        let stop = RunStop(collector: collector, processes: processes, logPath: logPath, runID: runID)
         // While the dashboard owns the terminal, ranktop's own lines would scribble over it.
         let mayPrint = headless || !LiveView.takesOverTerminal
         let failurePolicy = Task {
@@ -152,7 +152,7 @@ struct LiveRun {
                 if running > 0 {
                     guard stop.ask(signal: signal, reason: "\(signalName(number)) received") else { stop.exitNow(after: number) }
                     if mayPrint {
-                        Console.warn("forwarding \(signalName(signal)) to \(running) processes (once more kills them and exits)")
+                        Console.warn("forwarding \(signalName(signal)) to \(running == 1 ? "1 process" : "\(running) processes") (once more kills them and exits)")
                     }
                 }
                 interruptView.yield(number)

@@ -65,6 +65,9 @@ final class RankProcesses: Sendable {
 
     var count: Int { specs.count }
 
+    /// The process groups ranktop signals: each process was spawned as the leader of its own.
+    var groups: Set<pid_t> { Set(state.withLockedValue { $0.pids }) }
+
     /// Processes still running.
     var running: Int { state.withLockedValue { $0.pids.count - $0.exits.count } }
 

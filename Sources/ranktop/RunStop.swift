@@ -17,12 +17,14 @@ final class RunStop: Sendable {
     private let collector: Collector
     private let processes: RankProcesses
     private let logPath: String
+    private let runID: String
     private let asked = NIOLockedValueBox(false)
 
-    init(collector: Collector, processes: RankProcesses, logPath: String) {
+    init(collector: Collector, processes: RankProcesses, logPath: String, runID: String) {
         self.collector = collector
         self.processes = processes
         self.logPath = logPath
+        self.runID = runID
     }
 
     var wasAsked: Bool { asked.withLockedValue { $0 } }
@@ -40,12 +42,21 @@ final class RunStop: Sendable {
         return true
     }
 
-    /// Asked twice: no more waiting for the ranks.
+    /// Asked twice: no more waiting for the ranks. The run's processes that left ranktop's
+    /// process groups (torchrun's workers) are killed too: they would outlive ranktop, hung.
     func exitNow(after number: Int32) -> Never {
         let running = processes.running
+        // Found while their launcher still lives: once it is killed, they are orphans like any other.
+        let escaped = EscapedRunProcesses.find(runID: runID, outside: processes.groups)
         processes.signalAll(SIGKILL)
+        let killed = EscapedRunProcesses.kill(escaped)
         DashboardRunner.restoreTerminalNow()
-        Console.warn("\(signalName(number)) again: killed \(running) processes and exiting now; log \(logPath)")
+        var what = running == 1 ? "1 process" : "\(running) processes"
+        if killed > 0 {
+            let pids = escaped.prefix(8).map(String.init).joined(separator: ", ") + (escaped.count > 8 ? ", ..." : "")
+            what += " and \(killed) more of the run's in sessions of their own (pid \(pids))"
+        }
+        Console.warn("\(signalName(number)) again: killed \(what) and exiting now; log \(logPath)")
         _exit(RunStop.exitStatus)
     }
 

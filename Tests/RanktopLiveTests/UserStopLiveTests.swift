@@ -65,4 +65,40 @@ struct UserStopLiveTests {
         #expect(launch.stderr.contains("ranktop: SIGINT again: killed 2 processes and exiting now"), "\(launch.stderr)")
         #expect(!launch.stderr.contains("ranktop: ranktop:"))
     }
+
+    /// torchrun starts its workers in sessions of their own: killing torchrun's process group
+    /// left workers hung in a collective running after ranktop had gone.
+    @Test func test_C13_aSecondSignalAlsoKillsTheRunsProcessesInSessionsOfTheirOwn() async throws {
+        let scratch = try Scratch()
+        let log = scratch.file("escaped.jsonl")
+        let pidFile = scratch.file("escaped.pid")
+        // A launcher that ignores the stop, with a worker in a new session (as torchrun's are)
+        // that ignores it too.
+        let script = "trap '' INT TERM; setsid sleep 120 & echo $! > \(pidFile); echo ready; wait"
+        let launch = try LiveProcess(["launch", "-n", "1", "--headless", "--log", log, "--", "sh", "-c", script], in: scratch)
+        _ = try await launch.waitForOutput("ready", timeout: 30)
+        let worker = try #require(pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Not vacuous: the worker is out of the launcher's process group, and alive.
+        #expect(getpgid(worker) == getsid(worker) && getsid(worker) == worker, "the worker leads a session of its own")
+        #expect(kill(worker, 0) == 0)
+        launch.signal(SIGINT)
+        _ = try await launch.waitForOutput("forwarding SIGINT to 1 process ", timeout: 10)
+        launch.signal(SIGINT)
+        #expect(try await launch.wait(timeout: 10) == 130, "\(launch.output)")
+        #expect(launch.stderr.contains("killed 1 process and 1 more of the run's in sessions of their own (pid \(worker))"), "\(launch.stderr)")
+        // Killed, then reaped by whoever inherited it (a zombie until then).
+        do {
+            try await waitUntil("the worker in its own session to be gone with ranktop", timeout: 10) {
+                kill(worker, 0) != 0 || Self.isZombie(worker)
+            }
+        } catch {
+            kill(worker, SIGKILL) // Still alive: not a reused pid.
+            throw error
+        }
+    }
+
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[close...].dropFirst(2).first == "Z"
+    }
 }

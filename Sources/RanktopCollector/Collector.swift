@@ -149,7 +149,7 @@ public final class Collector: Sendable {
             self?.expireInjections()
         }
         var timers = [flushTimer, expiryTimer]
-        modelFollower?.start(followLog())
+        modelFollower?.start(LogTail(log: log, readInterval: LogModelFollower.readInterval))
         if configuration.stackAfter > 0 {
             // At most once a second: the policy reads an O(world) snapshot of the live model.
             timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in
@@ -233,7 +233,7 @@ public final class Collector: Sendable {
 
     /// The run as the collector has taken it so far: every accepted event and the collector's
     /// own, folded in log order. Empty unless `configuration.keepsLiveModel` or `stackAfter`
-    /// (then folded by a follower of the log, up to 20 ms behind it).
+    /// (then folded by a follower of the log, up to `LogModelFollower.readInterval` behind it).
     public func model() -> RunModel {
         modelFollower?.model ?? log.model()
     }
@@ -283,6 +283,12 @@ public final class Collector: Sendable {
             return state.nextConnectionID
         }
         return RankStream(collector: self, control: control, connectionID: id, peer: peer, relayed: relayed)
+    }
+
+    /// Where a viewer connection's feed starts: the log's first byte, or, `fromEnd`, the end of
+    /// what it holds now.
+    func viewerStart(fromEnd: Bool) -> Int {
+        fromEnd ? log.end() : 0
     }
 
     /// A follower of the log from its first byte, for a viewer; or, `fromEnd`, from what the log

@@ -164,11 +164,11 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             let reply = await collector.reply(to: request, from: peer)
             // Where the viewer starts is fixed before it hears the reply: a client that acts on
             // the reply (asks for stacks) must see every answer to it.
-            var tail: LogTail?
-            if reply.kind == "viewer.ok", case let .viewer(_, fromEnd) = request { tail = collector.followLog(fromEnd: fromEnd) }
+            var feedFrom: Int?
+            if reply.kind == "viewer.ok", case let .viewer(_, fromEnd) = request { feedFrom = collector.viewerStart(fromEnd: fromEnd) }
             do {
                 try await channel.writeAndFlush(ByteBuffer(string: reply.line)).get()
-                if let tail { try await ViewerFeed.run(channel: channel, tail: tail) }
+                if let feedFrom { try await ViewerFeed.run(channel: channel, log: collector.log, from: feedFrom) }
             } catch {
                 // The viewer went away; nothing to tell anyone.
             }
@@ -214,16 +214,6 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
             } else if mode != .request, context.channel.isActive {
                 scheduleSilenceCheck(context: context)
             }
-        }
-    }
-}
-
-/// Streams the log to a viewer: everything so far, then each commit as it happens. Reads the
-/// file, never a copy in memory; waits for each write, so a slow viewer only falls behind.
-enum ViewerFeed {
-    static func run(channel: any Channel, tail: LogTail) async throws {
-        while let chunk = await tail.read({ ByteBuffer(bytes: $0) }) {
-            try await channel.writeAndFlush(chunk).get()
         }
     }
 }

@@ -126,6 +126,15 @@ final class CollectorLog: @unchecked Sendable {
         return end
     }
 
+    /// The end of the log's lines, flushed first, and whether the log is closed (then that end is
+    /// final): for a follower that reads on its own timer.
+    func flushedEnd() -> (end: Int, closed: Bool) {
+        lock.withLock {
+            if !closed, bytesAppended > writer.bytesWritten { flushLocked() }
+            return (initialSize + writer.bytesWritten, closed)
+        }
+    }
+
     /// Pushes the buffer to the file (the collector's timer, and before viewers read).
     func flush() {
         let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }

@@ -1,0 +1,84 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Streams the log to a viewer connection: everything from `offset`, then what is appended, at
+/// most every `LogTail.liveReadInterval` once caught up. Reads the file, never a copy in memory,
+/// and reads again only once the last write went out, so a slow viewer only falls behind.
+///
+/// It runs on the connection's event loop: a timer there, a read of the file and a write, with no
+/// task in between. The task that awaited each read and each write woke five to eight threads a
+/// read (the timer's, a worker's, the loop's and back): with one viewer attached, the collector's
+/// context switches went from about 370 to 750 a second at 1,000 events/s, and its CPU nearly
+/// doubled.
+final class ViewerFeed {
+    private let channel: any Channel
+    private let log: CollectorLog
+    private var offset: Int
+    private var fd: Int32 = -1
+    private let done: EventLoopPromise<Void>
+    private static let readInterval: TimeAmount = {
+        let (seconds, attoseconds) = LogTail.liveReadInterval.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }()
+
+    private init(channel: any Channel, log: CollectorLog, offset: Int, done: EventLoopPromise<Void>) {
+        self.channel = channel
+        self.log = log
+        self.offset = offset
+        self.done = done
+    }
+
+    /// Until the log is closed and fully sent, or the viewer goes away (then it throws).
+    static func run(channel: any Channel, log: CollectorLog, from offset: Int) async throws {
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        channel.eventLoop.execute {
+            ViewerFeed(channel: channel, log: log, offset: offset, done: done).step()
+        }
+        try await done.futureResult.get()
+    }
+
+    private func step() {
+        guard channel.isActive else { return finish(ChannelError.ioOnClosedChannel) }
+        let (end, closed) = log.flushedEnd()
+        guard end > offset else {
+            if closed { return finish(nil) }
+            channel.eventLoop.assumeIsolated().scheduleTask(in: ViewerFeed.readInterval) { self.step() }
+            return
+        }
+        if fd < 0 { fd = open(log.path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return finish(ChannelError.ioOnClosedChannel) }
+        let count = min(LogTail.chunkBytes, end - offset)
+        var buffer = channel.allocator.buffer(capacity: count)
+        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+            max(0, pread(fd, raw.baseAddress, count, off_t(offset)))
+        }
+        // The file is only appended to: fewer bytes than its end says is a file cut under us.
+        guard got > 0 else { return finish(nil) }
+        offset += got
+        let caughtUp = offset >= end
+        channel.writeAndFlush(buffer).assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.finish(error)
+            case .success:
+                if caughtUp {
+                    self.channel.eventLoop.assumeIsolated().scheduleTask(in: ViewerFeed.readInterval) { self.step() }
+                } else {
+                    self.step()
+                }
+            }
+        }
+    }
+
+    private func finish(_ error: (any Error)?) {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        if let error { done.fail(error) } else { done.succeed(()) }
+    }
+}

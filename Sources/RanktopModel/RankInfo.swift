@@ -95,7 +95,9 @@ public struct RankInfo: Sendable {
     /// The collective the rank was in when it ended (lost, failed, stopped); nil once it is back.
     public internal(set) var collectiveAtEnd: RankCollective?
 
-    public var currentCollective: RankCollective? {
+    // Inlinable: a caller in another module that reads it for every rank in place (the grid)
+    // otherwise copies the whole `RankInfo` first, to hand the opaque getter a value of its own.
+    @inlinable public var currentCollective: RankCollective? {
         collectives.values.min { a, b in
             a.isAsync != b.isAsync ? !a.isAsync : a.since != b.since ? a.since < b.since : a.n < b.n
         }

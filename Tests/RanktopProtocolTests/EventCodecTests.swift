@@ -213,6 +213,16 @@ import Testing
         #expect(set.text(limit: 2) == "1-3, 7, ... (5 ranks)")
         #expect(JSONValue.ranks(set).serialized == "[1,2,3,7,9]")
         #expect(JSONValue.ranks(set) == JSONValue.parse("[1,2,3,7,9]"))
+        // Ascending input (with repeats) is taken as it comes; any other order is sorted first:
+        // the same set either way.
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<200 {
+            let ranks = (0..<Int.random(in: 0...40, using: &rng)).map { _ in Int.random(in: -3...60, using: &rng) }
+            let expected = Array(Set(ranks)).sorted()
+            #expect(Array(RankSet(ranks)) == expected)
+            #expect(Array(RankSet(ranks.sorted())) == expected)
+            #expect(RankSet(ranks) == RankSet(ranks.sorted()))
+        }
     }
 }
 

@@ -50,15 +50,15 @@ struct GridWaits {
 
     var isEmpty: Bool { waits.isEmpty }
 
-    /// The glyph for `rank` when a wait decides it: `!` missing from the oldest, or its wait's letter.
-    func glyph(of rank: Int, info: RankInfo?) -> (Character, missing: Bool)? {
+    /// The glyph for `rank` when a wait decides it: `!` missing from the oldest, or the letter of
+    /// the wait it is in (its current collective, else its barrier's number).
+    func glyph(of rank: Int, collective: RankCollective?, barrier: Int?) -> (Character, missing: Bool)? {
         if missing.contains(rank: rank) { return (GridWaits.missingGlyph, true) }
-        guard let info else { return nil }
-        if let collective = info.currentCollective, !collective.isAsync,
+        if let collective, !collective.isAsync,
            let letter = letterOfCollective[CollectiveKey(group: collective.group, n: collective.n)] {
             return (letter, false)
         }
-        if let barrier = info.barrier, let letter = letterOfBarrier[barrier.n] { return (letter, false) }
+        if let barrier, let letter = letterOfBarrier[barrier] { return (letter, false) }
         return nil
     }
 

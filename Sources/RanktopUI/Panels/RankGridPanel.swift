@@ -63,27 +63,37 @@ enum RankGridPanel {
         let originY = inner.y + 1
         let dim = context.style(.dim)
         let selection = context.theme.raw(.selection).overlaid(by: Style(.reverse))
-        for row in 0..<min(visibleRows, totalRows - firstRow) {
-            let gridRow = firstRow + row
-            let y = originY + row
-            canvas.put(Format.right("\(gridRow * cols)", label - 1), x: inner.x, y: y, style: dim)
-            for col in 0..<cols {
-                let rank = gridRow * cols + col
-                guard rank < world else { break }
-                let condition = context.digest.condition(of: rank)
-                var style = context.style(of: condition)
-                var glyph = Character(condition.gridGlyph(context.glyphs))
-                // A wait says more than "waiting": which one, or that the others wait for this rank.
-                if !waits.isEmpty, condition != .failed, condition != .lost,
-                   let (letter, missing) = waits.glyph(of: rank, info: context.model.rank(rank)) {
-                    glyph = letter
-                    style = context.style(missing ? .barrierMissing : .barrier)
+        // Fields read where the ranks' states lie (through the buffer's addresses): `model.rank(r)`,
+        // or even `slots[r]?.currentCollective` on the array, copied a whole `RankInfo` (retaining
+        // each of its arrays) per cell and per frame, which made an idle 4096-rank grid 1.4% of a
+        // core for its once-a-second redraw.
+        context.model.rankSlots.withUnsafeBufferPointer { slots in
+            for row in 0..<min(visibleRows, totalRows - firstRow) {
+                let gridRow = firstRow + row
+                let y = originY + row
+                canvas.put(Format.right("\(gridRow * cols)", label - 1), x: inner.x, y: y, style: dim)
+                for col in 0..<cols {
+                    let rank = gridRow * cols + col
+                    guard rank < world else { break }
+                    let condition = context.digest.condition(of: rank)
+                    var style = context.style(of: condition)
+                    var glyph = Character(condition.gridGlyph(context.glyphs))
+                    let heard = rank < slots.count
+                    // A wait says more than "waiting": which one, or that the others wait for this rank.
+                    if !waits.isEmpty, condition != .failed, condition != .lost,
+                       let (letter, missing) = waits.glyph(
+                           of: rank, collective: heard ? slots[rank]?.currentCollective : nil,
+                           barrier: heard ? slots[rank]?.barrier?.n : nil
+                       ) {
+                        glyph = letter
+                        style = context.style(missing ? .barrierMissing : .barrier)
+                    }
+                    if !filter.isEmpty, !filter.matches(rank: rank, node: heard ? slots[rank]?.node : nil, condition: condition) {
+                        style = dim
+                    }
+                    if rank == selected { style = style.overlaid(by: selection) }
+                    canvas.put(String(glyph), x: originX + col, y: y, style: style)
                 }
-                if !filter.isEmpty, !filter.matches(rank: rank, node: context.model.rank(rank)?.node, condition: condition) {
-                    style = dim
-                }
-                if rank == selected { style = style.overlaid(by: selection) }
-                canvas.put(String(glyph), x: originX + col, y: y, style: style)
             }
         }
         if firstRow > 0 { canvas.put(context.glyphs.arrowUp, x: originX + cols, y: originY, style: dim) }

@@ -174,7 +174,7 @@ final class EmitterWriter {
         }
         var timeout = heartbeatDue - now
         if sentOffset == outgoing.count, now - lastBusy < core.options.lingerDuration {
-            timeout = min(timeout, core.options.lingerInterval)
+            timeout = min(timeout, EmitterWriter.untilNextTick(of: core.options.lingerInterval))
         }
         if let stopDeadline { timeout = min(timeout, stopDeadline - now) }
         var entries = [
@@ -225,6 +225,17 @@ final class EmitterWriter {
     }
 
     private static let batchBytes = 256 * 1024
+
+    /// Seconds to the next multiple of `interval` on the wall clock. Every rank of a host that
+    /// lingers wakes at the same ticks, so their sends reach the collector together and one wake
+    /// of it reads several (at random phases, 8 ranks at 20 ms were 400 collector wakes a
+    /// second, each 40-50 us of CPU on a VM). The latency is the same: at most `interval`.
+    static func untilNextTick(of interval: Double) -> Double {
+        guard interval > 0 else { return 0 }
+        let now = WallClock.now
+        let next = ((now / interval).rounded(.down) + 1) * interval
+        return max(0, next - now)
+    }
 
     /// Writes as much as the socket takes now; false when the connection broke.
     private func sendPending(on socket: PosixSocket) -> Bool {

@@ -234,3 +234,16 @@ def test_without_a_collector_the_writer_wakes_once_per_reconnect_attempt_not_on_
         assert emitter.wakeups == 0  # emits never wake a writer that is backing off
     finally:
         emitter.stop()
+
+
+def test_the_writer_waits_for_the_next_tick_of_the_wall_clock():
+    # Every rank of a host sends at the same ticks (one collector wake reads several), and an
+    # event never waits more than one interval.
+    interval = _emitter.FLUSH_INTERVAL_SECONDS
+    for _ in range(500):
+        before = time.time()
+        wait = _emitter._until_next_tick()
+        after = time.time()
+        assert 0 < wait <= interval
+        tick = round((before + wait) / interval) * interval
+        assert abs(before + wait - tick) <= (after - before) + 1e-6

@@ -11,7 +11,8 @@ public struct EmitterOptions: Sendable {
     /// say for a wrong token, keeps backing off instead of hammering it).
     public var stableConnection: Double
     public var connectTimeout: Double
-    /// After the queue runs dry the writer keeps looking every `lingerInterval` seconds for
+    /// After the queue runs dry the writer keeps looking every `lingerInterval` seconds (at the
+    /// wall clock's multiples of it, as every rank of the host does) for
     /// `lingerDuration` before it parks: while events keep coming, producers never pay for a
     /// wakeup (a system call), at the price of at most `lingerInterval` of extra latency. 20 ms,
     /// as the Python adapter's writer: at 2 ms a rank sending a few hundred events a second made

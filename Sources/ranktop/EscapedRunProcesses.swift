@@ -1,4 +1,5 @@
 import RanktopCollector
+import RanktopProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ enum EscapedRunProcesses {
         var found: [pid_t] = []
         for name in directoryNames("/proc") {
             guard let pid = pid_t(name), pid > 0, pid != me else { continue }
-            guard let group = processGroup(pid), !groups.contains(group) else { continue }
+            guard let group = ProcessStat.processGroup(of: Int(pid)), !groups.contains(pid_t(truncatingIfNeeded: group)) else { continue }
             if environment(of: pid, holds: entry) { found.append(pid) }
         }
         return found.sorted()
@@ -26,15 +27,6 @@ enum EscapedRunProcesses {
     /// SIGKILL to each; how many were still there to get it.
     static func kill(_ pids: [pid_t]) -> Int {
         pids.reduce(0) { count, pid in Glibc.kill(pid, SIGKILL) == 0 ? count + 1 : count }
-    }
-
-    /// The process group from `/proc/PID/stat` ("pid (comm) state ppid pgrp ..."; comm may
-    /// hold anything, so the fields are counted from its last ')').
-    private static func processGroup(_ pid: pid_t) -> pid_t? {
-        guard let stat = readFile("/proc/\(pid)/stat", limit: 4096), let close = stat.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 2 else { return nil }
-        return pid_t(String(decoding: fields[2], as: UTF8.self))
     }
 
     /// Whether one of the NUL-separated entries of `/proc/PID/environ` is exactly `entry`.

@@ -261,19 +261,7 @@ public final class ShmSegment: @unchecked Sendable {
     public static func processExists(_ pid: Int) -> Bool {
         guard pid > 0, pid <= Int(Int32.max) else { return false }
         guard kill(pid_t(pid), 0) == 0 || errno == EPERM else { return false }
-        return !isZombie(pid)
-    }
-
-    private static func isZombie(_ pid: Int) -> Bool {
-        let fd = posixOpen("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return false }
-        // "pid (comm) S ...": the state follows the last ')' (comm may hold anything).
-        guard let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return false }
-        return buffer[close + 2] == UInt8(ascii: "Z")
+        return !ProcessStat.isZombie(pid)
     }
 
     /// The names of this host's segments, sorted.

@@ -291,10 +291,9 @@ public final class Collector: Sendable {
         fromEnd ? log.end() : 0
     }
 
-    /// A follower of the log from its first byte, for a viewer; or, `fromEnd`, from what the log
-    /// holds now.
-    public func followLog(fromEnd: Bool = false) -> LogTail {
-        LogTail(log: log, from: fromEnd ? log.end() : 0)
+    /// A follower of the log from its first byte, for a viewer in this process.
+    public func followLog() -> LogTail {
+        LogTail(log: log)
     }
 
     func countLines(accepted: Int = 0, rejected: Int = 0) {

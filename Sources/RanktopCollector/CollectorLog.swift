@@ -129,10 +129,7 @@ final class CollectorLog: @unchecked Sendable {
     /// The end of the log's lines, flushed first, and whether the log is closed (then that end is
     /// final): for a follower that reads on its own timer.
     func flushedEnd() -> (end: Int, closed: Bool) {
-        lock.withLock {
-            if !closed, bytesAppended > writer.bytesWritten { flushLocked() }
-            return (initialSize + writer.bytesWritten, closed)
-        }
+        lock.withLock { (flushedEndLocked(), closed) }
     }
 
     /// Pushes the buffer to the file (the collector's timer, and before viewers read).
@@ -163,8 +160,7 @@ final class CollectorLog: @unchecked Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Int?, Never>) in
                 let immediate: Int?? = lock.withLock {
                     if cancelledWaiters.remove(id) != nil { return .some(nil) }
-                    if !closed, bytesAppended > writer.bytesWritten { flushLocked() }
-                    let end = initialSize + writer.bytesWritten
+                    let end = flushedEndLocked()
                     if end > offset { return .some(end) }
                     if closed { return .some(nil) }
                     waiters.append(Waiter(id: id, offset: offset, continuation: continuation))
@@ -183,6 +179,12 @@ final class CollectorLog: @unchecked Sendable {
     }
 
     // MARK: under the lock
+
+    /// The end of the file's lines, after writing out what the buffer holds (unless closed).
+    private func flushedEndLocked() -> Int {
+        if !closed, bytesAppended > writer.bytesWritten { flushLocked() }
+        return initialSize + writer.bytesWritten
+    }
 
     private func flushLocked() {
         do {

@@ -7,11 +7,12 @@
 ///     {"kind":"heartbeat","rank":N,"ts":F,"seq":N}
 ///
 /// Each expected piece is compared as one word, integers and plain decimals are read a word of
-/// digits at a time, and any other number goes through the general scanner's `scanNumber`. On any surprise (another order, whitespace, an escape, a
-/// null, a value out of range, a byte after the object) it gives up and returns nil, and the
-/// general scanner decides, so it accepts exactly what the general path accepts, with the same
-/// event, and rejects nothing itself. A line it accepts is all ASCII (every byte is part of a
-/// literal, a number or a checked name), so it needs no UTF-8 check.
+/// digits at a time, and any other number goes through the general scanner's `scanNumber`. On
+/// any surprise (another order, whitespace, an escape, a null, a value out of range, a byte
+/// after the object) it gives up and returns nil, and the general scanner decides, so it accepts
+/// exactly what the general path accepts, with the same event, and rejects nothing itself. A line
+/// it accepts is all ASCII (every byte is part of a literal, a number or a checked name), so it
+/// needs no UTF-8 check.
 struct CanonicalLine {
     // Plain fields, the scanner made where a number needs it.
     let base: UnsafePointer<UInt8>

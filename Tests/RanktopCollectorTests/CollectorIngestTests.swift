@@ -237,9 +237,11 @@ struct CollectorRankOwnershipTests {
     @Test func test_twoProcessesClaimingOneRankAreNotDisconnectedInTurn() async throws {
         let harness = try await CollectorHarness.start()
         let first = try RawRank(harness.address)
-        let second = try RawRank(harness.address)
         try first.send(RawRank.hello(rank: 0, pid: 10))
         _ = try await harness.waitForLog("first hello") { $0.count == 1 }
+        // Connected only now: opened with the first, it sat without a hello through that wait,
+        // which under a loaded full run once outlasted the collector's 10 s identify timeout.
+        let second = try RawRank(harness.address)
         try second.send(RawRank.hello(rank: 0, pid: 20))
         _ = try await harness.waitForLog("second hello") { $0.count == 2 }
         #expect(await first.isClosedByPeer(timeout: 0.5) == false)

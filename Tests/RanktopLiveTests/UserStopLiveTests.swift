@@ -78,6 +78,8 @@ struct UserStopLiveTests {
         let launch = try LiveProcess(["launch", "-n", "1", "--headless", "--log", log, "--", "sh", "-c", script], in: scratch)
         _ = try await launch.waitForOutput("ready", timeout: 30)
         let worker = try #require(pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // `$!` is known before the child has run `setsid`: wait for its session to be its own.
+        try await waitUntil("the worker to lead a session of its own", timeout: 10) { getsid(worker) == worker }
         // Not vacuous: the worker is out of the launcher's process group, and alive.
         #expect(getpgid(worker) == getsid(worker) && getsid(worker) == worker, "the worker leads a session of its own")
         #expect(kill(worker, 0) == 0)

@@ -27,22 +27,6 @@ extension Collector {
         }
         guard !targets.isEmpty else { return }
         stackCaptureRequests.wrappingIncrement(by: targets.count, ordering: .relaxed)
-        Task {
-            _ = await Collector.sendEach(to: targets) { .stackRequest(id: "stk-auto-" + Collector.randomHex(8)) }
-        }
-    }
-
-    /// Sends each target its own line (its own request id), all at once; returns how many took it.
-    static func sendEach(to targets: [any RankControl], _ line: @escaping @Sendable () -> ControlLine) async -> Int {
-        await withTaskGroup(of: Bool.self) { group in
-            for target in targets {
-                group.addTask {
-                    do { try await target.send(line()); return true } catch { return false }
-                }
-            }
-            var delivered = 0
-            for await ok in group where ok { delivered += 1 }
-            return delivered
-        }
+        for target in targets { target.post(.stackRequest(id: "stk-auto-" + Collector.randomHex(8))) }
     }
 }

@@ -149,7 +149,7 @@ public final class Collector: Sendable {
             self?.expireInjections()
         }
         var timers = [flushTimer, expiryTimer]
-        modelFollower?.start(LogTail(log: log, readInterval: LogModelFollower.readInterval))
+        modelFollower?.start(log)
         if configuration.stackAfter > 0 {
             // At most once a second: the policy reads an O(world) snapshot of the live model.
             timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [weak self] _ in

@@ -1,6 +1,13 @@
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import RanktopModel
 import RanktopProtocol
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The run model folded from the log by a follower of its own, off the ingest path: a `serve`
 /// that captures stacks needs the model once a second, and folding it under the log's lock on
@@ -8,33 +15,104 @@ import RanktopProtocol
 /// without the model, 5.5 MB with it inline). The follower reads the log as a viewer does, but at most
 /// every `readInterval`, so the model is that far behind, which a once-a-second policy does not
 /// notice.
+///
+/// It reads on an event loop, like `ViewerFeed`, not in a task: with the cooperative pool's
+/// threads busy (a process that blocks them, as a loaded test run did), a task-based follower
+/// fell 27 s behind the log, and stack capture asked that late.
 final class LogModelFollower: Sendable {
     /// Its users (stack capture, hooks, metrics) read the model once a second. At a viewer's 20 ms
     /// the follower woke the collector 50 times a second (a timer, a flush of the log, a read, a
     /// fold), about half of the collector's CPU at 1,000 events/s.
-    static let readInterval: Duration = .milliseconds(250)
+    static let readInterval: TimeAmount = .milliseconds(250)
 
     private let box = NIOLockedValueBox(RunModel(limits: .report))
-    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
+    private let reading = NIOLockedValueBox(Reading())
+    private let loop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
-    /// Starts following; the task ends when the log closes.
-    func start(_ tail: LogTail) {
-        let box = box
-        task.withLockedValue { task in
-            guard task == nil else { return }
-            task = Task {
-                while let batch = await tail.nextBatch() {
-                    box.withLockedValue { model in for event in batch { model.apply(event) } }
+    /// Where the follower is in the log; only its loop's reads touch it.
+    private struct Reading {
+        var log: CollectorLog?
+        var offset = 0
+        var fd: Int32 = -1
+        var buffer: [UInt8] = []
+        var decoder = EventStreamDecoder()
+        /// Made when following starts (a promise never completed is a leak NIO reports).
+        var done: EventLoopPromise<Void>?
+    }
+
+    /// Starts following; it stops once the log is closed and read to its end.
+    func start(_ log: CollectorLog) {
+        let started = reading.withLockedValue { reading in
+            guard reading.done == nil else { return false }
+            reading.log = log
+            reading.done = loop.makePromise(of: Void.self)
+            return true
+        }
+        if started { loop.execute { self.step() } }
+    }
+
+    /// Reads a chunk; again at once while behind (yielding the loop between chunks, so catching up
+    /// on a long log never holds a connection back), else after `readInterval`.
+    private func step() {
+        switch readChunk() {
+        case .behind: loop.execute { self.step() }
+        case .caughtUp: loop.scheduleTask(in: Self.readInterval) { self.step() }
+        case .finished: reading.withLockedValue { $0.done }?.succeed(())
+        }
+    }
+
+    private enum ReadOutcome { case behind, caughtUp, finished }
+
+    private func readChunk() -> ReadOutcome {
+        reading.withLockedValue { reading in
+            guard let log = reading.log else { return .finished }
+            while true {
+                let (end, closed) = log.flushedEnd()
+                guard end > reading.offset else {
+                    guard closed else { return .caughtUp }
+                    Self.stopReading(&reading)
+                    return .finished
                 }
+                if reading.fd < 0 { reading.fd = open(log.path, O_RDONLY | O_CLOEXEC) }
+                if reading.buffer.isEmpty { reading.buffer = [UInt8](repeating: 0, count: LogTail.chunkBytes) }
+                let count = min(LogTail.chunkBytes, end - reading.offset)
+                let offset = reading.offset
+                let fd = reading.fd
+                let got = fd < 0 ? 0 : reading.buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+                if got < 0, errno == EINTR { continue }
+                // The file is only appended to: no bytes where its end says there are is a file
+                // cut under us (or one that could not be opened); the model stays as it is.
+                guard got > 0 else {
+                    Self.stopReading(&reading)
+                    return .finished
+                }
+                reading.offset += got
+                reading.buffer.withUnsafeBufferPointer { bytes in
+                    box.withLockedValue { model in
+                        reading.decoder.feed(UnsafeBufferPointer(rebasing: bytes.prefix(got))) { model.apply($0) }
+                    }
+                }
+                return reading.offset >= end ? .caughtUp : .behind
             }
         }
+    }
+
+    private static func stopReading(_ reading: inout Reading) {
+        reading.decoder.finish()
+        if reading.fd >= 0 {
+            close(reading.fd)
+            reading.fd = -1
+        }
+        reading.log = nil
+        reading.buffer = []
     }
 
     /// The run as far as the follower has read (a copy; copy on write makes it cheap).
     var model: RunModel { box.withLockedValue { $0 } }
 
-    /// Waits until the follower has read the whole log (after the log closed).
+    /// Waits until the follower has read the whole log (after the log closed); at once if it
+    /// never started.
     func finish() async {
-        await task.withLockedValue { $0 }?.value
+        try? await reading.withLockedValue { $0.done }?.futureResult.get()
     }
 }

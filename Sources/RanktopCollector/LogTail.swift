@@ -23,13 +23,10 @@ public actor LogTail {
     /// and waking a viewer for each cost the collector 8% of a core at 1,000 events/s. Well inside
     /// the 150 ms from emit to screen.
     public static let liveReadInterval: Duration = .milliseconds(20)
-    /// How often this follower reads once caught up.
-    private let readInterval: Duration
 
-    init(log: CollectorLog, from offset: Int = 0, readInterval: Duration = LogTail.liveReadInterval) {
+    init(log: CollectorLog, from offset: Int = 0) {
         self.log = log
         self.offset = offset
-        self.readInterval = readInterval
     }
 
     /// Hands the next bytes of the log (whole lines or not) to `consume`, waiting for new ones;
@@ -37,7 +34,7 @@ public actor LogTail {
     public func read<Result: Sendable>(_ consume: (UnsafeBufferPointer<UInt8>) -> Result) async -> Result? {
         while !done {
             if let caughtUpAt {
-                let due = caughtUpAt + readInterval
+                let due = caughtUpAt + LogTail.liveReadInterval
                 if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
             }
             guard let end = await log.waitForData(beyond: offset) else { break }

@@ -80,5 +80,9 @@ struct RelayRankControl: RankControl {
         try await channel.writeAndFlush(ByteBuffer(string: RelayLine.control(line, stream: stream))).get()
     }
 
+    func post(_ line: ControlLine) {
+        channel.writeAndFlush(ByteBuffer(string: RelayLine.control(line, stream: stream)), promise: nil)
+    }
+
     func disconnect() {}
 }

@@ -119,6 +119,10 @@ struct ShmRankControl: RankControl {
         }
     }
 
+    func post(_ line: ControlLine) {
+        _ = segment.control.post(line.line, target: rank)
+    }
+
     func disconnect() {}
 }
 

@@ -128,6 +128,10 @@ struct SocketRankControl: RankControl {
         try await channel.writeAndFlush(ByteBuffer(string: line.line)).get()
     }
 
+    func post(_ line: ControlLine) {
+        channel.writeAndFlush(ByteBuffer(string: line.line), promise: nil)
+    }
+
     func disconnect() {
         channel.close(promise: nil)
     }

@@ -25,6 +25,10 @@ extension Transport {
 public protocol RankControl: Sendable {
     /// Hands `line` to the rank; returns once the transport has passed it on (written to the socket).
     func send(_ line: ControlLine) async throws
+    /// Hands `line` to the rank without waiting to hear how it went, and without a task: the
+    /// collector's own timers (stack capture) must not wait on Swift's cooperative pool, which a
+    /// process that blocks its threads holds back for seconds.
+    func post(_ line: ControlLine)
     /// Drops the connection (an older connection of a rank that reconnected, a silent rank).
     func disconnect()
 }

@@ -9,8 +9,8 @@ import RanktopProtocol
     /// The run's own thread (injections, discards, stops): past every rank number.
     static let runThread = 1 << 20
 
-    @Test func aChromeTraceShowsTheHangAsOpenSpansOnEveryRankButTheMissingOne() throws {
-        let result = try ProcessRunner.ranktop(["export", fixture("hang")])
+    @Test func aChromeTraceShowsTheHangAsOpenSpansOnEveryRankButTheMissingOne() async throws {
+        let result = try await ProcessRunner.ranktop(["export", fixture("hang")])
         #expect(result.status == 0)
         let trace = try #require(JSONValue.parse(result.stdout))
         let events = trace["traceEvents"]?.arrayValue ?? []
@@ -29,10 +29,10 @@ import RanktopProtocol
         try checkFormat(events)
     }
 
-    @Test func triggerFiringsBecomeInstantsAndTheFileOptionWrites() throws {
+    @Test func triggerFiringsBecomeInstantsAndTheFileOptionWrites() async throws {
         let path = NSTemporaryDirectory() + "ranktop-trace-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try ProcessRunner.ranktop(["export", fixture("manual_trigger"), "-o", path])
+        let result = try await ProcessRunner.ranktop(["export", fixture("manual_trigger"), "-o", path])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
         let trace = try #require(JSONValue.parse(try String(contentsOfFile: path, encoding: .utf8)))
@@ -45,15 +45,15 @@ import RanktopProtocol
     }
 
     @Test(arguments: ["clean", "hang", "crash", "lost", "mismatch", "code_trigger", "manual_trigger", "hostile"])
-    func everyFixtureExportsAWellFormedTrace(name: String) throws {
-        let result = try ProcessRunner.ranktop(["export", fixture(name), "--format", "chrome"])
+    func everyFixtureExportsAWellFormedTrace(name: String) async throws {
+        let result = try await ProcessRunner.ranktop(["export", fixture(name), "--format", "chrome"])
         #expect(result.status == 0)
         let trace = try #require(JSONValue.parse(result.stdout), "not one JSON document")
         try checkFormat(try #require(trace["traceEvents"]?.arrayValue))
     }
 
-    @Test func anUnreadableLogExitsTwo() throws {
-        let result = try ProcessRunner.ranktop(["export", "/nonexistent.jsonl"])
+    @Test func anUnreadableLogExitsTwo() async throws {
+        let result = try await ProcessRunner.ranktop(["export", "/nonexistent.jsonl"])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("ranktop: cannot open '/nonexistent.jsonl'"))
     }
@@ -175,7 +175,7 @@ import RanktopProtocol
         }
     }
 
-    @Test func aRunWithEveryKindBecomesSpansInstantsAndCountersWhereTheyHappened() throws {
+    @Test func aRunWithEveryKindBecomesSpansInstantsAndCountersWhereTheyHappened() async throws {
         let scenario = Scenario()
         let log = try scenario.write()
         let out = NSTemporaryDirectory() + "ranktop-export-\(UUID().uuidString).json"
@@ -183,7 +183,7 @@ import RanktopProtocol
             try? FileManager.default.removeItem(atPath: log)
             try? FileManager.default.removeItem(atPath: out)
         }
-        let result = try ProcessRunner.ranktop(["export", log, "--format", "chrome", "-o", out])
+        let result = try await ProcessRunner.ranktop(["export", log, "--format", "chrome", "-o", out])
         #expect(result.status == 0, "\(result.stderr)")
         let trace = try #require(JSONValue.parse(try String(contentsOfFile: out, encoding: .utf8)))
         let events = try #require(trace["traceEvents"]?.arrayValue)
@@ -286,7 +286,7 @@ import RanktopProtocol
 
     /// A span open for longer than a rank's events may wait behind it (here a phase around the
     /// whole training) is written in pieces, so memory stays bounded; the pieces cover it exactly.
-    @Test func aLongSpanIsCutIntoPiecesThatCoverIt() throws {
+    @Test func aLongSpanIsCutIntoPiecesThatCoverIt() async throws {
         var events = [Event(rank: 0, ts: Scenario.t0, seq: 0, .hello(Hello(run: "long", world: 1, localRank: 0, localWorld: 1, node: "n", pid: 1, runtime: "test")))]
         events.append(Event(rank: 0, ts: Scenario.t0 + 1, seq: 1, .phaseEnter(PhaseEnter(name: "train", mode: .mainFirst, main: true))))
         let steps = 3000
@@ -298,7 +298,7 @@ import RanktopProtocol
         let path = NSTemporaryDirectory() + "ranktop-export-\(UUID().uuidString).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try events.map { EventEncoder.line($0) + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try ProcessRunner.ranktop(["export", path])
+        let result = try await ProcessRunner.ranktop(["export", path])
         #expect(result.status == 0)
         let trace = try #require(JSONValue.parse(result.stdout)?["traceEvents"]?.arrayValue)
         try checkFormat(trace)

@@ -9,8 +9,8 @@ import RanktopProtocol
 
     func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent("\(name).jsonl").path }
 
-    @Test func theTextReportPutsTheHangDiagnosisFirst() throws {
-        let result = try ProcessRunner.ranktop(["report", fixture("hang")])
+    @Test func theTextReportPutsTheHangDiagnosisFirst() async throws {
+        let result = try await ProcessRunner.ranktop(["report", fixture("hang")])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let stall = lines.firstIndex(of: "DIAGNOSIS").map { lines[$0 + 1] } ?? ""
@@ -21,8 +21,8 @@ import RanktopProtocol
     }
 
     @Test(arguments: ["clean", "hang", "crash", "lost", "mismatch", "code_trigger", "manual_trigger", "hostile"])
-    func jsonOutputIsOneObjectWithTheContractedFields(name: String) throws {
-        let result = try ProcessRunner.ranktop(["report", fixture(name), "--json"])
+    func jsonOutputIsOneObjectWithTheContractedFields(name: String) async throws {
+        let result = try await ProcessRunner.ranktop(["report", fixture(name), "--json"])
         #expect(result.status == 0, "exit 0 whatever the run did")
         let json = try #require(JSONValue.parse(result.stdout))
         for key in ["run", "world", "events", "rejected", "ranks", "open_barriers", "mismatches", "triggers", "stragglers", "phases"] {
@@ -36,24 +36,24 @@ import RanktopProtocol
         #expect(ranks == ranks.sorted())
     }
 
-    @Test func aMissingLogExitsTwoWithAClearMessage() throws {
-        let result = try ProcessRunner.ranktop(["report", "/nonexistent/run.jsonl"])
+    @Test func aMissingLogExitsTwoWithAClearMessage() async throws {
+        let result = try await ProcessRunner.ranktop(["report", "/nonexistent/run.jsonl"])
         #expect(result.status == 2)
         #expect(result.stderr == "ranktop: cannot open '/nonexistent/run.jsonl': No such file or directory\n")
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func aDirectoryIsNotALog() throws {
-        let result = try ProcessRunner.ranktop(["report", NSTemporaryDirectory()])
+    @Test func aDirectoryIsNotALog() async throws {
+        let result = try await ProcessRunner.ranktop(["report", NSTemporaryDirectory()])
         #expect(result.status == 2)
         #expect(result.stderr.contains("is a directory, not an event log"))
     }
 
-    @Test func anEmptyLogStillGivesAReport() throws {
+    @Test func anEmptyLogStillGivesAReport() async throws {
         let path = NSTemporaryDirectory() + "ranktop-empty-\(UUID().uuidString).jsonl"
         #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try ProcessRunner.ranktop(["report", path, "--json"])
+        let result = try await ProcessRunner.ranktop(["report", path, "--json"])
         #expect(result.status == 0)
         #expect(JSONValue.parse(result.stdout)?["events"]?.intValue == 0)
     }

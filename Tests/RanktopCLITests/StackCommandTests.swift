@@ -55,7 +55,7 @@ import Glibc
         let socket = try await demo.waitUntilRanksReport(3)
 
         // No address: the newest local run, as attach finds it.
-        let text = try ProcessRunner.ranktop(["stack"], environment: demo.environment.merging(["LC_ALL": "C.UTF-8"]) { $1 })
+        let text = try await ProcessRunner.ranktop(["stack"], environment: demo.environment.merging(["LC_ALL": "C.UTF-8"]) { $1 })
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("3 of 3 ranks answered; innermost frame first"), "\(text.stdout)")
         let headers = text.stdout.split(separator: "\n").filter { $0.hasPrefix("rank") && $0.hasSuffix("):") }
@@ -64,7 +64,7 @@ import Glibc
         // Swift ranks' frames are the program's own, marked.
         #expect(text.stdout.contains("  ▶ "), "\(text.stdout)")
 
-        let json = try ProcessRunner.ranktop(["stack", "unix:" + socket, "--json", "--all"], environment: demo.environment)
+        let json = try await ProcessRunner.ranktop(["stack", "unix:" + socket, "--json", "--all"], environment: demo.environment)
         #expect(json.status == 0, "\(json.stderr)")
         let value = try #require(JSONValue.parse(json.stdout), "\(json.stdout)")
         let stacks = value["stacks"]?.arrayValue ?? []
@@ -77,12 +77,12 @@ import Glibc
         let demo = try HeadlessDemo(ranks: 2)
         defer { demo.stop() }
         let socket = try await demo.waitUntilRanksReport(2)
-        let result = try ProcessRunner.ranktop(["stack", "unix:" + socket, "1", "9", "--timeout", "2"], environment: demo.environment)
+        let result = try await ProcessRunner.ranktop(["stack", "unix:" + socket, "1", "9", "--timeout", "2"], environment: demo.environment)
         #expect(result.status == 1, "\(result.stdout) \(result.stderr)")
         #expect(result.stdout.contains("1 of 2 ranks answered"))
         #expect(result.stdout.contains("rank 1 (1 rank):"))
         #expect(result.stdout.contains("no answer from rank 9: not connected"), "\(result.stdout)")
-        let json = try ProcessRunner.ranktop(["stack", "unix:" + socket, "9", "--json"], environment: demo.environment)
+        let json = try await ProcessRunner.ranktop(["stack", "unix:" + socket, "9", "--json"], environment: demo.environment)
         #expect(json.status == 1)
         #expect(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == #"{"stacks":[],"missing":[9]}"#)
     }
@@ -91,10 +91,10 @@ import Glibc
         let empty = NSTemporaryDirectory() + "ranktop-stack-none-\(getpid())"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let none = try ProcessRunner.ranktop(["stack"], environment: ["XDG_RUNTIME_DIR": empty])
+        let none = try await ProcessRunner.ranktop(["stack"], environment: ["XDG_RUNTIME_DIR": empty])
         #expect(none.status == 2)
         #expect(none.stderr.contains("no running collector in \(empty)/ranktop"), "\(none.stderr)")
-        let gone = try ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0"])
+        let gone = try await ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0"])
         #expect(gone.status == 2)
         #expect(gone.stderr.contains("nothing listens at unix:\(empty)/gone.sock"), "\(gone.stderr)")
         // A collector with no rank connected: no run either.
@@ -109,12 +109,12 @@ import Glibc
             serve.waitUntilExit()
         }
         try await waitUntil("serve listening", timeout: 30) { FileManager.default.fileExists(atPath: "\(empty)/serve.sock") }
-        let idle = try ProcessRunner.ranktop(["stack", "unix:\(empty)/serve.sock", "--timeout", "1"])
+        let idle = try await ProcessRunner.ranktop(["stack", "unix:\(empty)/serve.sock", "--timeout", "1"])
         #expect(idle.status == 2, "\(idle.stdout) \(idle.stderr)")
         #expect(idle.stderr.contains("no rank has connected to the collector yet"), "\(idle.stderr)")
         #expect(idle.stdout.isEmpty)
 
-        let both = try ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0", "--all"])
+        let both = try await ProcessRunner.ranktop(["stack", "unix:\(empty)/gone.sock", "0", "--all"])
         #expect(both.status == 64)
         #expect(both.stderr.contains("give ranks or --all, not both"))
     }

@@ -46,7 +46,7 @@ import Testing
         swift.emit(.progress(Progress(step: 1, total: 10, metrics: [Metric("loss", 2.5)])))
         swift.emit(.barrierEnter(BarrierEnter(n: 0, name: "save")))
 
-        let python = try ProcessRunner.run(
+        let python = try await ProcessRunner.run(
             "/usr/bin/env", ["python3", "-c", Self.pythonRank, name],
             environment: ["PYTHONPATH": Self.pythonDirectory, "RANKTOP_SHM_KEEP": "1"]
         )

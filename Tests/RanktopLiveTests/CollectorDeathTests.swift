@@ -49,7 +49,7 @@ import Glibc
         // Only ranks of this test: once they exit, pids are reused (pid_max is 32768 here) and a
         // blind kill would hit another test's process.
         defer { for pid in pids.values where Self.belongs(pid, to: scratch) { kill(pid, SIGKILL) } }
-        let whileUp = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let whileUp = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         let upRows = try JSONSerialization.jsonObject(with: Data(whileUp.stdout.utf8)) as? [[String: Any]] ?? []
         let upRow = try #require(upRows.first { $0["collector"] as? String == "up" }, "ls: \(whileUp.stdout) \(whileUp.stderr)")
         #expect(upRow["world"] as? Int == 2 && upRow["alive"] as? Int == 2, "a live run's row counts its ranks: \(upRow)")
@@ -58,18 +58,18 @@ import Glibc
         // The ranks' output (they shared the launcher's) says why, if one did not survive.
         #expect(pids.count == 2 && pids.values.allSatisfy { kill($0, 0) == 0 }, "the ranks outlive their launcher: \(launch.output)")
 
-        let listed = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let listed = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         let row = try #require(rows.first { $0["collector"] as? String == "gone" }, "ls: \(listed.stdout) \(listed.stderr)")
         #expect(row["alive"] as? Int == 2 && row["log"] as? String == log, "\(row)")
-        let table = try ProcessRunner.ranktop(["ls"], environment: environment)
+        let table = try await ProcessRunner.ranktop(["ls"], environment: environment)
         #expect(table.stdout.contains("collector gone, 2 ranks alive"), "\(table.stdout)")
         let runID = try #require(row["run"] as? String)
 
         let serve = try LiveProcess(["serve", "--resume", runID], in: scratch)
         let resumed = try await serve.waitForOutput("collector listening on (unix:[^ \\n]+)", timeout: 30)
         // The early stop reaches ranks that reconnected to the new collector.
-        let stop = try ProcessRunner.ranktop(["trigger", resumed, "--reason", "after resume"], environment: environment)
+        let stop = try await ProcessRunner.ranktop(["trigger", resumed, "--reason", "after resume"], environment: environment)
         #expect(stop.status == 0, "trigger on the resumed collector: \(stop.stderr)")
         let finished = try await LiveLog.waitFor(log, "both ranks to stop under the new collector", timeout: 120) { objects in
             Self.ended(0, objects) && Self.ended(1, objects)
@@ -77,10 +77,10 @@ import Glibc
         #expect(finished.contains { $0["kind"] as? String == "trigger.check" && $0["fired"] as? Bool == true }, "the injected trigger fired")
         serve.signal(SIGTERM)
         #expect(try await serve.wait(timeout: 30) == 0, "\(serve.output)")
-        let afterwards = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let afterwards = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         #expect(!afterwards.stdout.contains(runID), "a collector that ended cleanly leaves no run file: \(afterwards.stdout)")
 
-        let result = try report(log)
+        let result = try await report(log)
         #expect(result.states() == ["exited", "exited"], "\(result.ranks)")
         let collectors = result["collectors"] as? [[String: Any]] ?? []
         #expect(collectors.count == 2, "\(collectors)")
@@ -108,15 +108,15 @@ import Glibc
         _ = try await serve.waitForOutput("collector listening", timeout: 30)
         serve.signal(SIGKILL)
         _ = try await serve.wait(timeout: 10)
-        let listed = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let listed = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         let run = try #require(rows.first { $0["collector"] as? String == "gone" }?["run"] as? String, "\(listed.stdout)")
-        #expect(try ProcessRunner.ranktop(["ls"], environment: environment).stdout.contains("collector gone, no rank alive"))
-        let removed = try ProcessRunner.ranktop(["rm", run], environment: environment)
+        #expect(try await ProcessRunner.ranktop(["ls"], environment: environment).stdout.contains("collector gone, no rank alive"))
+        let removed = try await ProcessRunner.ranktop(["rm", run], environment: environment)
         #expect(removed.status == 0, "\(removed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: socket), "the stale socket")
         #expect(FileManager.default.fileExists(atPath: scratch.file("run.jsonl")), "the log stays")
-        let after = try ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let after = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         #expect(!after.stdout.contains(run), "\(after.stdout)")
     }
 }

@@ -20,7 +20,7 @@ struct DemoPipelineTests {
         let summary = demo.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(summary.contains("finished: 4/4 ranks exited cleanly") && summary.hasSuffix("0 dropped, log \(log)"), "\(summary)")
 
-        let json = try report(log)
+        let json = try await report(log)
         #expect(json.states() == ["exited", "exited", "exited", "exited"])
         #expect((json["open_barriers"] as? [Any])?.isEmpty == true)
         #expect((json["completed_barriers"] as? Int ?? 0) >= 4, "load_dataset, checkpoints, evaluation")
@@ -53,7 +53,7 @@ struct DemoPipelineTests {
         #expect(checks.count == 4, "every rank says where it stopped:\n\(demo.stdout)")
         #expect(Set(checks).count == 1, "every rank stopped at the same check: \(checks)")
 
-        let json = try report(log)
+        let json = try await report(log)
         #expect(json.states() == ["exited", "exited", "exited", "exited"])
         let triggers = json["triggers"] as? [[String: Any]] ?? []
         #expect(triggers.count == 1)
@@ -85,7 +85,7 @@ struct DemoPipelineTests {
 
         #expect(try await launch.wait(timeout: 90) == 128 + SIGKILL, "launch exits with the killed rank's status")
         #expect(launch.stderr.contains("rank 3 was killed by SIGKILL"))
-        let json = try report(log)
+        let json = try await report(log)
         let rank3 = json.ranks.first { $0["rank"] as? Int == 3 }
         #expect(rank3?["state"] as? String == "lost")
         let open = json["open_barriers"] as? [[String: Any]] ?? []
@@ -157,7 +157,7 @@ struct DemoPipelineTests {
         #expect(try await second.wait(timeout: 20) == 0)
 
         #expect(emitterDrops > 0, "the outage outlasted the emitters' queues")
-        let json = try report(log)
+        let json = try await report(log)
         #expect(json.states() == ["exited", "exited"])
         // The restarted collector read the log first, so the gaps across the restart are counted:
         // every event an emitter dropped (less one warning per rank it may count after its `bye`),

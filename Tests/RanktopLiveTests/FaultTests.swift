@@ -9,9 +9,9 @@ import Glibc
 /// shown stalled, then lost once the collector has not heard it for its silence timeout, then
 /// back when it continues, read from the live log with `ranktop report` while it happens.
 @Suite struct FaultTests {
-    static func states(_ log: String) throws -> [Int: (state: String, stalled: Bool, step: Int)] {
+    static func states(_ log: String) async throws -> [Int: (state: String, stalled: Bool, step: Int)] {
         var out: [Int: (String, Bool, Int)] = [:]
-        for rank in try report(log).ranks {
+        for rank in try await report(log).ranks {
             guard let r = rank["rank"] as? Int else { continue }
             out[r] = (rank["state"] as? String ?? "?", rank["stalled"] as? Bool ?? false, rank["step"] as? Int ?? -1)
         }
@@ -33,23 +33,23 @@ import Glibc
         let rank1 = pid_t(try #require(hello["pid"] as? Int))
         kill(rank1, SIGSTOP)
         let stopped = Date()
-        try await waitUntil("rank 1 stalled", timeout: 40, every: 0.5) { try Self.states(log)[1]?.stalled == true }
+        try await waitUntil("rank 1 stalled", timeout: 40, every: 0.5) { try await Self.states(log)[1]?.stalled == true }
         let stalledAfter = Date().timeIntervalSince(stopped)
-        try await waitUntil("rank 1 lost", timeout: 60, every: 0.5) { try Self.states(log)[1]?.state == "lost" }
+        try await waitUntil("rank 1 lost", timeout: 60, every: 0.5) { try await Self.states(log)[1]?.state == "lost" }
         let lostAfter = Date().timeIntervalSince(stopped)
         // The other rank is alive and waiting for it all along.
-        #expect(try Self.states(log)[0]?.state == "waiting")
-        let stepThen = try Self.states(log)[1]?.step ?? -1
+        #expect(try await Self.states(log)[0]?.state == "waiting")
+        let stepThen = try await Self.states(log)[1]?.step ?? -1
         // Hold the stop for 40 s in all, as the fault suite asks, then let it go on.
         if lostAfter < 40 {
             try await waitUntil("40 s of the stop", timeout: 60, every: 0.5) { Date().timeIntervalSince(stopped) >= 40 }
         }
         kill(rank1, SIGCONT)
         try await waitUntil("rank 1 back and stepping", timeout: 30, every: 0.5) {
-            let now = try Self.states(log)
+            let now = try await Self.states(log)
             return now[1]?.state == "running" || now[1]?.state == "waiting" ? (now[1]?.step ?? -1) > stepThen + 5 : false
         }
-        let back = try Self.states(log)
+        let back = try await Self.states(log)
         #expect(back[0]?.stalled == false && back[1]?.stalled == false)
         print("fault: rank stopped 40 s: stalled after \(String(format: "%.1f", stalledAfter)) s, lost after \(String(format: "%.1f", lostAfter)) s, back after the continue")
         launch.signal(SIGTERM)

@@ -69,7 +69,7 @@ import Glibc
         #expect(environment.contains("RANKTOP_LOG=\(log)"))
         #expect(environment.contains("RANKTOP_DIAGNOSIS="))
         #expect(lines(failures).map { $0["ranks"] as? [Int] ?? [] } == [[1]])
-        #expect(try report(log).states() == ["stopped", "lost"])
+        #expect(try await report(log).states() == ["stopped", "lost"])
     }
 
     @Test func test_aHookThatHangsIsKilledAtItsTimeoutAndReported_theRunGoesOn() async throws {
@@ -88,8 +88,8 @@ import Glibc
 /// `--metrics`: scraped while the run is stalled, the values say so.
 @Suite struct MetricsEndpointTests {
     /// `name{labels} value` lines of a scrape.
-    static func scrape(_ url: String) throws -> [String: Double] {
-        let result = try ProcessRunner.run("/usr/bin/curl", ["-fsS", "--max-time", "5", url])
+    static func scrape(_ url: String) async throws -> [String: Double] {
+        let result = try await ProcessRunner.run("/usr/bin/curl", ["-fsS", "--max-time", "5", url])
         guard result.status == 0 else { return [:] }
         var values: [String: Double] = [:]
         for line in result.stdout.split(separator: "\n") where !line.hasPrefix("#") {
@@ -112,7 +112,7 @@ import Glibc
             LiveLog.step(of: 0, in: objects) >= 3 && LiveLog.step(of: 1, in: objects) >= 3
         }
         let running = try await waitFor("a scrape with both ranks' steps", timeout: 30) { () -> [String: Double]? in
-            let values = try Self.scrape(url)
+            let values = try await Self.scrape(url)
             return (values["ranktop_rank_step{rank=\"1\"}"] ?? 0) >= 3 ? values : nil
         }
         #expect(running["ranktop_stall_seconds"] == 0)
@@ -121,14 +121,14 @@ import Glibc
         let rank1 = pid_t(try #require(hello["pid"] as? Int))
         kill(rank1, SIGSTOP)
         let stalled = try await waitFor("a scrape saying the run is stalled", timeout: 30) { () -> [String: Double]? in
-            let values = try Self.scrape(url)
+            let values = try await Self.scrape(url)
             return (values["ranktop_stall_seconds"] ?? 0) > 0 ? values : nil
         }
         #expect(stalled["ranktop_rank_stalled{rank=\"0\"}"] == 1)
         #expect((stalled["ranktop_rank_wait_seconds{rank=\"0\"}"] ?? 0) > 1, "rank 0 waits for rank 1: \(stalled)")
         let stepped = LiveLog.step(of: 1, in: LiveLog.objects(log))
         #expect(stalled["ranktop_rank_step{rank=\"1\"}"] == Double(stepped))
-        #expect(try ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url.replacingOccurrences(of: "/metrics", with: "/other")]).stdout == "404")
+        #expect(try await ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url.replacingOccurrences(of: "/metrics", with: "/other")]).stdout == "404")
         kill(rank1, SIGCONT)
         launch.signal(SIGTERM)
         _ = try await launch.wait(timeout: 60)

@@ -20,7 +20,7 @@ struct LauncherTests {
         #expect(summary.range(of: #"^ranktop: run r-\S+ finished: 3/3 ranks exited cleanly, 4 steps, 0 dropped, log "#, options: .regularExpression) != nil, "\(summary)")
         #expect(summary.hasSuffix("log \(log)"))
 
-        let json = try report(log)
+        let json = try await report(log)
         #expect(json.states() == ["exited", "exited", "exited"])
         #expect(json["completed_barriers"] as? Int == 4)
         let hellos = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
@@ -43,7 +43,7 @@ struct LauncherTests {
         #expect(try await launch.wait(timeout: 60) == 3)
         #expect(launch.stderr.contains("rank 1 exited with status 3"))
         #expect(launch.stdout.contains("finished: 1/2 ranks exited cleanly"))
-        #expect(try report(log).states() == ["exited", "lost"])
+        #expect(try await report(log).states() == ["exited", "lost"])
     }
 
     /// As torchrun does, the launcher stops the other ranks once one fails; they are then
@@ -54,7 +54,7 @@ struct LauncherTests {
         let demo = try LiveProcess(["demo", "--headless", "--scenario", "crash", "--log", log], in: scratch)
         #expect(try await demo.wait(timeout: 90) == 1, "\(demo.output)")
         #expect(demo.stdout.contains("stopped after a failure (rank 3 exited with status 1): 3/4 ranks stopped"), "\(demo.stdout)")
-        let result = try report(log)
+        let result = try await report(log)
         #expect(result.states() == ["stopped", "stopped", "stopped", "failed"], "\(result.ranks)")
         let stop = result["stop"] as? [String: Any]
         #expect(stop?["source"] as? String == "failure" && stop?["reason"] as? String == "rank 3 exited with status 1", "\(String(describing: stop))")

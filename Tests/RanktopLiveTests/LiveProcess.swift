@@ -94,18 +94,10 @@ final class LiveProcess {
 }
 
 /// `ranktop report LOG --json`, parsed.
-func report(_ log: String) throws -> [String: Any] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: RanktopExecutable.path)
-    process.arguments = ["report", log, "--json"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw TestFailure("ranktop report \(log) --json failed: \(String(decoding: data, as: UTF8.self))")
+func report(_ log: String) async throws -> [String: Any] {
+    let result = try await ProcessRunner.ranktop(["report", log, "--json"])
+    guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+        throw TestFailure("ranktop report \(log) --json failed: \(result.stdout) \(result.stderr)")
     }
     return object
 }

@@ -20,23 +20,23 @@ import Glibc
         }
     }
 
-    static func json(_ arguments: [String], environment: [String: String]) throws -> Any {
-        let result = try ProcessRunner.ranktop(arguments, environment: environment)
+    static func json(_ arguments: [String], environment: [String: String]) async throws -> Any {
+        let result = try await ProcessRunner.ranktop(arguments, environment: environment)
         guard result.status == 0, let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) else {
             throw TestFailure("ranktop \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stdout) \(result.stderr)")
         }
         return object
     }
 
-    static func report(_ name: String, _ environment: [String: String]) throws -> [String: Any] {
-        guard let object = try json(["report", "shm://\(name)", "--json"], environment: environment) as? [String: Any] else {
+    static func report(_ name: String, _ environment: [String: String]) async throws -> [String: Any] {
+        guard let object = try await json(["report", "shm://\(name)", "--json"], environment: environment) as? [String: Any] else {
             throw TestFailure("report is not an object")
         }
         return object
     }
 
-    static func childPids(of pid: Int32) throws -> [Int32] {
-        let result = try ProcessRunner.run("/usr/bin/pgrep", ["-P", "\(pid)"])
+    static func childPids(of pid: Int32) async throws -> [Int32] {
+        let result = try await ProcessRunner.run("/usr/bin/pgrep", ["-P", "\(pid)"])
         return result.stdout.split(separator: "\n").compactMap { Int32($0) }.sorted()
     }
 
@@ -69,11 +69,11 @@ import Glibc
         )
         let name = try await waitFor("the demo's segment", timeout: 60) { shm.names.first }
         try await waitUntil("every rank past step 2", timeout: 60, every: 0.1) {
-            let steps = Self.steps(try Self.report(name, environment))
+            let steps = Self.steps(try await Self.report(name, environment))
             return steps.count == 3 && steps.allSatisfy { $0 >= 2 }
         }
         // In rank order, read from each process's environment: pids need not be (they wrap).
-        let ranks = try Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
+        let ranks = try await Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
         #expect(ranks.count == 3)
         #expect(ranks.map(Self.rank(of:)) == [0, 1, 2])
         // The launcher first (so nothing stops the others), then one rank: the other two wait
@@ -84,7 +84,7 @@ import Glibc
         try await waitUntil("the launcher dead", timeout: 10) { Self.isGone(demo.pid) }
         kill(ranks[1], SIGKILL)
         let attached = try await waitFor("the others waiting for the killed rank", timeout: 30, every: 0.1) { () -> [String: Any]? in
-            let report = try Self.report(name, environment)
+            let report = try await Self.report(name, environment)
             let open = report["open_collectives"] as? [[String: Any]] ?? []
             let waiting = report.ranks.filter { $0["state"] as? String == "waiting" }
             return open.isEmpty || waiting.count < 2 ? nil : report
@@ -100,7 +100,7 @@ import Glibc
         for pid in ranks where pid != ranks[1] { kill(pid, SIGSTOP) }
         for pid in ranks where pid != ranks[1] { kill(pid, SIGKILL) }
         try await waitUntil("every rank process gone", timeout: 10) { ranks.allSatisfy(Self.isGone) }
-        let after = try Self.report(name, environment)
+        let after = try await Self.report(name, environment)
         #expect(after.states() == ["lost", "lost", "lost"])
         #expect(Self.steps(after).allSatisfy { $0 >= 2 })
         // The two that were waiting for the first still say where.
@@ -108,11 +108,11 @@ import Glibc
         #expect(survivors.count == 2)
         #expect(survivors.allSatisfy { $0["collective"] is [String: Any] || $0["barrier"] is [String: Any] })
         // Kept for the post-mortem; `ls` says so, `rm` removes it.
-        let listed = try #require(try Self.json(["ls", "--json"], environment: environment) as? [[String: Any]])
+        let listed = try #require(try await Self.json(["ls", "--json"], environment: environment) as? [[String: Any]])
         #expect(listed.map { $0["name"] as? String } == [name])
         #expect(listed.first?["alive"] as? Int == 0)
         #expect(listed.first?["world"] as? Int == 3)
-        #expect(try ProcessRunner.ranktop(["rm", name], environment: environment).status == 0)
+        #expect(try await ProcessRunner.ranktop(["rm", name], environment: environment).status == 0)
         #expect(shm.names.isEmpty)
     }
 
@@ -127,7 +127,7 @@ import Glibc
         )
         _ = try await LiveLog.waitFor(log, "every rank training", timeout: 60) { objects in (0..<3).allSatisfy { LiveLog.step(of: $0, in: objects) >= 2 } }
         // In rank order, read from each process's environment: pids need not be (they wrap).
-        let ranks = try Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
+        let ranks = try await Self.childPids(of: demo.pid).sorted { Self.rank(of: $0) < Self.rank(of: $1) }
         #expect(ranks.count == 3)
         #expect(ranks.map(Self.rank(of:)) == [0, 1, 2])
         demo.signal(SIGKILL)
@@ -148,10 +148,10 @@ import Glibc
         )
         let name = try await waitFor("the demo's segment", timeout: 60) { shm.names.first }
         try await waitUntil("every rank past step 2", timeout: 60, every: 0.1) {
-            let steps = Self.steps(try Self.report(name, environment))
+            let steps = Self.steps(try await Self.report(name, environment))
             return steps.count == 3 && steps.allSatisfy { $0 >= 2 }
         }
-        let trigger = try ProcessRunner.ranktop(["trigger", "shm://\(name)", "--reason", "from the test"], environment: environment)
+        let trigger = try await ProcessRunner.ranktop(["trigger", "shm://\(name)", "--reason", "from the test"], environment: environment)
         #expect(trigger.status == 0, "\(trigger.stderr)")
         #expect(try await demo.wait(timeout: 60) == 0)
         // Every rank fired at the same check; the run ended cleanly, so its segment is gone.
@@ -201,7 +201,7 @@ import Glibc
             headEvents().filter { $0["kind"] as? String == "unreachable" }.count == 2
         }
         // The head's report says which ranks it cannot hear, and why.
-        let unreachable = try ProcessRunner.ranktop(["report", headLog])
+        let unreachable = try await ProcessRunner.ranktop(["report", headLog])
         #expect(unreachable.stdout.contains("unreachable for"), "\(unreachable.stdout)")
         #expect(unreachable.stdout.contains("the relay on"))
         let second = try LiveProcess(["relay", "--to", address, "--token", token], environment: relayEnvironment, in: scratch)
@@ -222,7 +222,7 @@ import Glibc
             let seqs = events.filter { $0["rank"] as? Int == rank && $0["kind"] as? String != "hello" }.compactMap { $0["seq"] as? Int }
             #expect(seqs == Array(1...(seqs.max() ?? 0)), "rank \(rank)")
         }
-        let report = try #require(try Self.json(["report", headLog, "--json"], environment: [:]) as? [String: Any])
+        let report = try #require(try await Self.json(["report", headLog, "--json"], environment: [:]) as? [String: Any])
         #expect(report.states() == ["exited", "exited"])
     }
 

@@ -24,7 +24,7 @@ struct UserStopLiveTests {
 
         let stops = LiveLog.objects(log).filter { $0["kind"] as? String == "stop" }
         #expect(stops.count == 1 && stops.first?["rank"] as? Int == -1)
-        let json = try report(log)
+        let json = try await report(log)
         #expect(json.states() == ["stopped", "stopped", "stopped"], "\(json.ranks)")
         let diagnosis = json["diagnosis"] as? [String] ?? []
         #expect(diagnosis.count == 2, "no failed or lost rank: \(diagnosis)")

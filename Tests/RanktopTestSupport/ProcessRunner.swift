@@ -8,8 +8,19 @@ public enum ProcessRunner {
         public var stderr: String
     }
 
-    /// `environment` is added to this process's own.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// `environment` is added to this process's own. The wait is on a thread of its own: tests run
+    /// in parallel on Swift's cooperative pool, one thread a core, and a test that blocked one of
+    /// them for its child's whole life held back every other test's tasks (on CI's two cores, a
+    /// collector's stack requests went out 27 s late).
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Swift.Result { try runBlocking(executable, arguments, environment: environment) })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -33,8 +44,8 @@ public enum ProcessRunner {
     }
 
     /// `ranktop ARGS`.
-    public static func ranktop(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        try run(RanktopExecutable.path, arguments, environment: environment)
+    public static func ranktop(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        try await run(RanktopExecutable.path, arguments, environment: environment)
     }
 }
 

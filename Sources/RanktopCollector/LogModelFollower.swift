@@ -16,9 +16,10 @@ import Darwin
 /// every `readInterval`, so the model is that far behind, which a once-a-second policy does not
 /// notice.
 ///
-/// It reads on an event loop, like `ViewerFeed`, not in a task: with the cooperative pool's
-/// threads busy (a process that blocks them, as a loaded test run did), a task-based follower
-/// fell 27 s behind the log, and stack capture asked that late.
+/// It reads on a thread of its own (an event loop of one thread), not in a task: with the
+/// cooperative pool's threads busy (a process that blocks them, as a loaded test run did), a
+/// task-based follower fell 27 s behind the log, and stack capture asked that late. Nor on the
+/// connections' loops: folding a flood there slowed the ingest it follows.
 final class LogModelFollower: Sendable {
     /// Its users (stack capture, hooks, metrics) read the model once a second. At a viewer's 20 ms
     /// the follower woke the collector 50 times a second (a timer, a flush of the log, a read, a
@@ -27,7 +28,9 @@ final class LogModelFollower: Sendable {
 
     private let box = NIOLockedValueBox(RunModel(limits: .report))
     private let reading = NIOLockedValueBox(Reading())
-    private let loop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    private let loop: any EventLoop = LogModelFollower.thread.next()
+    /// One for every follower of the process; never shut down, as NIO's singleton group.
+    private static let thread = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// Where the follower is in the log; only its loop's reads touch it.
     private struct Reading {

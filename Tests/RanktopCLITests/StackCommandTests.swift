@@ -26,7 +26,7 @@ import Glibc
             process.environment = ProcessInfo.processInfo.environment.merging(["XDG_RUNTIME_DIR": runtime]) { $1 }
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ProcessSpawn.run(process)
         }
 
         var environment: [String: String] { ["XDG_RUNTIME_DIR": runtime] }
@@ -103,7 +103,7 @@ import Glibc
         serve.arguments = ["serve", "--listen", "unix:\(empty)/serve.sock", "--log", "\(empty)/serve.jsonl"]
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = FileHandle.nullDevice
-        try serve.run()
+        try ProcessSpawn.run(serve)
         defer {
             kill(serve.processIdentifier, SIGINT)
             serve.waitUntilExit()

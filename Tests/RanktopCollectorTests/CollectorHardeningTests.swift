@@ -273,7 +273,7 @@ struct CollectorHardeningTests {
         process.standardOutput = out
         let err = Pipe()
         process.standardError = err
-        try process.run()
+        try ProcessSpawn.run(process)
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -329,7 +329,7 @@ struct CollectorHardeningTests {
         process.arguments = arguments
         process.standardOutput = Pipe()
         process.standardError = Pipe()
-        try process.run()
+        try ProcessSpawn.run(process)
         process.waitUntilExit()
         return process.terminationStatus
     }

@@ -32,7 +32,7 @@ final class DemoRankProcesses {
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ProcessSpawn.run(process)
             processes.append(process)
         }
     }

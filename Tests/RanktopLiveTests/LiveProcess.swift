@@ -46,7 +46,7 @@ final class LiveProcess {
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessSpawn.run(process)
     }
 
     deinit {

@@ -74,7 +74,7 @@ final class RankProcesses {
             let stderr = Pipe()
             process.standardOutput = stdout
             process.standardError = stderr
-            try process.run()
+            try ProcessSpawn.run(process)
             processes.running.append(Running(rank: rank, process: process, stdout: stdout, stderr: stderr))
         }
         return processes

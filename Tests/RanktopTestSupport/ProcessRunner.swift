@@ -29,7 +29,7 @@ public enum ProcessRunner {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ProcessSpawn.run(process)
         // Both pipes drained at once: a child filling one while we read the other would block.
         let stderrData = LockedData()
         let stderrRead = DispatchSemaphore(value: 0)

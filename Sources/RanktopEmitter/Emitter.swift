@@ -60,8 +60,10 @@ public final class Emitter: Sendable {
     /// shared memory, stores it in the rank's ring). Never blocks on I/O.
     @inline(__always)
     public func emit(_ body: EventBody) {
-        if let shared {
-            shared.emit(body)
+        // Optional chaining borrows the stored reference; `if let shared` copied it, a retain and
+        // a release on every emit (a seventh of a shared-memory emit, by `perf`).
+        if shared != nil {
+            shared?.emit(body)
         } else {
             core?.emit(body)
         }

@@ -19,15 +19,18 @@ final class SharedMemoryEmitter: Sendable {
     let rank: Int
     let segment: ShmSegment
     let area: ShmRankArea
+    // The emit path's atomics are `UnsafeAtomic`s this object owns (destroyed in `deinit`): a
+    // `ManagedAtomic` reached its storage through an indirect call each use, three an emit.
     /// Also the count of events produced: every one takes a seq, dropped or not.
-    private let nextSeq = ManagedAtomic<Int>(1)
+    private let nextSeq = UnsafeAtomic<Int>.create(1)
+    /// Shared with the control poller's thread, which may outlive this object by a moment.
     private let stopping = ManagedAtomic<Bool>(false)
     /// The blocking collective the state block holds (`n`, -1: none, and its group's hash): an
     /// async op's exit, or another group's, leaves it in place.
-    private let openCollectiveN = ManagedAtomic<Int>(-1)
-    private let openCollectiveGroup = ManagedAtomic<Int>(0)
+    private let openCollectiveN = UnsafeAtomic<Int>.create(-1)
+    private let openCollectiveGroup = UnsafeAtomic<Int>.create(0)
     /// Whether the state block holds an open barrier (read here, not copied out of the block).
-    private let barrierOpen = ManagedAtomic<Bool>(false)
+    private let barrierOpen = UnsafeAtomic<Bool>.create(false)
     private let pollerDone = DispatchSemaphore(value: 0)
     static let controlPollInterval = 0.05
     /// Stack requests older than this are history, not questions.
@@ -55,9 +58,7 @@ final class SharedMemoryEmitter: Sendable {
         }
         self.segment = segment
         self.area = area
-        var helloEvent = Event(rank: rank, ts: WallClock.now, .hello(hello))
-        helloEvent.seq = 0
-        write(helloEvent)
+        write(.hello(hello), ts: WallClock.now, seq: 0)
         let control = segment.control
         let stopping = stopping, pollerDone = pollerDone
         DetachedThread.start(name: "ranktop-shm-ctl", stackSize: 128 * 1024) {
@@ -66,39 +67,46 @@ final class SharedMemoryEmitter: Sendable {
         }
     }
 
+    deinit {
+        nextSeq.destroy()
+        openCollectiveN.destroy()
+        openCollectiveGroup.destroy()
+        barrierOpen.destroy()
+    }
+
     @inline(__always)
     func emit(_ body: EventBody) {
         let seq = nextSeq.loadThenWrappingIncrement(ordering: .relaxed)
         guard !stopping.load(ordering: .relaxed) else { return }
-        var event = Event(rank: rank, ts: WallClock.now, body)
-        event.seq = seq
-        write(event)
+        let micros = WallClock.microseconds
+        // The record's `ts` text and the state block's `ts` are the same microsecond.
+        write(body, ts: Double(micros) / 1e6, micros: micros, seq: seq)
     }
 
     /// Encodes (on the stack for the frequent kinds), stores the record, then the state block's
     /// copy and scalars.
-    private func write(_ event: Event) {
+    private func write(_ body: borrowing EventBody, ts: Double, micros: Int? = nil, seq: Int) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { scratch in
             var encoder = ShmRecordEncoder(scratch)
-            if ShmRecordEncoder.encode(event, into: &encoder) {
-                store(event, encoder.bytes)
+            if ShmRecordEncoder.encode(body, rank: rank, ts: ts, micros: micros, seq: seq, into: &encoder) {
+                store(body, ts: ts, seq: seq, encoder.bytes)
             } else {
                 var line: [UInt8] = []
-                EventEncoder.encode(event, into: &line)
+                EventEncoder.encode(Event(rank: rank, ts: ts, seq: seq, copy body), into: &line)
                 line.removeLast()
-                line.withUnsafeBytes { store(event, $0) }
+                line.withUnsafeBytes { store(body, ts: ts, seq: seq, $0) }
             }
         }
     }
 
-    private func store(_ event: Event, _ bytes: UnsafeRawBufferPointer) {
+    private func store(_ body: borrowing EventBody, ts: Double, seq: Int, _ bytes: UnsafeRawBufferPointer) {
         area.write(record: bytes)
-        area.noteEvent(ts: event.ts, seq: event.seq ?? 0)
-        switch event.body {
+        area.noteEvent(ts: ts, seq: seq)
+        switch body {
         case .hello:
             area.setState(.hello, to: bytes)
         case let .progress(progress):
-            area.noteProgress(ts: event.ts, step: progress.step, total: progress.total)
+            area.noteProgress(ts: ts, step: progress.step, total: progress.total)
             area.setState(.progress, to: bytes)
             // A step ends every collective the rank was in (the model's rule too).
             if openCollectiveN.exchange(-1, ordering: .relaxed) >= 0 {
@@ -108,7 +116,7 @@ final class SharedMemoryEmitter: Sendable {
         case .barrierEnter:
             barrierOpen.store(true, ordering: .relaxed)
             area.setState(.barrier, to: bytes)
-            area.noteWait(since: event.ts)
+            area.noteWait(since: ts)
         case .barrierExit:
             barrierOpen.store(false, ordering: .relaxed)
             area.clearState(.barrier)
@@ -117,7 +125,7 @@ final class SharedMemoryEmitter: Sendable {
             openCollectiveGroup.store(enter.group.hashValue, ordering: .relaxed)
             openCollectiveN.store(enter.n, ordering: .relaxed)
             area.setState(.collective, to: bytes)
-            area.noteWait(since: event.ts)
+            area.noteWait(since: ts)
         case let .collectiveExit(exit):
             let open = openCollectiveN.load(ordering: .relaxed)
             guard open >= 0, exit.n >= open, exit.group.hashValue == openCollectiveGroup.load(ordering: .relaxed) else { break }

@@ -42,6 +42,45 @@ import RanktopProtocol
         }
     }
 
+    /// The emitter hands the clock's whole microseconds along with `ts = micros / 1e6`: the
+    /// record is the line `EventEncoder` writes for that `ts`.
+    @Test func aTimestampGivenInMicrosecondsIsTheSameText() {
+        let micros = [0, 999_999, 1_000_000, 1_764_374_400_000_000, 1_764_374_400_500_000, 1_764_374_400_000_001, 1_796_134_296_012_746, 1_796_134_296_012_750, 12_000_009, 4_102_444_799_999_999]
+        for value in micros {
+            let event = Event(rank: 3, ts: Double(value) / 1e6, seq: 7, .barrierExit(n: 12))
+            var line: [UInt8] = []
+            EventEncoder.encode(event, into: &line)
+            line.removeLast()
+            let ours = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { scratch in
+                var encoder = ShmRecordEncoder(scratch)
+                return ShmRecordEncoder.encode(event, micros: value, into: &encoder) ? Array(encoder.bytes) : nil
+            }
+            #expect(ours == line, "\(value): \(String(decoding: ours ?? [], as: UTF8.self)) vs \(String(decoding: line, as: UTF8.self))")
+        }
+    }
+
+    @Test func integersOfEveryWidthAreTheSameText() {
+        var values: [UInt] = [0, UInt.max]
+        var power: UInt = 1
+        for _ in 0..<20 {
+            values += [power - 1, power, power + 1]
+            let (next, overflow) = power.multipliedReportingOverflow(by: 10)
+            if overflow { break }
+            power = next
+        }
+        for value in values {
+            #expect(ShmRecordEncoder.digitCount(value) == String(value).count, "\(value)")
+            // Every width of integer, as `n` and as `seq`, is the general encoder's text.
+            let n = Int(truncatingIfNeeded: value)
+            for event in [Event(rank: 0, ts: 1_764_374_400.5, seq: 1, .barrierExit(n: n)), Event(rank: 1, ts: 1_764_374_400.5, seq: max(n, 0), .barrierExit(n: 0))] {
+                var line: [UInt8] = []
+                EventEncoder.encode(event, into: &line)
+                line.removeLast()
+                #expect(Self.stackEncoded(event) == line, "\(n)")
+            }
+        }
+    }
+
     @Test func rareKindsAndOversizeRecordsGoToTheGeneralEncoder() {
         #expect(Self.stackEncoded(Event(rank: 0, ts: 1, seq: 0, .log(level: .info, msg: "x"))) == nil)
         #expect(Self.stackEncoded(Event(rank: 0, ts: 1, seq: 0, .hello(Hello(run: "r", world: 1, localRank: 0, localWorld: 1, node: "n", pid: 1, runtime: "t")))) == nil)

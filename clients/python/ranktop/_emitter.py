@@ -69,6 +69,16 @@ except ImportError:  # pragma: no cover - CPython always has it
 if _encode_string is None:  # pragma: no cover
     from json.encoder import py_encode_basestring_ascii as _encode_string  # type: ignore[assignment]
 
+# The batch encoder in C, when built (`python setup.py build_ext --inplace`, which
+# scripts/test-python runs); the same bytes as `_encode_batch_in_python`. Off with
+# RANKTOP_PYTHON_ENCODER=1 (to compare the two).
+try:
+    if os.environ.get("RANKTOP_PYTHON_ENCODER") == "1":
+        raise ImportError
+    from . import _native  # type: ignore[attr-defined]
+except ImportError:
+    _native = None
+
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _INFINITY = float("inf")
 
@@ -315,6 +325,19 @@ class Emitter:
         return data if count else None
 
     def _encode_batch(self, batch) -> Tuple[bytes, int]:
+        """The lines of a batch, joined: (bytes, lines): in C when `_native` is built (the common
+        events; any other goes through `_encode_one`), else in Python."""
+        if _native is not None:
+            return _native.encode_batch(batch, self._prefixes, self._keys, self._metric_keys, self._encode_one)
+        return self._encode_batch_in_python(batch)
+
+    def _encode_one(self, item: Item) -> Optional[bytes]:
+        """One item's line by the Python encoder (which fills the caches and counts oversize
+        lines); None when it cannot be sent."""
+        data, count = self._encode_batch_in_python([item])
+        return data if count else None
+
+    def _encode_batch_in_python(self, batch) -> Tuple[bytes, int]:
         """The lines of a batch, joined: (bytes, lines). Pre-built prefixes per kind, cached
         field-name prefixes and per-value formatting into one list, one join for the batch; json's
         encoder only for values other than numbers, strings, bools and None. Runs on the writer
@@ -357,7 +380,10 @@ class Emitter:
             if kind is float:
                 number = repr(value) if value - value == 0 else "null"
             elif kind is int:
-                number = repr(float(value))
+                try:
+                    number = repr(float(value))
+                except OverflowError:  # past a float's range: not a number a chart can show
+                    number = "null"
             else:
                 cleaned = _number(value)
                 if cleaned is _SKIP:

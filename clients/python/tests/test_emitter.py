@@ -247,3 +247,76 @@ def test_the_writer_waits_for_the_next_tick_of_the_wall_clock():
         assert 0 < wait <= interval
         tick = round((before + wait) / interval) * interval
         assert abs(before + wait - tick) <= (after - before) + 1e-6
+
+
+class _Scalar:
+    """A tensor-like metric value (`item()`), which only the Python encoder reads."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def item(self):
+        return self.value
+
+
+def _mixed_events(count):
+    """Every kind of value both encoders meet, the common ones most often, in a seeded mix."""
+    import random
+
+    rng = random.Random(7)
+    names = ["step", "total", "epoch", "name", "site", "n", "group", "op", "async", "msg", "frames", "extra"]
+    values = [
+        lambda: rng.randrange(-2 ** 63, 2 ** 63), lambda: rng.randrange(100), lambda: 2 ** 70, lambda: True, lambda: False,
+        lambda: None, lambda: rng.random() * 10 ** rng.randrange(-12, 12), lambda: float("nan"), lambda: float("-inf"),
+        lambda: "save", lambda: 'q"uo\\te\n\t\x01\x7f', lambda: "caf\u00e9", lambda: "x" * rng.choice([10, 1100, 70000]),
+        lambda: ["a", 1], lambda: {"nested": 1}, lambda: object(), lambda: 0.1,
+    ]
+    metric_values = [lambda: rng.random(), lambda: rng.randrange(10 ** 6), lambda: 2 ** 1100, lambda: float("inf"),
+                     lambda: _Scalar(0.5), lambda: "text", lambda: True]
+    events = []
+    for seq in range(count):
+        kind = rng.choice(["progress", "progress", "barrier.enter", "collective.enter", "log", "kind-%d" % rng.randrange(50)])
+        ts = rng.choice([1764374400.0 + rng.random() * 10 ** 7, 1764374400.0, 1764374400.5, 0.5, 2 ** 40 + 0.25])
+        fields = None
+        if rng.random() < 0.9:
+            fields = {rng.choice(names): rng.choice(values)() for _ in range(rng.randrange(0, 6))}
+            if kind == "progress":
+                fields["metrics"] = {"m%d" % rng.randrange(30): rng.choice(metric_values)() for _ in range(rng.randrange(0, 5))}
+        events.append((kind, ts, seq, fields))
+    return events
+
+
+@pytest.mark.skipif(_emitter._native is None and os.environ.get("RANKTOP_REQUIRE_NATIVE") != "1",
+                    reason="the C encoder is not built here (scripts/test-python builds it)")
+def test_the_c_batch_encoder_writes_the_python_encoders_bytes():
+    assert _emitter._native is not None, "RANKTOP_REQUIRE_NATIVE=1 but ranktop._native did not import"
+    events = _mixed_events(4000)
+    native = Emitter(transport_for(parse_address("unix:/nonexistent.sock")), 3, dict(HELLO))
+    python = Emitter(transport_for(parse_address("unix:/nonexistent.sock")), 3, dict(HELLO))
+    # In batches, as the writer takes them: the caches fill as they go, so later events of a kind
+    # take the C path where the first took Python's.
+    for start in range(0, len(events), 128):
+        batch = events[start:start + 128]
+        assert native._encode_batch(batch) == python._encode_batch_in_python(batch), start
+    assert native.oversized == python.oversized > 0
+    # A training loop's events: all but the first of each kind and name take the C path.
+    loop = []
+    for step in range(2000):
+        loop.append(("progress", 1764374400.0 + step * 0.0173, 2 * step, {"step": step, "total": 2000, "epoch": step / 100,
+                                                                          "metrics": {"loss": 2.5 / (step + 1), "lr": 3e-4, "tokens": 4096}}))
+        loop.append(("barrier.enter", 1764374400.0 + step * 0.0173 + 1e-6, 2 * step + 1,
+                     {"n": step, "name": 'save "ckpt"\n', "site": "train.py:88"}))
+    slow_calls = []
+    original = native._encode_one
+    native._encode_one = lambda item: slow_calls.append(item) or original(item)
+    assert native._encode_batch(loop) == python._encode_batch_in_python(loop)
+    assert len(slow_calls) <= 2, slow_calls[:3]  # the first progress (new metric names), perhaps the first barrier
+    # Timestamps of every magnitude the C path takes and around its edges (2^33 s: where a double's
+    # spacing passes a microsecond).
+    import random
+
+    rng = random.Random(11)
+    stamps = [rng.uniform(1e6, 2 ** 34) for _ in range(3000)] + [time.time() + i * 1e-6 for i in range(2000)]
+    stamps += [1e6, 1e6 + 1e-6, 2.0 ** 33 - 1e-6, 2.0 ** 33, 2.0 ** 33 + 0.5, 1764374400.0, 0.0, 999999.999999]
+    batch = [("barrier.exit", ts, i, {"n": i}) for i, ts in enumerate(stamps)]
+    assert native._encode_batch(batch) == python._encode_batch_in_python(batch)

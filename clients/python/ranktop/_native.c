@@ -175,33 +175,10 @@ static int put_metrics(Buffer *b, PyObject *metrics, PyObject *metric_keys, Py_s
     return FAST;
 }
 
-static int put_line(Buffer *b, PyObject *item, PyObject *prefixes, PyObject *keys, PyObject *metric_keys) {
-    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 4) return SLOW;
-    PyObject *kind = PyTuple_GET_ITEM(item, 0);
-    PyObject *ts = PyTuple_GET_ITEM(item, 1);
-    PyObject *seq = PyTuple_GET_ITEM(item, 2);
-    PyObject *fields = PyTuple_GET_ITEM(item, 3);
-    if (!PyUnicode_CheckExact(kind) || !PyFloat_CheckExact(ts) || !PyLong_CheckExact(seq)) return SLOW;
-    if (fields != Py_None && !PyDict_CheckExact(fields)) return SLOW;
-
-    Py_ssize_t start = b->len;
-    PyObject *prefix = PyDict_GetItemWithError(prefixes, kind);
-    if (!prefix) return PyErr_Occurred() ? FAILED : SLOW;
-    if (!PyUnicode_CheckExact(prefix)) return SLOW;
-    int done = put_ascii_str(b, prefix);
-    if (done != FAST) return done;
-    done = put_timestamp(b, PyFloat_AS_DOUBLE(ts));
-    if (done != FAST) return done;
-    int overflow = 0;
-    long long seq_value = PyLong_AsLongLongAndOverflow(seq, &overflow);
-    if (overflow || (seq_value == -1 && PyErr_Occurred())) {
-        PyErr_Clear();
-        return SLOW;
-    }
-    if (!put(b, ",\"seq\":", 7)) return FAILED;
-    if (put_long(b, seq_value) != FAST) return FAILED;
-
-    int long_text = 0;
+/* `,"name":value` for every field, as `append_field_texts` writes them; `long_text` when a value
+ * took more than 1,024 bytes. */
+static int put_fields(Buffer *b, PyObject *fields, PyObject *keys, PyObject *metric_keys, int *long_text) {
+    int done, overflow = 0;
     if (fields != Py_None) {
         Py_ssize_t position = 0;
         PyObject *name, *value;
@@ -241,9 +218,41 @@ static int put_line(Buffer *b, PyObject *item, PyObject *prefixes, PyObject *key
             } else {
                 return SLOW;
             }
-            if (written > LONG_TEXT) long_text = 1;
+            if (written > LONG_TEXT) *long_text = 1;
         }
     }
+    return FAST;
+}
+
+static int put_line(Buffer *b, PyObject *item, PyObject *prefixes, PyObject *keys, PyObject *metric_keys) {
+    if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 4) return SLOW;
+    PyObject *kind = PyTuple_GET_ITEM(item, 0);
+    PyObject *ts = PyTuple_GET_ITEM(item, 1);
+    PyObject *seq = PyTuple_GET_ITEM(item, 2);
+    PyObject *fields = PyTuple_GET_ITEM(item, 3);
+    if (!PyUnicode_CheckExact(kind) || !PyFloat_CheckExact(ts) || !PyLong_CheckExact(seq)) return SLOW;
+    if (fields != Py_None && !PyDict_CheckExact(fields)) return SLOW;
+
+    Py_ssize_t start = b->len;
+    PyObject *prefix = PyDict_GetItemWithError(prefixes, kind);
+    if (!prefix) return PyErr_Occurred() ? FAILED : SLOW;
+    if (!PyUnicode_CheckExact(prefix)) return SLOW;
+    int done = put_ascii_str(b, prefix);
+    if (done != FAST) return done;
+    done = put_timestamp(b, PyFloat_AS_DOUBLE(ts));
+    if (done != FAST) return done;
+    int overflow = 0;
+    long long seq_value = PyLong_AsLongLongAndOverflow(seq, &overflow);
+    if (overflow || (seq_value == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return SLOW;
+    }
+    if (!put(b, ",\"seq\":", 7)) return FAILED;
+    if (put_long(b, seq_value) != FAST) return FAILED;
+
+    int long_text = 0;
+    done = put_fields(b, fields, keys, metric_keys, &long_text);
+    if (done != FAST) return done;
     /* As `_encode_batch`: a line with a long value that would pass the limit is the slow path's
      * to count as oversized. */
     if (long_text && b->len - start + 1 > MAX_LINE_BYTES) return SLOW;
@@ -293,7 +302,57 @@ error:
     return NULL;
 }
 
+/* `encode_record(kind, us, seq, fields, prefixes, keys, metric_keys) -> bytes | None`: the
+ * shared-memory writer's record (the socket line without its newline) with `ts` from the integer
+ * microseconds `us` (1 s <= ts < 2^33 s), as `SharedMemoryEmitter.emit` writes it; None when an
+ * event needs its Python encoder (an uncached kind or name, another value type, another `ts`). */
+static PyObject *encode_record(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *kind, *fields, *prefixes, *keys, *metric_keys;
+    long long us, seq;
+    if (!PyArg_ParseTuple(args, "OLLOO!O!O!:encode_record", &kind, &us, &seq, &fields, &PyDict_Type, &prefixes,
+                          &PyDict_Type, &keys, &PyDict_Type, &metric_keys)) {
+        return NULL;
+    }
+    if (!(us > 999999 && us < (1LL << 33) * 1000000LL)) Py_RETURN_NONE;
+    if (fields != Py_None && !PyDict_CheckExact(fields)) Py_RETURN_NONE;
+    PyObject *prefix = PyDict_GetItemWithError(prefixes, kind);
+    if (!prefix) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (!PyUnicode_CheckExact(prefix)) Py_RETURN_NONE;
+    char stack[32];
+    Buffer b = {NULL, 0, 0};
+    int done = put_ascii_str(&b, prefix);
+    if (done == FAST) {
+        char text[48];
+        long long fraction = us % 1000000;
+        int n = snprintf(text, sizeof text, "%lld.%06lld", us / 1000000, fraction);
+        while (fraction && text[n - 1] == '0') n--;  /* trailing zeros, but "S.0" for a whole second */
+        if (!fraction) n -= 5;
+        done = put(&b, text, n) ? FAST : FAILED;
+    }
+    if (done == FAST) {
+        int n = snprintf(stack, sizeof stack, ",\"seq\":%lld", seq);
+        done = put(&b, stack, n) ? FAST : FAILED;
+    }
+    int long_text = 0;
+    if (done == FAST) done = put_fields(&b, fields, keys, metric_keys, &long_text);
+    if (done == FAST) done = put(&b, "}", 1) ? FAST : FAILED;
+    if (done == FAST && b.len > MAX_LINE_BYTES) done = SLOW;  /* too long for a record: Python's to count */
+    PyObject *result = NULL;
+    if (done == FAST) {
+        result = PyBytes_FromStringAndSize(b.data, b.len);
+    } else if (done == SLOW) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
+    PyMem_Free(b.data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"encode_record", encode_record, METH_VARARGS, "A shared-memory record's bytes, or None for the Python encoder."},
     {"encode_batch", encode_batch, METH_VARARGS, "The lines of a batch of queued events: (bytes, lines)."},
     {NULL, NULL, 0, NULL},
 };

@@ -39,6 +39,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._emitter import Emitter as _SocketEmitter
+from ._emitter import _native
 from ._emitter import _encode_string, append_field_texts
 from ._transport import MAX_LINE_BYTES
 
@@ -557,7 +558,10 @@ class SharedMemoryEmitter:
             # The socket emitter's line, byte for byte, for the common kinds and field types; a kind
             # or field name not seen yet, and any other value, take `_encode` (KeyError).
             data = None
-            if 999999 < us < _FAST_TS_LIMIT:
+            if _native is not None:
+                # The same bytes in C (None: an event the code below knows and C does not).
+                data = _native.encode_record(kind, us, seq, fields, self._prefixes, self._keys, self._metric_keys)
+            if data is None and 999999 < us < _FAST_TS_LIMIT:
                 try:
                     digits = str(us)
                     fraction = digits[-6:]

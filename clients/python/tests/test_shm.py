@@ -721,3 +721,28 @@ def test_a_segment_that_cannot_be_made_is_one_warning_and_the_script_runs(shm_di
     (code, output), = spawn(source, world=1, address="shm://run", env={"RANKTOP_SHM_DIR": missing}).wait()
     assert code == 0 and "RAN" in output
     assert output.count("ranktop: RANKTOP_ADDR=shm://run") == 1 and "cannot open" in output, output
+
+
+@pytest.mark.skipif(_shm._native is None and os.environ.get("RANKTOP_REQUIRE_NATIVE") != "1",
+                    reason="the C encoder is not built here (scripts/test-python builds it)")
+def test_the_c_record_encoder_writes_the_python_writers_bytes(shm_dir):
+    from tests.test_emitter import _mixed_events
+
+    assert _shm._native is not None, "RANKTOP_REQUIRE_NATIVE=1 but ranktop._native did not import"
+    emitter = make("native", ring_slots=1024)
+    taken = 0
+    rng = random.Random(5)
+    events = _mixed_events(3000)
+    events += [("progress", 0.0, 3000 + i, {"step": i, "total": 10, "metrics": {"loss": 1.0 / (i + 1)}}) for i in range(500)]
+    for kind, ts, seq, fields in events:
+        us = rng.choice([time.time_ns() // 1000, rng.randrange(1, 2 ** 34 * 10 ** 6), 10 ** 6 * rng.randrange(1, 10 ** 9)])
+        ours = _shm._native.encode_record(kind, us, seq, fields, emitter._prefixes, emitter._keys, emitter._metric_keys)
+        theirs = emitter._encode(kind, us, seq, fields)  # the Python encoder; it fills the caches
+        if ours is not None:
+            taken += 1
+            assert ours == theirs, (kind, us, seq, fields)
+        _shm._native.encode_record(kind, us, seq, fields, emitter._prefixes, emitter._keys, emitter._metric_keys)
+        again = _shm._native.encode_record(kind, us, seq, fields, emitter._prefixes, emitter._keys, emitter._metric_keys)
+        assert again is None or again == theirs, (kind, us, seq, fields)
+    assert taken > 500
+    emitter.stop()

@@ -15,6 +15,7 @@ extension DistributedState {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { [self] in
+                terminationStarted.signal()
                 emit(.bye(code: 128 + Int(signalNumber), error: "stopped by \(name)"))
                 emitter?.close(timeout: 0.5)
                 _exit(128 + signalNumber)
@@ -22,6 +23,23 @@ extension DistributedState {
             source.resume()
             signalSources.withLockedValue { $0.append(RetainedSignalSource(source: source)) }
         }
+    }
+}
+
+extension DistributedState {
+    /// How long a rank that lost the store waits for a termination signal before it calls the
+    /// loss its failure. A launcher stopping the run signals every rank at once; rank 0, the
+    /// store, may exit before another rank's handler has run, and that rank, in a collective,
+    /// then saw the store go first and reported a failure the user's stop had caused (a
+    /// fresh-clone CI: `ranks 0, 2 stopped by SIGTERM`, rank 1 `failed`).
+    static let stopGrace = 1.0
+
+    /// With termination signals reported: waits up to `stopGrace` for one; if it comes, its
+    /// handler says `bye` and exits the process, and this thread waits for that.
+    func awaitTheStopThatExplains() {
+        guard !signalSources.withLockedValue({ $0.isEmpty }) else { return }
+        guard terminationStarted.wait(timeout: .now() + DistributedState.stopGrace) == .success else { return }
+        while true { pause() }
     }
 }
 

@@ -56,6 +56,8 @@ public final class DistributedState: Sendable {
     let counters = NIOLockedValueBox(Counters())
     /// Kept alive for as long as the state: a released dispatch source stops delivering.
     let signalSources = NIOLockedValueBox<[RetainedSignalSource]>([])
+    /// Signalled by a termination signal's handler as it starts (see `awaitTheStopThatExplains`).
+    let terminationStarted = DispatchSemaphore(value: 0)
 
     struct Counters {
         var barriers = 0
@@ -159,6 +161,7 @@ public final class DistributedState: Sendable {
             finish()
             return result
         } catch {
+            if let rendezvous = error as? RendezvousError, rendezvous.storeGone { awaitTheStopThatExplains() }
             finish(code: 1, error: String(describing: error))
             throw error
         }

@@ -176,6 +176,34 @@ struct DemoRankProcessTests {
         #expect(survivor.stderr.contains("went away (rank 0 exited or crashed)"), "stderr: \(survivor.stderr)")
     }
 
+    /// A launcher's teardown reaches rank 0 (the store) first: the rank that sees the store go
+    /// and is then signalled says it was stopped, not that it failed.
+    @Test func test_aRankThatLosesTheStoreAndIsThenTerminatedWasStoppedNotFailed() async throws {
+        let listener = try TestListener()
+        defer { listener.stop() }
+        // 20 s steps: rank 0 spends 80 s in load_dataset's main-first block, rank 1 waits for it
+        // in the phase's barrier, reading from the store.
+        let ranks = try RankProcesses.launch(
+            world: 2, arguments: ["--steps", "2", "--step-time", "20"],
+            environment: ["RANKTOP_ADDR": listener.address, "RANKTOP_RUN": "teardown"]
+        )
+        try await listener.waitUntil(timeout: 30, "rank 1 in the barrier") { _ in
+            listener.lines(ofRank: 1).contains { decodeEvent($0)?.kind == .barrierEnter }
+        }
+        // Rank 0 gone first (rank 1 sees the store close at once), then the signal: the order a
+        // launcher's teardown can have.
+        kill(ranks.pids[0]!, SIGKILL)
+        try await waitUntil("rank 0 gone", timeout: 10, every: 0.005) { kill(ranks.pids[0]!, 0) != 0 || ProcessStat.isZombie(Int(ranks.pids[0]!)) }
+        kill(ranks.pids[1]!, SIGTERM)
+        let finished = try await ranks.wait(timeout: 30)
+        let survivor = try #require(finished.first { $0.rank == 1 })
+        #expect(survivor.status == 128 + SIGTERM, "stderr: \(survivor.stderr)")
+        try await listener.waitUntil("rank 1's bye") { _ in listener.lines(ofRank: 1).contains { decodeEvent($0)?.kind == .bye } }
+        // Its only word on the way out: stopped, never a failure first.
+        let byes = listener.lines(ofRank: 1).compactMap(decodeEvent).filter { $0.kind == .bye }.map(\.body)
+        #expect(byes == [.bye(code: 128 + Int(SIGTERM), error: "stopped by SIGTERM")], "\(byes)")
+    }
+
     @Test func test_aTerminatedRankSaysWhyInItsBye() async throws {
         let listener = try TestListener()
         defer { listener.stop() }

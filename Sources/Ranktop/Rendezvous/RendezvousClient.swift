@@ -182,7 +182,7 @@ private struct RendezvousChannel: Sendable {
 
     private func storeGone(_ what: String) -> RendezvousError {
         RendezvousError(
-            "rank \(rank): \(what): the rendezvous store at \(endpoint) went away (rank 0 exited or crashed)")
+            "rank \(rank): \(what): the rendezvous store at \(endpoint) went away (rank 0 exited or crashed)", storeGone: true)
     }
 }
 

@@ -122,6 +122,12 @@ extension Collector {
     /// A wrong or missing token: logged (the first few, then a count), and answered only after a
     /// delay that grows with recent failures, so guessing is slow and never silent.
     func refuseToken(from peer: PeerIdentity, presented: Bool) async {
+        let delay = noteTokenRefusal(from: peer, presented: presented)
+        try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+    }
+
+    /// The accounting and the log line of a refusal; returns how long to wait before answering.
+    func noteTokenRefusal(from peer: PeerIdentity, presented: Bool) -> Double {
         let (delay, shouldLog, total) = state.withLockedValue { state in
             let (delay, log) = state.guards.tokenFailed(now: MonotonicClock.now)
             return (delay, log, state.guards.tokenFailures)
@@ -131,7 +137,7 @@ extension Collector {
             log.append(Event(rank: -1, ts: WallClock.now, .log(level: .warning, msg: "collector refused \(peer): \(what) (\(total) refused so far)")))
         }
         warnOnce(key: "token", "a connection from \(peer) was refused: \(presented ? "wrong token" : "no token"); ranks need RANKTOP_TOKEN, viewers --token")
-        try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+        return delay
     }
 
     /// Withdraws injections that expired; called every second.

@@ -116,12 +116,11 @@ final class CollectorConnectionHandler: ChannelInboundHandler {
         mode = .request
         silenceCheck?.cancel()
         endReason = "disconnected by the collector: hello with a wrong token"
+        // The delay on the connection's event loop, not in a task: a process whose cooperative
+        // pool is busy (a loaded test run) held a refused rank's connection open for over 20 s.
+        let delay = collector.noteTokenRefusal(from: peer, presented: true)
         let channel = context.channel
-        let collector = collector, peer = peer
-        requestTask = Task {
-            await collector.refuseToken(from: peer, presented: true)
-            try? await channel.close().get()
-        }
+        context.eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { channel.close(promise: nil) }
     }
 
     private func handle(_ line: UnsafeBufferPointer<UInt8>, stream: RankStream, context: ChannelHandlerContext) -> RankStream.Verdict {

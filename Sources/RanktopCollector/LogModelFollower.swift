@@ -54,8 +54,8 @@ final class LogModelFollower: Sendable {
         if started { loop.execute { self.step() } }
     }
 
-    /// Reads a chunk; again at once while behind (yielding the loop between chunks, so catching up
-    /// on a long log never holds a connection back), else after `readInterval`.
+    /// Reads a chunk; again at once while behind (yielding the thread between chunks, so the
+    /// followers of other collectors in this process take turns), else after `readInterval`.
     private func step() {
         switch readChunk() {
         case .behind: loop.execute { self.step() }

@@ -8,16 +8,13 @@ public enum ProcessRunner {
         public var stderr: String
     }
 
-    /// `environment` is added to this process's own. The wait is on a thread of its own: tests run
-    /// in parallel on Swift's cooperative pool, one thread a core, and a test that blocked one of
-    /// them for its child's whole life held back every other test's tasks (on CI's two cores, a
-    /// collector's stack requests went out 27 s late).
+    /// `environment` is added to this process's own. Blocks the calling thread for the child's
+    /// life. Waiting on a thread of its own per call crashed the test run twice in Foundation's
+    /// `Process.run` (SIGSEGV in a `memmove`, fresh-clone CI), even with spawns serialized; the
+    /// collector paths that a blocked cooperative pool had delayed (stack capture, the model
+    /// follower, token refusals) no longer run on that pool.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Swift.Result { try runBlocking(executable, arguments, environment: environment) })
-            }.start()
-        }
+        try runBlocking(executable, arguments, environment: environment)
     }
 
     private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {

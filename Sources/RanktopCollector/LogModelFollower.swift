@@ -3,11 +3,6 @@ import NIOCore
 import NIOPosix
 import RanktopModel
 import RanktopProtocol
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The run model folded from the log by a follower of its own, off the ingest path: a `serve`
 /// that captures stacks needs the model once a second, and folding it under the log's lock on
@@ -36,7 +31,7 @@ final class LogModelFollower: Sendable {
     private struct Reading {
         var log: CollectorLog?
         var offset = 0
-        var fd: Int32 = -1
+        var file: LogFileReader?
         var buffer: [UInt8] = []
         var decoder = EventStreamDecoder()
         /// Made when following starts (a promise never completed is a leak NIO reports).
@@ -48,6 +43,7 @@ final class LogModelFollower: Sendable {
         let started = reading.withLockedValue { reading in
             guard reading.done == nil else { return false }
             reading.log = log
+            reading.file = LogFileReader(path: log.path)
             reading.done = loop.makePromise(of: Void.self)
             return true
         }
@@ -69,43 +65,36 @@ final class LogModelFollower: Sendable {
     private func readChunk() -> ReadOutcome {
         reading.withLockedValue { reading in
             guard let log = reading.log else { return .finished }
-            while true {
-                let (end, closed) = log.flushedEnd()
-                guard end > reading.offset else {
-                    guard closed else { return .caughtUp }
-                    Self.stopReading(&reading)
-                    return .finished
-                }
-                if reading.fd < 0 { reading.fd = open(log.path, O_RDONLY | O_CLOEXEC) }
-                if reading.buffer.isEmpty { reading.buffer = [UInt8](repeating: 0, count: LogTail.chunkBytes) }
-                let count = min(LogTail.chunkBytes, end - reading.offset)
-                let offset = reading.offset
-                let fd = reading.fd
-                let got = fd < 0 ? 0 : reading.buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-                if got < 0, errno == EINTR { continue }
-                // The file is only appended to: no bytes where its end says there are is a file
-                // cut under us (or one that could not be opened); the model stays as it is.
-                guard got > 0 else {
-                    Self.stopReading(&reading)
-                    return .finished
-                }
-                reading.offset += got
-                reading.buffer.withUnsafeBufferPointer { bytes in
-                    box.withLockedValue { model in
-                        reading.decoder.feed(UnsafeBufferPointer(rebasing: bytes.prefix(got))) { model.apply($0) }
-                    }
-                }
-                return reading.offset >= end ? .caughtUp : .behind
+            let (end, closed) = log.flushedEnd()
+            guard end > reading.offset else {
+                guard closed else { return .caughtUp }
+                Self.stopReading(&reading)
+                return .finished
             }
+            if reading.buffer.isEmpty { reading.buffer = [UInt8](repeating: 0, count: LogTail.chunkBytes) }
+            let count = min(LogTail.chunkBytes, end - reading.offset)
+            let offset = reading.offset
+            let got = reading.buffer.withUnsafeMutableBytes { reading.file?.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(count))) } ?? 0
+            // No bytes where the log's end says there are: a file cut under us, or one that
+            // could not be opened; the model stays as it is.
+            guard got > 0 else {
+                Self.stopReading(&reading)
+                return .finished
+            }
+            reading.offset += got
+            reading.buffer.withUnsafeBufferPointer { bytes in
+                box.withLockedValue { model in
+                    reading.decoder.feed(UnsafeBufferPointer(rebasing: bytes.prefix(got))) { model.apply($0) }
+                }
+            }
+            return reading.offset >= end ? .caughtUp : .behind
         }
     }
 
     private static func stopReading(_ reading: inout Reading) {
         reading.decoder.finish()
-        if reading.fd >= 0 {
-            close(reading.fd)
-            reading.fd = -1
-        }
+        reading.file?.closeFile()
+        reading.file = nil
         reading.log = nil
         reading.buffer = []
     }

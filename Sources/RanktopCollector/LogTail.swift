@@ -12,7 +12,7 @@ public actor LogTail {
     public static let chunkBytes = 256 * 1024
     private let log: CollectorLog
     private var offset = 0
-    private var fd: Int32 = -1
+    private var file: LogFileReader
     private var done = false
     /// Allocated on the first read, then reused for every read.
     private var buffer: [UInt8] = []
@@ -27,6 +27,7 @@ public actor LogTail {
     init(log: CollectorLog, from offset: Int = 0) {
         self.log = log
         self.offset = offset
+        file = LogFileReader(path: log.path)
     }
 
     /// Hands the next bytes of the log (whole lines or not) to `consume`, waiting for new ones;
@@ -38,13 +39,11 @@ public actor LogTail {
                 if due > .now { try? await Task.sleep(until: due, clock: .continuous) }
             }
             guard let end = await log.waitForData(beyond: offset) else { break }
-            if fd < 0 { fd = open(log.path, O_RDONLY | O_CLOEXEC) }
-            guard fd >= 0 else { break }
             if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: LogTail.chunkBytes) }
             let count = min(LogTail.chunkBytes, end - offset)
-            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else { break }
+            let at = offset
+            guard let got = buffer.withUnsafeMutableBytes({ file.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(count))) }),
+                  got > 0 else { break }
             offset += got
             caughtUpAt = offset >= end ? .now : nil
             return buffer.withUnsafeBufferPointer { consume(UnsafeBufferPointer(rebasing: $0.prefix(got))) }
@@ -71,9 +70,6 @@ public actor LogTail {
     /// Stops following; the next call returns nil.
     public func finish() {
         done = true
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
+        file.closeFile()
     }
 }

@@ -18,7 +18,7 @@ final class ViewerFeed {
     private let channel: any Channel
     private let log: CollectorLog
     private var offset: Int
-    private var fd: Int32 = -1
+    private var file: LogFileReader
     private let done: EventLoopPromise<Void>
     private static let readInterval: TimeAmount = {
         let (seconds, attoseconds) = LogTail.liveReadInterval.components
@@ -30,6 +30,7 @@ final class ViewerFeed {
         self.log = log
         self.offset = offset
         self.done = done
+        file = LogFileReader(path: log.path)
     }
 
     /// Until the log is closed and fully sent, or the viewer goes away (then it throws).
@@ -49,13 +50,17 @@ final class ViewerFeed {
             channel.eventLoop.assumeIsolated().scheduleTask(in: ViewerFeed.readInterval) { self.step() }
             return
         }
-        if fd < 0 { fd = open(log.path, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return finish(ChannelError.ioOnClosedChannel) }
         let count = min(LogTail.chunkBytes, end - offset)
         var buffer = channel.allocator.buffer(capacity: count)
+        var opened = true
         let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
-            max(0, pread(fd, raw.baseAddress, count, off_t(offset)))
+            guard let got = file.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: raw.prefix(count))) else {
+                opened = false
+                return 0
+            }
+            return got
         }
+        guard opened else { return finish(ChannelError.ioOnClosedChannel) }
         // The file is only appended to: fewer bytes than its end says is a file cut under us.
         guard got > 0 else { return finish(nil) }
         offset += got
@@ -75,10 +80,7 @@ final class ViewerFeed {
     }
 
     private func finish(_ error: (any Error)?) {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
+        file.closeFile()
         if let error { done.fail(error) } else { done.succeed(()) }
     }
 }

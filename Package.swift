@@ -102,7 +102,7 @@ let package = Package(
         ),
         // What the test targets share: the binary's location, waiting on a condition, running a
         // process.
-        .target(name: "RanktopTestSupport", path: "Tests/RanktopTestSupport"),
+        .target(name: "RanktopTestSupport", dependencies: ["RanktopCollector"], path: "Tests/RanktopTestSupport"),
         .testTarget(name: "RanktopProtocolTests", dependencies: ["RanktopProtocol"]),
         // Golden logs live in Fixtures/ and are read by path, not bundled.
         .testTarget(name: "RanktopModelTests", dependencies: ["RanktopModel", "RanktopReport", "RanktopProtocol"], exclude: ["Fixtures"]),

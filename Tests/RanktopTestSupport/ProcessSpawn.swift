@@ -8,6 +8,11 @@ public enum ProcessSpawn {
     private static let lock = NSLock()
 
     public static func run(_ process: Process) throws {
-        try lock.withLock { try process.run() }
+        try locked { try process.run() }
+    }
+
+    /// `body` while no other test process is being started.
+    public static func locked<T>(_ body: () throws -> T) rethrows -> T {
+        try lock.withLock(body)
     }
 }

@@ -13,104 +13,13 @@
  * str (ASCII), float, None, or a `metrics` dict of floats and ints with cached names. Any other
  * event is handed to `slow(item)`, the Python encoder of one item, which returns its line's bytes
  * or None (and fills the caches, counts oversize lines), so the rare cases keep one definition.
+ *
+ * `encode_record` is the shared-memory writer's record, and `RingWriter` (`_native_ring.c`) the
+ * whole of that writer's `emit` for the common events.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <string.h>
-
-#define MAX_LINE_BYTES 65536
-#define LONG_TEXT 1024
-#define MAX_METRICS 256
-
-typedef struct {
-    char *data;
-    Py_ssize_t len;
-    Py_ssize_t cap;
-} Buffer;
-
-static int reserve(Buffer *b, Py_ssize_t more) {
-    if (b->len + more <= b->cap) return 1;
-    Py_ssize_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more) cap *= 2;
-    char *data = PyMem_Realloc(b->data, cap);
-    if (!data) {
-        PyErr_NoMemory();
-        return 0;
-    }
-    b->data = data;
-    b->cap = cap;
-    return 1;
-}
-
-static int put(Buffer *b, const char *text, Py_ssize_t n) {
-    if (!reserve(b, n)) return 0;
-    memcpy(b->data + b->len, text, n);
-    b->len += n;
-    return 1;
-}
-
-/* 1 done, 0 not this path (no error set), -1 error set. */
-enum { FAST = 1, SLOW = 0, FAILED = -1 };
-
-/* A str that is all ASCII, as it is. */
-static int put_ascii_str(Buffer *b, PyObject *text) {
-    if (!PyUnicode_IS_ASCII(text)) return SLOW;
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
-    if (!s) return FAILED;
-    return put(b, s, n) ? FAST : FAILED;
-}
-
-/* json.encoder.encode_basestring_ascii for an ASCII str; non-ASCII takes the slow path. */
-static int put_json_string(Buffer *b, PyObject *text, Py_ssize_t *written) {
-    if (!PyUnicode_IS_ASCII(text)) return SLOW;
-    Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
-    if (!s) return FAILED;
-    if (!reserve(b, 6 * n + 2)) return FAILED;
-    Py_ssize_t start = b->len;
-    char *out = b->data + b->len;
-    *out++ = '"';
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= ' ' && c <= '~' && c != '\\' && c != '"') {
-            *out++ = (char)c;
-            continue;
-        }
-        *out++ = '\\';
-        switch (c) {
-        case '\\': *out++ = '\\'; break;
-        case '"': *out++ = '"'; break;
-        case '\b': *out++ = 'b'; break;
-        case '\f': *out++ = 'f'; break;
-        case '\n': *out++ = 'n'; break;
-        case '\r': *out++ = 'r'; break;
-        case '\t': *out++ = 't'; break;
-        default: {
-            static const char hex[] = "0123456789abcdef";
-            *out++ = 'u';
-            *out++ = '0';
-            *out++ = '0';
-            *out++ = hex[c >> 4];
-            *out++ = hex[c & 0xF];
-        }
-        }
-    }
-    *out++ = '"';
-    b->len = out - b->data;
-    *written = b->len - start;
-    return FAST;
-}
-
-/* repr(value) of a float, as float.__repr__ writes it. */
-static int put_float_repr(Buffer *b, double value) {
-    char *text = PyOS_double_to_string(value, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (!text) return FAILED;
-    int ok = put(b, text, (Py_ssize_t)strlen(text));
-    PyMem_Free(text);
-    return ok ? FAST : FAILED;
-}
+#include "_native_json.h"
+#include "_native_lock.h"
+#include "_native_ring.h"
 
 /* repr(round(ts, 6)) for 10^6 <= ts < 2^33 (the year 2242): the correctly rounded six decimals,
  * trailing zeros dropped, ".0" when nothing is left after the point. Below 2^33 a double's spacing
@@ -126,101 +35,6 @@ static int put_timestamp(Buffer *b, double ts) {
     PyMem_Free(text);
     if (!ok) return FAILED;
     if (b->data[b->len - 1] == '.') return put(b, "0", 1) ? FAST : FAILED;
-    return FAST;
-}
-
-static int put_long(Buffer *b, long long value) {
-    char text[24];
-    int n = snprintf(text, sizeof text, "%lld", value);
-    return put(b, text, n) ? FAST : FAILED;
-}
-
-/* `Emitter._metrics_text` for metrics of floats and ints whose names are cached. */
-static int put_metrics(Buffer *b, PyObject *metrics, PyObject *metric_keys, Py_ssize_t *written) {
-    if (PyDict_GET_SIZE(metrics) > MAX_METRICS) return SLOW;
-    Py_ssize_t start = b->len;
-    if (!put(b, "{", 1)) return FAILED;
-    Py_ssize_t position = 0;
-    PyObject *name, *value;
-    int first = 1;
-    while (PyDict_Next(metrics, &position, &name, &value)) {
-        double number;
-        if (PyFloat_CheckExact(value)) {
-            number = PyFloat_AS_DOUBLE(value);
-        } else if (PyLong_CheckExact(value)) {
-            number = PyLong_AsDouble(value);
-            if (number == -1.0 && PyErr_Occurred()) {
-                PyErr_Clear();
-                return SLOW;
-            }
-        } else {
-            return SLOW;  /* tensors, numpy scalars, bools: `_number` decides */
-        }
-        PyObject *key = PyDict_GetItemWithError(metric_keys, name);
-        if (!key) return PyErr_Occurred() ? FAILED : SLOW;
-        if (!PyUnicode_CheckExact(key)) return SLOW;
-        if (!first && !put(b, ",", 1)) return FAILED;
-        first = 0;
-        int done = put_ascii_str(b, key);
-        if (done != FAST) return done;
-        if (isfinite(number)) {
-            done = put_float_repr(b, number);
-            if (done != FAST) return done;
-        } else if (!put(b, "null", 4)) {
-            return FAILED;
-        }
-    }
-    if (!put(b, "}", 1)) return FAILED;
-    *written = b->len - start;
-    return FAST;
-}
-
-/* `,"name":value` for every field, as `append_field_texts` writes them; `long_text` when a value
- * took more than 1,024 bytes. */
-static int put_fields(Buffer *b, PyObject *fields, PyObject *keys, PyObject *metric_keys, int *long_text) {
-    int done, overflow = 0;
-    if (fields != Py_None) {
-        Py_ssize_t position = 0;
-        PyObject *name, *value;
-        while (PyDict_Next(fields, &position, &name, &value)) {
-            PyObject *key = PyDict_GetItemWithError(keys, name);
-            if (!key) return PyErr_Occurred() ? FAILED : SLOW;
-            if (!PyUnicode_CheckExact(key)) return SLOW;
-            done = put_ascii_str(b, key);
-            if (done != FAST) return done;
-            Py_ssize_t written = 0;
-            if (PyBool_Check(value)) {
-                done = value == Py_True ? put(b, "true", 4) : put(b, "false", 5);
-                if (!done) return FAILED;
-            } else if (PyLong_CheckExact(value)) {
-                long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
-                if (overflow || (number == -1 && PyErr_Occurred())) {
-                    PyErr_Clear();
-                    return SLOW;
-                }
-                if (put_long(b, number) != FAST) return FAILED;
-            } else if (PyUnicode_CheckExact(value)) {
-                done = put_json_string(b, value, &written);
-                if (done != FAST) return done;
-            } else if (value == Py_None) {
-                if (!put(b, "null", 4)) return FAILED;
-            } else if (PyFloat_CheckExact(value)) {
-                double number = PyFloat_AS_DOUBLE(value);
-                if (isfinite(number)) {
-                    done = put_float_repr(b, number);
-                    if (done != FAST) return done;
-                } else if (!put(b, "null", 4)) {
-                    return FAILED;
-                }
-            } else if (PyDict_CheckExact(value) && PyUnicode_CompareWithASCIIString(name, "metrics") == 0) {
-                done = put_metrics(b, value, metric_keys, &written);
-                if (done != FAST) return done;
-            } else {
-                return SLOW;
-            }
-            if (written > LONG_TEXT) *long_text = 1;
-        }
-    }
     return FAST;
 }
 
@@ -265,7 +79,7 @@ static PyObject *encode_batch(PyObject *Py_UNUSED(module), PyObject *args) {
                           &PyDict_Type, &keys, &PyDict_Type, &metric_keys, &slow)) {
         return NULL;
     }
-    Buffer b = {NULL, 0, 0};
+    Buffer b = {NULL, 0, 0, 0};
     Py_ssize_t lines = 0;
     Py_ssize_t count = PyList_GET_SIZE(batch);
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -295,17 +109,16 @@ static PyObject *encode_batch(PyObject *Py_UNUSED(module), PyObject *args) {
         }
     }
     PyObject *result = Py_BuildValue("(y#n)", b.data ? b.data : "", b.len, lines);
-    PyMem_Free(b.data);
+    buffer_free(&b);
     return result;
 error:
-    PyMem_Free(b.data);
+    buffer_free(&b);
     return NULL;
 }
 
 /* `encode_record(kind, us, seq, fields, prefixes, keys, metric_keys) -> bytes | None`: the
- * shared-memory writer's record (the socket line without its newline) with `ts` from the integer
- * microseconds `us` (1 s <= ts < 2^33 s), as `SharedMemoryEmitter.emit` writes it; None when an
- * event needs its Python encoder (an uncached kind or name, another value type, another `ts`). */
+ * shared-memory writer's record (`put_record`), as `SharedMemoryEmitter.emit` writes it; None when
+ * an event needs its Python encoder. */
 static PyObject *encode_record(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *kind, *fields, *prefixes, *keys, *metric_keys;
     long long us, seq;
@@ -313,45 +126,35 @@ static PyObject *encode_record(PyObject *Py_UNUSED(module), PyObject *args) {
                           &PyDict_Type, &keys, &PyDict_Type, &metric_keys)) {
         return NULL;
     }
-    if (!(us > 999999 && us < (1LL << 33) * 1000000LL)) Py_RETURN_NONE;
-    if (fields != Py_None && !PyDict_CheckExact(fields)) Py_RETURN_NONE;
-    PyObject *prefix = PyDict_GetItemWithError(prefixes, kind);
-    if (!prefix) {
-        if (PyErr_Occurred()) return NULL;
-        Py_RETURN_NONE;
-    }
-    if (!PyUnicode_CheckExact(prefix)) Py_RETURN_NONE;
-    char stack[32];
-    Buffer b = {NULL, 0, 0};
-    int done = put_ascii_str(&b, prefix);
-    if (done == FAST) {
-        char text[48];
-        long long fraction = us % 1000000;
-        int n = snprintf(text, sizeof text, "%lld.%06lld", us / 1000000, fraction);
-        while (fraction && text[n - 1] == '0') n--;  /* trailing zeros, but "S.0" for a whole second */
-        if (!fraction) n -= 5;
-        done = put(&b, text, n) ? FAST : FAILED;
-    }
-    if (done == FAST) {
-        int n = snprintf(stack, sizeof stack, ",\"seq\":%lld", seq);
-        done = put(&b, stack, n) ? FAST : FAILED;
-    }
-    int long_text = 0;
-    if (done == FAST) done = put_fields(&b, fields, keys, metric_keys, &long_text);
-    if (done == FAST) done = put(&b, "}", 1) ? FAST : FAILED;
-    if (done == FAST && b.len > MAX_LINE_BYTES) done = SLOW;  /* too long for a record: Python's to count */
+    char storage[1024];
+    Buffer b;
+    buffer_on_stack(&b, storage, sizeof storage);
+    int done = put_record(&b, kind, us, seq, fields, prefixes, keys, metric_keys);
     PyObject *result = NULL;
     if (done == FAST) {
         result = PyBytes_FromStringAndSize(b.data, b.len);
     } else if (done == SLOW) {
-        Py_INCREF(Py_None);
-        result = Py_None;
+        result = Py_NewRef(Py_None);
     }
-    PyMem_Free(b.data);
+    buffer_free(&b);
     return result;
 }
 
+/* `float_repr(x) -> str`: `put_float_repr`'s text of a finite float (compared with repr by the tests). */
+static PyObject *float_repr(PyObject *Py_UNUSED(module), PyObject *value) {
+    double number = PyFloat_AsDouble(value);
+    if (number == -1.0 && PyErr_Occurred()) return NULL;
+    if (!isfinite(number)) {
+        PyErr_SetString(PyExc_ValueError, "float_repr: not a finite float");
+        return NULL;
+    }
+    char text[32];
+    int n = write_float_repr(text, number);
+    return PyUnicode_FromStringAndSize(text, n);
+}
+
 static PyMethodDef methods[] = {
+    {"float_repr", float_repr, METH_O, "The C encoder's text of a finite float: repr(x)."},
     {"encode_record", encode_record, METH_VARARGS, "A shared-memory record's bytes, or None for the Python encoder."},
     {"encode_batch", encode_batch, METH_VARARGS, "The lines of a batch of queued events: (bytes, lines)."},
     {NULL, NULL, 0, NULL},
@@ -359,4 +162,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "ranktop._native", NULL, -1, methods, NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *created = PyModule_Create(&module);
+    if (created && (add_emit_lock(created) < 0 || add_ring_writer(created) < 0)) Py_CLEAR(created);
+    return created;
+}

@@ -242,8 +242,9 @@ class SharedMemoryEmitter:
         self.tick: Optional[Callable[[], bool]] = None
         self._on_control = on_control
         # Reentrant: a signal handler or a finalizer that emits while this thread is inside emit
-        # must not hang the training thread (the slots are reserved before they are written).
-        self._lock = threading.RLock()
+        # must not hang the training thread (the slots are reserved before they are written). The
+        # C writer takes an EmitLock without a method call.
+        self._lock = _native.EmitLock() if hasattr(_native, "EmitLock") else threading.RLock()
         self._seq_counter = itertools.count(1)  # hello is seq 0
         self._next_seq = self._seq_counter.__next__  # one C call: thread-safe under the GIL
         self._prefixes: Dict[str, str] = {}
@@ -276,9 +277,21 @@ class SharedMemoryEmitter:
         self._started_ts = _time_ns() / 1e9
         self._thread = threading.Thread(target=self._control_loop, name="ranktop-shm-control", daemon=True)
         self._write_hello(hello)
+        self._attach_native_writer()
 
     def __str__(self) -> str:
         return "shm://" + self.name
+
+    def _attach_native_writer(self) -> None:
+        """`emit` in C (`_native_ring.c`) when it is built: an instance attribute, so `em.emit(...)`
+        calls it with no Python frame. It keeps its state in this object's `__dict__`, under `_lock`."""
+        writer_type = getattr(_native, "RingWriter", None)
+        if writer_type is None:
+            return
+        clock = None if _time_ns is time.time_ns else _time_ns  # the tests' clock, when they set one
+        self.emit = writer_type(self.__dict__, self._mm, self._lock, self._seq_counter, self._prefixes, self._keys,
+                                self._metric_keys, self._mask, self._max_slots,
+                                SharedMemoryEmitter.emit.__get__(self), self._emit_at, clock)
 
     # -- opening, creating, claiming (once, under the file lock) ---------------------------------
 
@@ -535,6 +548,9 @@ class SharedMemoryEmitter:
         self.stop()
 
     def _release_mappings(self) -> None:
+        writer = self.__dict__.pop("emit", None)
+        if writer is not None:
+            writer.release()  # it holds the mapping; later calls of it go to the Python emit
         views, self._views = self._views, []
         for view in views:
             try:
@@ -551,9 +567,13 @@ class SharedMemoryEmitter:
     # -- the training thread's side ------------------------------------------------------------------
 
     def emit(self, kind: str, fields: Fields = None) -> None:
-        """Writes one event into the ring and the state block. Never blocks beyond the lock, never raises."""
-        us = _time_ns() // 1000
-        seq = self._next_seq()
+        """Writes one event into the ring and the state block. Never blocks beyond the lock, never raises.
+
+        With `_native` built, `self.emit` is a `RingWriter` (the same in C for the common events),
+        which calls this method for the rest, and `_emit_at` for an event it timed but cannot encode."""
+        self._emit_at(kind, _time_ns() // 1000, self._next_seq(), fields)
+
+    def _emit_at(self, kind: str, us: int, seq: int, fields: Fields) -> None:
         try:
             # The socket emitter's line, byte for byte, for the common kinds and field types; a kind
             # or field name not seen yet, and any other value, take `_encode` (KeyError).

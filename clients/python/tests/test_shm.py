@@ -746,3 +746,104 @@ def test_the_c_record_encoder_writes_the_python_writers_bytes(shm_dir):
         assert again is None or again == theirs, (kind, us, seq, fields)
     assert taken > 500
     emitter.stop()
+
+
+def _training_loop_events():
+    """What a rank emits, and the odd cases: first sightings of kinds and names (the Python path),
+    records of several slots and over the state records' sizes, async and interleaved collectives,
+    a step that ends an open collective, phases, and values only the Python encoder writes."""
+    from tests.test_emitter import _mixed_events
+
+    rng = random.Random(11)
+    events = []
+    for step in range(1, 400):
+        events.append(("phase.enter", {"name": "epoch", "mode": "main_first", "main": step % 2 == 0}) if step % 50 == 1 else None)
+        events.append(("collective.enter", {"group": "default", "n": step, "op": "all_reduce", "async": step % 3 == 0}))
+        events.append(("collective.exit", {"group": "default" if step % 7 else "other", "n": step + step % 5 - 2, "op": "all_reduce"}))
+        events.append(("barrier.enter", {"n": step, "name": "train.py:88", "site": "train.py:88"}))
+        events.append(("barrier.exit", {"n": step}))
+        events.append(("collective.enter", {"group": "default", "n": 10_000 + step, "op": "broadcast"}))
+        metrics = {"loss": rng.random() * 10 ** rng.randrange(-8, 8), "lr": 1e-4, "tokens": rng.randrange(10 ** 9)}
+        if step % 37 == 0:
+            metrics.update({"m%d" % i: rng.random() for i in range(80)})  # a record of 2 KB: no progress record
+        events.append(("progress", {"step": step, "total": 400, "metrics": metrics}))
+        events.append(("trigger.check", {"n": step, "fired": False}))
+        if step % 11 == 0:
+            events.append(("log", {"level": "info", "msg": "x" * rng.choice([10, 300, 1100])}))
+        if step % 13 == 0:
+            events.append(("log", {"level": "info", "msg": "caf\u00e9"}))  # not ASCII: the Python encoder's
+        events.append(("phase.exit", {"name": "epoch"}) if step % 50 == 25 else None)
+    events += [(kind, fields) for kind, _ts, _seq, fields in _mixed_events(1500)]
+    events.append(("bye", {"code": 0}))
+    return [event for event in events if event is not None]
+
+
+@pytest.mark.skipif(_shm._native is None and os.environ.get("RANKTOP_REQUIRE_NATIVE") != "1",
+                    reason="the C writer is not built here (scripts/test-python builds it)")
+def test_the_c_ring_writer_leaves_the_python_writers_bytes(shm_dir, monkeypatch):
+    assert _shm._native is not None, "RANKTOP_REQUIRE_NATIVE=1 but ranktop._native did not import"
+    events = _training_loop_events()
+    handed_to_python = []
+    original_emit_at = SharedMemoryEmitter._emit_at
+
+    def counted_emit_at(self, kind, us, seq, fields):
+        handed_to_python.append(kind)
+        original_emit_at(self, kind, us, seq, fields)
+
+    monkeypatch.setattr(SharedMemoryEmitter, "_emit_at", counted_emit_at)
+
+    def clock():
+        ticks = iter(range(1_764_700_000_123_456_789, 1 << 62, 1_234_567_891))  # ns, distinct µs
+        return lambda: next(ticks)
+
+    # Two writers fed the same events and the same clock readings, compared as they go: a later
+    # write must not hide an earlier difference.
+    native_clock, python_clock = clock(), clock()
+    monkeypatch.setattr(_shm, "_time_ns", native_clock)
+    native = make("native", ring_slots=1024)
+    monkeypatch.setattr(_shm, "_time_ns", python_clock)
+    python = make("python", ring_slots=1024)
+    assert isinstance(native.__dict__.get("emit"), _shm._native.RingWriter)
+    python.__dict__.pop("emit").release()  # the Python writer, with the same lock and state
+    for index, (kind, fields) in enumerate(events):
+        _shm._time_ns = native_clock  # for what the C writer hands to Python
+        native.emit(kind, fields)
+        _shm._time_ns = python_clock
+        python.emit(kind, fields)
+        whole = index % 64 == 0 or index == len(events) - 1
+        ours, theirs = (native._mm[:] if whole else native._mm[:4096]), (python._mm[:] if whole else python._mm[:4096])
+        if ours != theirs:
+            at = next(i for i in range(len(ours)) if ours[i] != theirs[i])
+            pytest.fail("after event %d (%s) the areas differ at byte %d (the state block is the first 4096): "
+                        "C %r, Python %r" % (index, kind, at, ours[at - 16:at + 48], theirs[at - 16:at + 48]))
+    in_python = sum(1 for kind in handed_to_python if kind)
+    assert (native.sent, native.dropped, native.oversized, native.errors) == (
+        python.sent, python.dropped, python.oversized, python.errors)
+    assert python.dropped > 0  # some were too large for the ring
+    native.stop()
+    python.stop()
+    # Python wrote every event of its writer; the C writer handed on under a third of its own.
+    assert in_python - len(events) < len(events) / 3, (in_python, len(events))
+    area = Segment(os.path.join(shm_dir, "ranktop-native")).area(0)
+    assert area.record_event("progress")["kind"] == "progress" and area.state()["flags"] & 1
+
+
+def test_the_c_float_text_is_reprs():
+    if getattr(_shm._native, "float_repr", None) is None:
+        assert os.environ.get("RANKTOP_REQUIRE_NATIVE") != "1", "RANKTOP_REQUIRE_NATIVE=1 but ranktop._native did not import"
+        pytest.skip("the C encoder is not built here (scripts/test-python builds it)")
+    import math
+    import struct as structs
+
+    float_repr = _shm._native.float_repr
+    rng = random.Random(3)
+    values = [0.0, -0.0, 0.1, 0.3, 1 / 3, 1e16, 1e15, 9999999999999998.0, 1e-4, 1e-5, 5e-324, 2.2250738585072014e-308,
+              1.7976931348623157e308, 1e22, 1e23, 2.0 ** 53 + 2, 2.0 ** 63, 123456789012345678.0]
+    values += [2.0 ** k for k in range(-1074, 1024)]
+    values += [float("%de%d" % (digit, k)) for digit in (1, 5, 9) for k in range(-323, 309)]
+    values += [structs.unpack("<d", structs.pack("<Q", rng.getrandbits(64)))[0] for _ in range(200_000)]
+    values += [rng.random() for _ in range(100_000)] + [float(rng.randrange(1, 10 ** 17)) for _ in range(50_000)]
+    values += [rng.randrange(1, 10 ** 6) / 10 ** rng.randrange(0, 12) for _ in range(50_000)]
+    wrong = [(value, float_repr(value)) for value in values + [-v for v in values]
+             if math.isfinite(value) and float_repr(value) != repr(value)]
+    assert wrong == [], wrong[:10]

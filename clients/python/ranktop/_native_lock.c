@@ -78,17 +78,11 @@ static PyObject *emit_lock_exit(PyObject *self, PyObject *Py_UNUSED(args)) {
     Py_RETURN_FALSE;
 }
 
-static PyObject *emit_lock_is_owned(PyObject *self, PyObject *Py_UNUSED(ignored)) {
-    EmitLock *lock = (EmitLock *)self;
-    return PyBool_FromLong(lock->count && lock->owner == PyThread_get_thread_ident());
-}
-
 static PyMethodDef emit_lock_methods[] = {
     {"acquire", emit_lock_acquire_method, METH_NOARGS, "Takes the lock, waiting for it; returns True."},
     {"release", emit_lock_release_method, METH_NOARGS, "Releases one acquire of this thread."},
     {"__enter__", emit_lock_acquire_method, METH_NOARGS, NULL},
     {"__exit__", emit_lock_exit, METH_VARARGS, NULL},
-    {"_is_owned", emit_lock_is_owned, METH_NOARGS, "Whether this thread holds it."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -319,8 +319,9 @@ done:
     return status;
 }
 
-/* Under the lock: the slots, `head`, the state words and this kind's records. 1 written, 0 not
- * (closed, or a record the ring cannot hold: Python's to count), -1 with an error set. */
+/* Under the lock: the slots, `head`, the state words and this kind's records. 1 done (written, or
+ * nothing to write: the emitter is closed), 0 a record the ring cannot hold (Python's to count),
+ * -1 with an error set. */
 static int write_event(RingWriter *w, Kind kind, PyObject *fields, const char *data, Py_ssize_t n, long long us,
                        long long seq) {
     if (!w->has_view) return 1;  /* closed: `stop` released the mapping (under the lock) */
@@ -592,18 +593,9 @@ static void ring_writer_dealloc(PyObject *self) {
     Py_TYPE(self)->tp_free(self);
 }
 
-static PyObject *ring_writer_has_mapping(PyObject *self, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(((RingWriter *)self)->has_view);
-}
-
 static PyMethodDef ring_writer_methods[] = {
     {"release", ring_writer_release, METH_NOARGS, "Lets go of the mapping (under the emitter's lock); later calls go to Python."},
     {NULL, NULL, 0, NULL},
-};
-
-static PyGetSetDef ring_writer_getset[] = {
-    {"has_mapping", ring_writer_has_mapping, NULL, "Whether it still writes the mapping itself.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyTypeObject RingWriterType = {
@@ -619,7 +611,6 @@ static PyTypeObject RingWriterType = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(RingWriter, vectorcall),
     .tp_methods = ring_writer_methods,
-    .tp_getset = ring_writer_getset,
 };
 
 static int intern(PyObject **slot, const char *text) {

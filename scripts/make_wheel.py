@@ -2,7 +2,12 @@
 """Builds ranktop's platform wheel: the `ranktop` executable (installed into the environment's
 bin, as ruff's and py-spy's wheels do) and the Python adapter package, in one file.
 
-    scripts/make_wheel.py BINARY OUT_DIR
+    scripts/make_wheel.py BINARY OUT_DIR [EXTENSION.so]
+
+With EXTENSION (the adapter's C writers, `ranktop/_native*.c`, built for one CPython) the wheel
+carries it and is tagged for that CPython (`cp311-cp311-...`): a compiled extension loads only
+into the interpreter it was built for, and an honest tag makes pip pick the pure wheel elsewhere.
+Without it the wheel is `py3-none-...` and the adapter runs its pure-Python writers.
 
 Written by hand rather than through setuptools: a wheel is a zip with three metadata files
 (PEP 427), and setuptools has no way to ship a prebuilt ELF executable under a platform tag.
@@ -34,7 +39,7 @@ def glibc_baseline(binary):
     """The newest GLIBC_x.y the binary's dynamic symbols ask for, as (x, y)."""
     out = subprocess.run(["objdump", "-T", binary], check=True, capture_output=True, text=True).stdout
     versions = {tuple(int(p) for p in m.split(".")) for m in re.findall(r"GLIBC_(\d+\.\d+(?:\.\d+)?)", out)}
-    newest = max(versions)
+    newest = max(versions, default=(2, 17))  # manylinux2014's glibc, the oldest tag pip still knows
     return newest[0], newest[1]
 
 
@@ -49,21 +54,36 @@ def needed_libraries(binary):
 ALLOWED = re.compile(r"^(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libstdc\+\+|libgcc_s|libncursesw|libtinfo)\.so")
 
 
+def extension_tags(extension):
+    """("cp311", "cp311") from `_native.cpython-311-x86_64-linux-gnu.so`: the interpreter it loads into."""
+    match = re.match(r"^_native\.cpython-(\d)(\d+)-x86_64-linux-gnu\.so$", os.path.basename(extension))
+    if not match:
+        sys.exit("make_wheel: %s is not a CPython x86-64 Linux build of ranktop._native" % extension)
+    tag = "cp%s%s" % match.groups()
+    return tag, tag
+
+
 def record_line(path, data):
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return "%s,sha256=%s,%d" % (path, digest, len(data))
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     binary, out_dir = sys.argv[1], sys.argv[2]
+    extension = sys.argv[3] if len(sys.argv) == 4 else None
     version, requires_python = project_metadata()
-    for library in needed_libraries(binary):
-        if not ALLOWED.match(library):
-            sys.exit("make_wheel: the binary needs %s, which a user's machine may not have (is the Swift runtime linked statically?)" % library)
-    major, minor = glibc_baseline(binary)
-    tag = "py3-none-manylinux_%d_%d_x86_64" % (major, minor)
+    elves = [binary] + ([extension] if extension else [])
+    for elf in elves:
+        for library in needed_libraries(elf):
+            if not ALLOWED.match(library):
+                sys.exit("make_wheel: %s needs %s, which a user's machine may not have (is the Swift runtime linked statically?)" % (os.path.basename(elf), library))
+    major, minor = max(glibc_baseline(elf) for elf in elves)
+    python_tag, abi_tag = "py3", "none"
+    if extension:
+        python_tag, abi_tag = extension_tags(extension)
+    tag = "%s-%s-manylinux_%d_%d_x86_64" % (python_tag, abi_tag, major, minor)
     name = "ranktop-%s-%s.whl" % (version, tag)
     data_dir = "ranktop-%s.data" % version
     info_dir = "ranktop-%s.dist-info" % version
@@ -80,6 +100,8 @@ def main():
             full = os.path.join(directory, filename)
             archive = os.path.relpath(full, ADAPTER).replace(os.sep, "/")
             files.append((archive, open(full, "rb").read(), False))
+    if extension:
+        files.append(("ranktop/%s" % os.path.basename(extension), open(extension, "rb").read(), False))
     files.append(("%s/scripts/ranktop" % data_dir, open(binary, "rb").read(), True))
     # Zero-code mode with only the environment variables set (multi-node runs): Python runs a .pth
     # file's `import` lines at start-up; this one looks at RANKTOP_ADDR and nothing else.

@@ -54,13 +54,12 @@ def needed_libraries(binary):
 ALLOWED = re.compile(r"^(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libstdc\+\+|libgcc_s|libncursesw|libtinfo)\.so")
 
 
-def extension_tags(extension):
-    """("cp311", "cp311") from `_native.cpython-311-x86_64-linux-gnu.so`: the interpreter it loads into."""
+def extension_tag(extension):
+    """"cp311" from `_native.cpython-311-x86_64-linux-gnu.so`: the interpreter it loads into."""
     match = re.match(r"^_native\.cpython-(\d)(\d+)-x86_64-linux-gnu\.so$", os.path.basename(extension))
     if not match:
         sys.exit("make_wheel: %s is not a CPython x86-64 Linux build of ranktop._native" % extension)
-    tag = "cp%s%s" % match.groups()
-    return tag, tag
+    return "cp%s%s" % match.groups()
 
 
 def record_line(path, data):
@@ -82,7 +81,7 @@ def main():
     major, minor = max(glibc_baseline(elf) for elf in elves)
     python_tag, abi_tag = "py3", "none"
     if extension:
-        python_tag, abi_tag = extension_tags(extension)
+        python_tag = abi_tag = extension_tag(extension)
     tag = "%s-%s-manylinux_%d_%d_x86_64" % (python_tag, abi_tag, major, minor)
     name = "ranktop-%s-%s.whl" % (version, tag)
     data_dir = "ranktop-%s.data" % version

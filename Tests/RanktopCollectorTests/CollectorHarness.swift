@@ -14,8 +14,11 @@ struct CollectorHarness {
     let collector: Collector
     let address: Address
 
+    /// The silence and hello timeouts are long unless a test is about them: on CI's two cores a
+    /// busy test pool has held a waiting test for over 30 s, and a collector that then dropped
+    /// the quiet rank as silent wrote a third event into a log the test waited to hold two.
     static func start(
-        token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 30, identifyTimeout: Double = 10,
+        token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 600, identifyTimeout: Double = 120,
         existingLog: String? = nil, logPath: String? = nil, stackAfter: Double = 0
     ) async throws -> CollectorHarness {
         let directory = NSTemporaryDirectory() + "ranktop-collector-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -100,7 +100,7 @@ struct CollectorIngestTests {
         let harness = try await CollectorHarness.start()
         let rank = try RawRank(harness.address)
         try rank.send(RawRank.hello(rank: 0))
-        _ = try await harness.waitForLog("hello") { $0.count == 1 }
+        _ = try await harness.waitForLog("hello") { $0.count >= 1 }
         await harness.collector.stop()
         #expect(await rank.isClosedByPeer())
         let events = try harness.logEvents()
@@ -126,7 +126,7 @@ struct CollectorIngestTests {
         let first = try RawRank(harness.address)
         try first.send(RawRank.hello(rank: 0))
         try first.send(Event(rank: 0, ts: 2, seq: 1, .progress(Progress(step: 1))))
-        _ = try await harness.waitForLog("progress") { $0.count == 2 }
+        _ = try await harness.waitForLog("progress") { $0.count >= 2 }
         first.close()
         _ = try await harness.waitForLog("lost") { $0.contains { $0.kind == .lost } }
         // The same process comes back with its original hello (seq 0); events 2...4 were lost.
@@ -148,7 +148,7 @@ struct CollectorIngestTests {
         let rank = try RawRank(harness.address)
         try rank.send(RawRank.hello(rank: 0))
         try rank.send(Event(rank: 0, ts: 2, seq: 1, .progress(Progress(step: 1))))
-        _ = try await harness.waitForLog("progress") { $0.count == 2 }
+        _ = try await harness.waitForLog("progress") { $0.count >= 2 }
         await harness.collector.stop()
         rank.close()
         let configuration = harness.collector.configuration
@@ -238,12 +238,12 @@ struct CollectorRankOwnershipTests {
         let harness = try await CollectorHarness.start()
         let first = try RawRank(harness.address)
         try first.send(RawRank.hello(rank: 0, pid: 10))
-        _ = try await harness.waitForLog("first hello") { $0.count == 1 }
+        _ = try await harness.waitForLog("first hello") { $0.count >= 1 }
         // Connected only now: opened with the first, it sat without a hello through that wait,
         // which under a loaded full run once outlasted the collector's 10 s identify timeout.
         let second = try RawRank(harness.address)
         try second.send(RawRank.hello(rank: 0, pid: 20))
-        _ = try await harness.waitForLog("second hello") { $0.count == 2 }
+        _ = try await harness.waitForLog("second hello") { $0.count >= 2 }
         #expect(await first.isClosedByPeer(timeout: 0.5) == false)
         #expect(await second.isClosedByPeer(timeout: 0.1) == false)
         first.close()
@@ -255,7 +255,7 @@ struct CollectorRankOwnershipTests {
         let harness = try await CollectorHarness.start()
         let stale = try RawRank(harness.address)
         try stale.send(RawRank.hello(rank: 0))
-        _ = try await harness.waitForLog("hello") { $0.count == 1 }
+        _ = try await harness.waitForLog("hello") { $0.count >= 1 }
         let fresh = try RawRank(harness.address)
         try fresh.send(RawRank.hello(rank: 0))
         #expect(await stale.isClosedByPeer())

@@ -30,11 +30,3 @@ extension Event {
         if case let .barrierExit(n) = body { n } else { nil }
     }
 }
-
-/// Runs blocking or CPU-heavy test code on its own thread. Swift Testing runs every suite on a
-/// small shared pool (two threads here); holding one for seconds stalls other suites' tests.
-func offTheTestPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}

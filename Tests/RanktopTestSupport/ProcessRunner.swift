@@ -9,13 +9,14 @@ public enum ProcessRunner {
         public var stderr: String
     }
 
-    /// `environment` is added to this process's own. Blocks the calling thread for the child's
-    /// life. Spawned with `posix_spawn` and `ChildSpawn`'s attributes (the child in a process group
+    /// `environment` is added to this process's own. Waits for the child on a thread of its own:
+    /// blocking one of the test pool's two threads for a child's life, with several CLI tests at
+    /// once, held every other suite still for over 30 s in CI. Spawned with `posix_spawn` and `ChildSpawn`'s attributes (the child in a process group
     /// of its own, no descriptor but its pipes inherited), not Foundation's `Process`: its `run`
     /// crashed the whole test run three times in fresh-clone CI (SIGSEGV in a `memmove` while it
     /// listed `/proc/self/fd`, with some 3,000 descriptors open), even with spawns serialized.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
-        try runBlocking(executable, arguments, environment: environment)
+        try await offTheTestPool { try runBlocking(executable, arguments, environment: environment) }
     }
 
     private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {

@@ -24,3 +24,11 @@ public func waitFor<T>(
         try await Task.sleep(for: .milliseconds(Int(every * 1000)))
     }
 }
+
+/// Runs blocking or CPU-heavy test code on its own thread. Swift Testing runs every suite on a
+/// small shared pool (two threads here); holding one for seconds stalls other suites' tests.
+public func offTheTestPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -6,6 +6,9 @@
 #
 #   swift build -c release --product ranktop --product ranktop-live-bench
 #   scripts/bench/live_cpu.sh [BIN_DIR=.build/release] [RATE=1000] [RANKS=8] [SECONDS=20]
+#
+# TRANSPORT=shm: the ranks write shared-memory rings (shm://NAME) that serve reads; the live view
+# still attaches over the Unix socket. NO_VIEWER=1: no live view.
 set -euo pipefail
 BIN_DIR="${1:-.build/release}"
 RATE="${2:-1000}"
@@ -18,12 +21,19 @@ cleanup() {
     [ -n "${serve_pid:-}" ] && kill "$serve_pid" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$dir"
+    rm -f "/dev/shm/ranktop-cpu-$$"
 }
 trap cleanup EXIT
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-"$BIN_DIR/ranktop" serve --listen "unix:$dir/s.sock" --log "$dir/run.jsonl" >"$dir/serve.out" 2>&1 &
+rank_addr="unix:$dir/s.sock"
+listen=(--listen "unix:$dir/s.sock")
+if [ "${TRANSPORT:-unix}" = shm ]; then
+    rank_addr="shm://cpu-$$"
+    listen+=(--listen "$rank_addr")
+fi
+"$BIN_DIR/ranktop" serve "${listen[@]}" --log "$dir/run.jsonl" >"$dir/serve.out" 2>&1 &
 serve_pid=$!
 for _ in $(seq 1 100); do [ -S "$dir/s.sock" ] && break; sleep 0.1; done
 if [ -z "${NO_VIEWER:-}" ]; then tmux -L "$server" -f /dev/null new-session -d -s cpu -x 160 -y 45 "env TERM=xterm-256color $BIN_DIR/ranktop attach unix:$dir/s.sock"
@@ -38,7 +48,7 @@ done
 
 per_rank=$((RATE / RANKS))
 for r in $(seq 0 $((RANKS - 1))); do
-    RANK=$r WORLD_SIZE=$RANKS RANKTOP_RUN=cpu RANKTOP_ADDR="unix:$dir/s.sock" \
+    RANK=$r WORLD_SIZE=$RANKS RANKTOP_RUN=cpu RANKTOP_ADDR="$rank_addr" \
         "$BIN_DIR/ranktop-live-bench" flood-rank --seconds $((SECONDS_MEASURED + 6)) --rate "$per_rank" >"$dir/rank-$r.out" &
 done
 sleep 3   # connections made, the first frames drawn

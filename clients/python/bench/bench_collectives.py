@@ -1,7 +1,7 @@
 """What reporting torch.distributed collectives costs the training thread (docs/collectives.md).
 
     OMP_NUM_THREADS=1 ~/.cache/ranktop/venv/bin/python clients/python/bench/bench_collectives.py \
-        [--batches 300] [--pairs 20] [--detail-launches 3]
+        [--batches 300] [--pairs 20] [--detail-launches 3] [--transport unix|shm]
 
 On a shared machine, load drifts by 3x between launches, so both figures alternate bare and
 instrumented inside ONE process (zero-code ranktop, sending to a collector that drains its socket):
@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -111,6 +112,19 @@ def start_drain(directory):
     process = subprocess.Popen([PYTHON, "-c", DRAIN, path], stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "ready"
     return process, "unix:" + path
+
+
+def start_shm_collector(directory, ranktop):
+    """`ranktop serve` reading the ranks' shared-memory rings, so the rings never fill."""
+    name = "bench-coll-%d" % os.getpid()
+    process = subprocess.Popen([ranktop, "serve", "--listen", "shm://" + name, "--log", os.path.join(directory, "shm.jsonl")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not os.path.exists("/dev/shm/ranktop-" + name):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("%s serve --listen shm://%s did not start" % (ranktop, name))
+        time.sleep(0.05)
+    return process, "shm://" + name
 
 
 def env_for(instrumented, address, **extra):
@@ -210,9 +224,15 @@ def main():
     parser.add_argument("--pairs", type=int, default=20)
     parser.add_argument("--detail-launches", type=int, default=3)
     parser.add_argument("--only", default="percall,steps,detail")
+    parser.add_argument("--transport", choices=("unix", "shm"), default="unix",
+                        help="unix: a socket that drains what it gets; shm: rings read by `ranktop serve`")
+    parser.add_argument("--ranktop", default=os.environ.get("RANKTOP_BIN", "ranktop"), help="for --transport shm")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="ranktop-bench-coll-")
-    drain, address = start_drain(directory)
+    if args.transport == "shm":
+        drain, address = start_shm_collector(directory, args.ranktop)
+    else:
+        drain, address = start_drain(directory)
     try:
         only = args.only.split(",")
         if "percall" in only:
@@ -222,7 +242,8 @@ def main():
         if "detail" in only:
             detail(args.detail_launches, directory)
     finally:
-        drain.kill()
+        drain.terminate()
+        drain.wait(10)
 
 
 if __name__ == "__main__":

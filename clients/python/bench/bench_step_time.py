@@ -1,7 +1,8 @@
 """Step time of a real DDP loop, bare vs instrumented by ranktop, side by side (issue 10).
 
     OMP_NUM_THREADS=1 RANKTOP_BIN=/path/to/ranktop ~/.cache/ranktop/venv/bin/python \
-        clients/python/bench/bench_step_time.py [--quick] [--process] [--only LOOP,COLLECTOR,RANKS,EVENTS]
+        clients/python/bench/bench_step_time.py [--quick] [--process] [--only LOOP,COLLECTOR,RANKS,EVENTS] \
+        [--transport unix|shm]
 
 Each configuration runs `torchrun --standalone --nproc_per_node N bench/step_train.py` (gloo, CPU,
 a 3-layer MLP, batch 64) either under `ranktop run --headless` (the collector in the launcher's
@@ -66,8 +67,8 @@ def launch(args, loop, collector, ranks, events, mode, workdir, serve_addr):
         adapter_dir = args.adapter
         if collector == "headless":
             env["RANKTOP_PYTHON_DIR"] = adapter_dir
-            command = [args.ranktop, "run", "--headless", "--log", os.path.join(workdir, "run-%d.jsonl" % time.monotonic_ns()),
-                       "--"] + command
+            command = [args.ranktop, "run", "--headless", "--transport", args.transport,
+                       "--log", os.path.join(workdir, "run-%d.jsonl" % time.monotonic_ns()), "--"] + command
         else:
             env["RANKTOP_ADDR"] = serve_addr
             env["RANKTOP_RUN"] = "bench-%d" % time.monotonic_ns()
@@ -160,6 +161,8 @@ def main():
     parser.add_argument("--adapter", default=str(ADAPTER), help="the adapter directory ranks load (before/after runs)")
     parser.add_argument("--json", help="also write the rows here")
     parser.add_argument("--ablate", default="", help="wake_per_event,json_dumps,batch512: put old behaviour back")
+    parser.add_argument("--transport", choices=("unix", "shm"), default="unix",
+                        help="how ranks under `ranktop run --headless` report (serve is always unix)")
     parser.add_argument("--switch-interval", default="", help="sys.setswitchinterval in the ranks (profiling)")
     args = parser.parse_args()
     if args.process and args.alternations == 30 and args.steps == 30:
@@ -185,9 +188,9 @@ def main():
         except subprocess.TimeoutExpired:
             serve.kill()
     print()
-    print("%s, %d alternations of %d steps (warm-up %d), %.0f s%s%s" % (
+    print("%s, %d alternations of %d steps (warm-up %d), transport %s, %.0f s%s%s" % (
         "whole launches" if args.process else "segments in one launch", args.alternations, args.steps,
-        args.warmup, time.monotonic() - started, ", ablate=" + args.ablate if args.ablate else "",
+        args.warmup, args.transport, time.monotonic() - started, ", ablate=" + args.ablate if args.ablate else "",
         ", switch interval %s s" % args.switch_interval if args.switch_interval else ""))
     print()
     print("| loop | collector | ranks | events/step | bare median (p90) | instrumented median (p90) | ratio | per event | dropped |")

@@ -63,6 +63,10 @@ EVENTS = {
                                                                    "metrics": {"loss": 0.25 + step * 1e-6}}),
     "barrier.enter (n, name, site)": ("barrier.enter", lambda step: {"n": step, "name": "train.py:88",
                                                                     "site": "train.py:88"}),
+    "collective.enter (an all_reduce's fields)": ("collective.enter", lambda step: {
+        "group": "world", "n": step, "op": "all_reduce", "size": 2, "bytes": 16, "dtype": "float32",
+        "site": "train.py:88"}),
+    "collective.exit (group, n, op)": ("collective.exit", lambda step: {"group": "world", "n": step, "op": "all_reduce"}),
 }
 
 

@@ -1,0 +1,118 @@
+"""What the collective wrapper costs around different calls, and which of its parts (issue 11).
+
+    cd clients/python && OMP_NUM_THREADS=1 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 RANKTOP_RUN=wc \
+        RANKTOP_ADDR=shm://wrapper-cost PYTHONPATH=ranktop/_autoload:. \
+        ~/.cache/ranktop/venv/bin/python bench/wrapper_cost.py; rm -f /dev/shm/ranktop-wrapper-cost
+
+One process, a gloo world of 1 and the zero-code adapter. `_torch_patches._wrap_collective` wraps
+stand-ins with `all_reduce`'s signature: a no-op, a small torch op, and a 50 us sleep (the thread
+blocks and is woken, as in gloo's wait), next to the real `dist.all_reduce`. Then, around the
+sleep, wrappers with one part taken out each. Modes rotate batch by batch; each figure is the
+median over 120 batches of the paired difference in the calling thread's CPU time per call.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+import torch.distributed as dist
+
+from ranktop import _collectives as co
+from ranktop import _pg_hooks
+from ranktop import _runtime as rt
+from ranktop import _state
+from ranktop import _torch_patches as tp
+
+BATCHES, CALLS = 120, 100
+
+
+def noop(tensor, op=None, group=None, async_op=False):
+    return None
+
+
+def torch_op(tensor, op=None, group=None, async_op=False):
+    tensor.add_(0)
+
+
+def blocking(tensor, op=None, group=None, async_op=False):
+    time.sleep(50e-6)
+
+
+class _NoEmit:
+    def emit(self, kind, fields):
+        pass
+
+
+def rotate(modes):
+    """{name: (emitter, call)} -> {name: [CPU us per call, one per batch]}."""
+    cpu = {name: [] for name in modes}
+    clock = time.thread_time_ns
+    emitter = _state.state.emitter
+    for i in range(BATCHES):
+        names = list(modes)
+        names = names[i % len(names):] + names[:i % len(names)]
+        for name in names:
+            em, call = modes[name]
+            _state.state.emitter = em
+            for _ in range(10):
+                call()
+            start = clock()
+            for _ in range(CALLS):
+                call()
+            cpu[name].append((clock() - start) / CALLS / 1e3)
+            _state.state.emitter = emitter
+    return cpu
+
+
+def added(cpu, name, base):
+    return statistics.median(a - b for a, b in zip(cpu[name], cpu[base]))
+
+
+def main():
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29759", rank=0, world_size=1)
+    em = _state.state.emitter
+    if em is None:
+        raise SystemExit("no emitter: run with RANKTOP_ADDR and the autoload on PYTHONPATH (see the docstring)")
+    pg = dist.distributed_c10d._get_default_group()
+    pg.unregister_pre_hook(_pg_hooks.HOOK_ID)
+    pg.unregister_post_hook(_pg_hooks.HOOK_ID)
+    t = torch.ones(4)
+    original = dist.all_reduce.__ranktop_original__
+    wrap = lambda f: tp._wrap_collective(f, "all_reduce", "all_reduce", "tensor")  # noqa: E731
+    pairs = {"a no-op": noop, "tensor.add_(0)": torch_op, "time.sleep(50 us)": blocking, "all_reduce": original}
+    modes = {}
+    for name, function in pairs.items():
+        wrapped = dist.all_reduce if function is original else wrap(function)
+        modes[name] = (em, lambda f=function: f(t))
+        modes["wrapped " + name] = (em, lambda w=wrapped: w(t))
+    cpu = rotate(modes)
+    print("emitter: %s" % em)
+    print("added by the wrapper (calling thread's CPU, us):")
+    for name in pairs:
+        print("  %-20s %+6.2f  (bare %.2f)" % (name, added(cpu, "wrapped " + name, name), statistics.median(cpu[name])))
+
+    # Parts taken out, around the blocking stand-in. enter, describe and the site are bound
+    # when the wrapper is made, so each variant is made with its part replaced.
+    real_site, real_describe = rt.caller_site, co.describe
+    variants = {}
+    for name, site, describe in (("full", real_site, real_describe), ("no call site", lambda frame: None, real_describe),
+                                 ("no bytes/dtype", real_site, lambda data: (None, None))):
+        rt.caller_site, co.describe = site, describe
+        variants[name] = wrap(blocking)
+    rt.caller_site, co.describe = real_site, real_describe
+    full = variants["full"]
+    parts = {"bare": (em, lambda: blocking(t))}
+    parts.update({name: (em, lambda w=w: w(t)) for name, w in variants.items()})
+    parts["no emit (a no-op emitter)"] = (_NoEmit(), lambda: full(t))
+    parts["pass-through (no emitter)"] = (None, lambda: full(t))
+    cpu = rotate(parts)
+    print("around time.sleep(50 us), added (us):")
+    for name in parts:
+        if name != "bare":
+            print("  %-28s %+6.2f" % (name, added(cpu, name, "bare")))
+
+
+if __name__ == "__main__":
+    main()

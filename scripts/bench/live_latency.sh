@@ -14,9 +14,12 @@ listen=(--listen "unix:$dir/s.sock"); addr="unix:$dir/s.sock"
 [ "$T" = shm ] && { listen+=(--listen "shm://$name"); addr="shm://$name"; }
 "$BIN_DIR/ranktop" serve "${listen[@]}" --log "$dir/run.jsonl" >"$dir/serve.out" 2>&1 & sp=$!
 for _ in $(seq 100); do [ -S "$dir/s.sock" ] && break; sleep 0.1; done
-for r in $(seq 0 7); do RANK=$r WORLD_SIZE=8 RANKTOP_RUN=lat RANKTOP_ADDR="$addr" "$BIN_DIR/ranktop-live-bench" flood-rank --seconds $((SECS + 8)) --rate 125 >/dev/null 2>&1 & done
 tm=(tmux -L "lat-$$" -f /dev/null)
 "${tm[@]}" new-session -d -s b -x 200 -y 50 "env TERM=xterm-256color LANG=C.UTF-8 RANKTOP_DASHBOARD_STATS=$dir/stats.json $BIN_DIR/ranktop attach unix:$dir/s.sock"
+# The dashboard first, then the ranks: a frame that draws history from before the dashboard
+# connected would measure the dashboard's start, not the pipeline.
+sleep 1
+for r in $(seq 0 7); do RANK=$r WORLD_SIZE=8 RANKTOP_RUN=lat RANKTOP_ADDR="$addr" "$BIN_DIR/ranktop-live-bench" flood-rank --seconds $((SECS + 8)) --rate 125 >/dev/null 2>&1 & done
 sleep "$SECS"; "${tm[@]}" send-keys -t b q
 for _ in $(seq 50); do [ -s "$dir/stats.json" ] && break; sleep 0.2; done
 python3 -c "

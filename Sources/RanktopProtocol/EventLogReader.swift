@@ -109,6 +109,45 @@ public enum EventLogReader {
         return stream.summary
     }
 
+    /// Reads the lines that lie wholly inside `bytes` of the log at `path`: a line cut by the
+    /// range's start is skipped, one cut by its end is left unread. For a glance at a log too large
+    /// to read whole (its start and its end, say), in constant memory.
+    @discardableResult
+    public static func read(path: String, bytes: Range<Int>, _ body: (Event) throws -> Void) throws -> LogReadSummary {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var stream = EventStreamDecoder()
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: readBytes)
+        defer { buffer.deallocate() }
+        var offset = max(bytes.lowerBound, 0)
+        // Starting inside a line: the previous byte says whether this one begins a line.
+        var skipping = false
+        if offset > 0 {
+            var previous: UInt8 = 0
+            skipping = pread(fd, &previous, 1, off_t(offset - 1)) == 1 && previous != 0x0A
+        }
+        while offset < bytes.upperBound {
+            let got = pread(fd, buffer.baseAddress!, min(readBytes, bytes.upperBound - offset), off_t(offset))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw LogReadError(description: "cannot read '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if got == 0 { break }
+            offset += got
+            var chunk = UnsafeBufferPointer(rebasing: buffer[0..<got])
+            if skipping {
+                guard let newline = chunk.firstIndex(of: 0x0A) else { continue }
+                chunk = UnsafeBufferPointer(rebasing: chunk[(newline + 1)...])
+                skipping = false
+            }
+            try stream.feed(chunk, body)
+        }
+        return stream.summary
+    }
+
     /// Decodes at most the first `maxBytes` of the log: enough to tell an event log from some
     /// other file before a dashboard opens on it.
     public static func sniff(path: String, maxBytes: Int = chunkBytes) throws -> LogReadSummary {

@@ -22,15 +22,25 @@ struct RunFileRow {
     /// A live collector's log is read only while it is small: `ls` must answer at once, and
     /// `attach` shows a large run anyway. A dead collector's is always read, for its live ranks.
     static let liveLogReadLimit: Int64 = 64 << 20
+    /// Of a dead collector's larger log, its first and its last this many bytes: the ranks' hellos
+    /// are at its start, where each ended up at its end, and `ls` answers at once (a whole 10 GB
+    /// log took a minute). A rank whose `bye` lies between looks still running, so its process
+    /// is checked, as for any rank the log says runs.
+    static let deadLogGlanceBytes = 32 << 20
 
     static func read(path: String, file: RunFile) -> RunFileRow {
         var row = RunFileRow(path: path, file: file, collectorAlive: file.collectorAlive)
-        if row.collectorAlive {
-            var status = stat()
-            guard stat(file.log, &status) == 0, Int64(status.st_size) <= liveLogReadLimit else { return row }
-        }
+        var status = stat()
+        let size = stat(file.log, &status) == 0 ? Int64(status.st_size) : 0
+        if row.collectorAlive, size > liveLogReadLimit { return row }
         var model = RunModel(limits: .report)
-        _ = try? EventLogReader.read(path: file.log) { model.apply($0) }
+        let glance = Int64(deadLogGlanceBytes)
+        if !row.collectorAlive, size > 2 * glance {
+            _ = try? EventLogReader.read(path: file.log, bytes: 0..<deadLogGlanceBytes) { model.apply($0) }
+            _ = try? EventLogReader.read(path: file.log, bytes: Int(size - glance)..<Int(size)) { model.apply($0) }
+        } else {
+            _ = try? EventLogReader.read(path: file.log) { model.apply($0) }
+        }
         let running = model.ranks.filter { !$0.status.isTerminal }
         row.world = model.world > 0 ? model.world : nil
         row.ranks = model.ranks.count

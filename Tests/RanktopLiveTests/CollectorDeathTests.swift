@@ -119,4 +119,44 @@ import Glibc
         let after = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
         #expect(!after.stdout.contains(run), "\(after.stdout)")
     }
+
+    /// A dead collector's log too large to read whole: `ls` folds its start (the hellos) and its
+    /// end (where each rank ended up), so it still counts the ranks and who ended.
+    @Test func aDeadCollectorsLargeLogIsGlancedAtItsStartAndItsEnd() async throws {
+        let scratch = try Scratch()
+        let environment = ["XDG_STATE_HOME": scratch.file("state"), "XDG_RUNTIME_DIR": scratch.path]
+        let log = scratch.file("run.jsonl")
+        // Ranks on other nodes: `ls` counts them alive while the log says they run.
+        func hello(_ rank: Int) -> String {
+            #"{"kind":"hello","rank":\#(rank),"ts":1000.0,"seq":0,"v":1,"run":"big","world":2,"local_rank":0,"local_world":1,"node":"elsewhere-\#(rank)","pid":\#(4000 + rank),"runtime":"test"}"#
+        }
+        #expect(FileManager.default.createFile(atPath: log, contents: Data((hello(0) + "\n" + hello(1) + "\n").utf8)))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        // About 80 MB of steps between them, more than the 2 x 32 MB `ls` reads of a dead log.
+        var seq = 1
+        for _ in 0..<80 {
+            var chunk = ""
+            for _ in 0..<10_000 {
+                chunk += #"{"kind":"progress","rank":0,"ts":1001.0,"seq":\#(seq),"step":\#(seq),"metrics":{"loss":0.5}}"# + "\n"
+                seq += 1
+            }
+            try handle.write(contentsOf: Data(chunk.utf8))
+        }
+        try handle.write(contentsOf: Data((#"{"kind":"bye","rank":1,"ts":1002.0,"seq":1,"code":0}"# + "\n").utf8))
+        try handle.close()
+        let size = try FileManager.default.attributesOfItem(atPath: log)[.size] as? Int ?? 0
+        #expect(size > 64 << 20, "\(size) bytes")
+
+        let serve = try LiveProcess(["serve", "--listen", "unix:" + scratch.file("c.sock"), "--log", log], in: scratch)
+        _ = try await serve.waitForOutput("collector listening", timeout: 60)
+        serve.signal(SIGKILL)
+        _ = try await serve.wait(timeout: 10)
+        let listed = try await ProcessRunner.ranktop(["ls", "--json"], environment: environment)
+        let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let row = try #require(rows.first { $0["collector"] as? String == "gone" }, "ls: \(listed.stdout) \(listed.stderr)")
+        #expect(row["world"] as? Int == 2 && row["ranks"] as? Int == 2, "the hellos at its start: \(row)")
+        #expect(row["alive"] as? Int == 1, "rank 1's bye at its end: \(row)")
+        #expect((row["last_ts"] as? Double ?? 0) >= 1002.0, "\(row)")
+    }
 }

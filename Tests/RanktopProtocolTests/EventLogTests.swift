@@ -70,4 +70,32 @@ import Testing
         #expect(lastStep == (count - 1) / 8)
         #expect(summary.rejected == 0)
     }
+
+    /// A byte range gives exactly the lines wholly inside it, whichever bytes it starts and ends
+    /// on, across read chunks: the whole log and every cut of it agree line for line.
+    @Test func aByteRangeReadsTheLinesWhollyInsideIt() throws {
+        let path = temporaryPath("ranges.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try EventLogWriter(path: path)
+        for i in 0..<5_000 { try writer.append(Event(rank: 0, ts: Double(i), seq: i, .progress(Progress(step: i)))) }
+        try writer.flush()
+        // Several of the reader's 128 KiB reads.
+        #expect(writer.bytesWritten > 2 * (128 << 10))
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        // Line i spans starts[i] ..< starts[i + 1].
+        let starts = [0] + bytes.indices.filter { bytes[$0] == 0x0A }.map { $0 + 1 }
+        var cuts = [0, 1, starts[1] - 1, starts[1], starts[1] + 1, bytes.count / 2, bytes.count - 1, bytes.count]
+        cuts += (0..<10).map { _ in Int.random(in: 0...bytes.count) }
+        for lower in cuts {
+            for upper in cuts where upper >= lower {
+                var steps: [Int] = []
+                let summary = try EventLogReader.read(path: path, bytes: lower..<upper) { event in
+                    if case let .progress(p) = event.body { steps.append(p.step) }
+                }
+                let expected = (0..<5_000).filter { starts[$0] >= lower && starts[$0 + 1] <= upper }
+                #expect(steps == expected, "bytes \(lower)..<\(upper)")
+                #expect(summary.rejected == 0)
+            }
+        }
+    }
 }

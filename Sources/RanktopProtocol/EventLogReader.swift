@@ -77,10 +77,7 @@ public enum EventLogReader {
         progress: ((Int, Int) -> Void)? = nil,
         _ body: (Event) throws -> Void
     ) throws -> LogReadSummary {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
-        }
+        let fd = try openLog(path)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -114,10 +111,7 @@ public enum EventLogReader {
     /// to read whole (its start and its end, say), in constant memory.
     @discardableResult
     public static func read(path: String, bytes: Range<Int>, _ body: (Event) throws -> Void) throws -> LogReadSummary {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
-        }
+        let fd = try openLog(path)
         defer { close(fd) }
         var stream = EventStreamDecoder()
         let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: readBytes)
@@ -151,10 +145,7 @@ public enum EventLogReader {
     /// Decodes at most the first `maxBytes` of the log: enough to tell an event log from some
     /// other file before a dashboard opens on it.
     public static func sniff(path: String, maxBytes: Int = chunkBytes) throws -> LogReadSummary {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
-        }
+        let fd = try openLog(path)
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
@@ -174,6 +165,17 @@ public enum EventLogReader {
         // A whole file that fits is judged whole; a prefix leaves its cut last line unjudged.
         if got < maxBytes { stream.finish() }
         return stream.summary
+    }
+}
+
+extension EventLogReader {
+    /// The log's descriptor for reading, or the error every reader gives.
+    static func openLog(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw LogReadError(description: "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        return fd
     }
 }
 

@@ -20,12 +20,13 @@ struct RunFileRow {
     var stalled = false
 
     /// A live collector's log is read only while it is small: `ls` must answer at once, and
-    /// `attach` shows a large run anyway. A dead collector's is always read, for its live ranks.
+    /// `attach` shows a large run anyway. A dead collector's is always read, for its live ranks:
+    /// whole while small, else its start and its end (`deadLogGlanceBytes`).
     static let liveLogReadLimit: Int64 = 64 << 20
     /// Of a dead collector's larger log, its first and its last this many bytes: the ranks' hellos
-    /// are at its start, where each ended up at its end, and `ls` answers at once (a whole 10 GB
-    /// log took a minute). A rank whose `bye` lies between looks still running, so its process
-    /// is checked, as for any rank the log says runs.
+    /// are at its start, where each ended up at its end, and `ls` answers at once (read whole, a
+    /// 1.16 GB log took 2.9 s, docs/benchmarks.md). A rank whose `bye` lies between looks still
+    /// running, so its process is checked, as for any rank the log says runs.
     static let deadLogGlanceBytes = 32 << 20
 
     static func read(path: String, file: RunFile) -> RunFileRow {

@@ -266,21 +266,9 @@ struct CollectorHardeningTests {
                 data = b''
             print("closed" if data == b'' else "reply: " + data.decode())
             """
-        let (output, problem) = try await offTheTestPool { () throws -> (String, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, path]
-            let out = Pipe()
-            process.standardOutput = out
-            let err = Pipe()
-            process.standardError = err
-            try ProcessSpawn.run(process)
-            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let problem = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (output, problem)
-        }
-        #expect(output == "closed\n", "closed with no reply: \(output) \(problem)")
+        let result = try await ProcessRunner.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, path])
+        #expect(result.stdout == "closed\n", "closed with no reply: \(result.stdout) \(result.stderr)")
         await harness.stop()
     }
 
@@ -289,9 +277,9 @@ struct CollectorHardeningTests {
     func test_aFullDiskIsBoundedCountedAndNeverBlamedOnTheRank() async throws {
         let mountPoint = NSTemporaryDirectory() + "ranktop-full-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(try await runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint]) == 0)
+        #expect(try await ProcessRunner.run("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mountPoint]).status == 0)
         defer {
-            _ = try? Self.runToolBlocking("/bin/umount", [mountPoint])
+            _ = try? ProcessRunner.runBlocking("/bin/umount", [mountPoint])
             try? FileManager.default.removeItem(atPath: mountPoint)
         }
         let filler = mountPoint + "/filler"
@@ -301,17 +289,17 @@ struct CollectorHardeningTests {
         _ = try await harness.waitForLog("the hello") { !$0.isEmpty }
         // Fill the disk, then keep the rank talking: about 26 MB of events, far past the 8 MB the
         // collector holds while it cannot write.
-        _ = try? await runTool("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=1024"])
+        _ = try? await ProcessRunner.run("/bin/dd", ["if=/dev/zero", "of=\(filler)", "bs=64k", "count=1024"])
         // Seconds of blocking sends: on a thread of their own, not one of the test pool's two.
         let socket = rank.socket
         try await offTheTestPool {
             let padding = String(repeating: "x", count: 200)
             var seq = 1
             for _ in 0..<100_000 {
-                try socket.sendAll(Array(EventEncoder.line(Event(rank: 0, ts: 2, seq: seq, .log(level: .info, msg: padding))).utf8), timeout: 2)
+                try RawRank.send(Event(rank: 0, ts: 2, seq: seq, .log(level: .info, msg: padding)), over: socket)
                 seq += 1
             }
-            try socket.sendAll(Array(EventEncoder.line(Event(rank: 0, ts: 3, seq: seq, .bye(code: 0, error: nil))).utf8), timeout: 2)
+            try RawRank.send(Event(rank: 0, ts: 3, seq: seq, .bye(code: 0, error: nil)), over: socket)
         }
         rank.close()
         try await waitFor("the rank's connection to end", timeout: 60) { harness.collector.statistics.connectedRanks == 0 }
@@ -328,22 +316,6 @@ struct CollectorHardeningTests {
         #expect(report.ranks.first?.dropped == 0, "the collector's loss is not the rank's")
         #expect(report.text.contains("the collector discarded"))
         await harness.stop()
-    }
-
-    private func runTool(_ path: String, _ arguments: [String]) async throws -> Int32 {
-        try await offTheTestPool { try Self.runToolBlocking(path, arguments) }
-    }
-
-    /// For a `defer`, which cannot wait asynchronously; keep it to quick tools.
-    private static func runToolBlocking(_ path: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try ProcessSpawn.run(process)
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 
     @Test func test_aStaleTokenFileForTheSamePortLosesToTheNewestOne() throws {

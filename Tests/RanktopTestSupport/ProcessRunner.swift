@@ -11,15 +11,18 @@ public enum ProcessRunner {
 
     /// `environment` is added to this process's own. Waits for the child on a thread of its own:
     /// blocking one of the test pool's two threads for a child's life, with several CLI tests at
-    /// once, held every other suite still for over 30 s in CI. Spawned with `posix_spawn` and `ChildSpawn`'s attributes (the child in a process group
-    /// of its own, no descriptor but its pipes inherited), not Foundation's `Process`: its `run`
-    /// crashed the whole test run three times in fresh-clone CI (SIGSEGV in a `memmove` while it
-    /// listed `/proc/self/fd`, with some 3,000 descriptors open), even with spawns serialized.
+    /// once, held every other suite still for over 30 s in CI. Spawned with `posix_spawn` and
+    /// `ChildSpawn`'s attributes (the child in a process group of its own, no descriptor but its
+    /// pipes inherited), not Foundation's `Process`: its `run` crashed the whole test run three
+    /// times in fresh-clone CI (SIGSEGV in a `memmove` while it listed `/proc/self/fd`, with some
+    /// 3,000 descriptors open), even with spawns serialized.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         try await offTheTestPool { try runBlocking(executable, arguments, environment: environment) }
     }
 
-    private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
+    /// The same on the calling thread, for a `defer` (which cannot wait asynchronously): only
+    /// for quick tools.
+    public static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         var out: [Int32] = [-1, -1]
         var err: [Int32] = [-1, -1]
         guard pipe(&out) == 0 else { throw TestFailure("pipe: \(String(cString: strerror(errno)))") }

@@ -36,6 +36,8 @@ final class CollectorLog: @unchecked Sendable {
     private var liveModel = RunModel(limits: .report)
     private let keepsModel: Bool
     private var reserved: [UInt8] = []
+    /// What holds records on their way to the log that a reader may take first (`addSource`).
+    private let sources = NIOLockedValueBox<[@Sendable () -> Void]>([])
     private let warn: @Sendable (String) -> Void
 
     let path: String
@@ -111,6 +113,17 @@ final class CollectorLog: @unchecked Sendable {
         line.withUnsafeBufferPointer { append($0, lineEnds: [$0.count], events: [event]) }
     }
 
+    /// A transport whose records wait to be taken (shared-memory rings) lets a reader about to
+    /// read the log take them first: see `ShmIngest`.
+    func addSource(_ take: @escaping @Sendable () -> Void) {
+        sources.withLockedValue { $0.append(take) }
+    }
+
+    /// Takes what every source holds now into the log (a viewer feed, before it reads).
+    func takeFromSources() {
+        for take in sources.withLockedValue({ $0 }) { take() }
+    }
+
     /// The run as the collector has taken it so far (a copy; copy on write makes it cheap).
     func model() -> RunModel {
         lock.withLock { liveModel }
@@ -130,6 +143,30 @@ final class CollectorLog: @unchecked Sendable {
     /// final): for a follower that reads on its own timer.
     func flushedEnd() -> (end: Int, closed: Bool) {
         lock.withLock { (flushedEndLocked(), closed) }
+    }
+
+    /// Where a follower at `offset` reads next: `.buffered` when the bytes from `offset` are not
+    /// in the file yet (handed to `copy`, under the lock, unless there are none); `.inFile` up to
+    /// `end`, for the follower to read there.
+    enum TailRead: Equatable {
+        case buffered(closed: Bool)
+        case inFile(end: Int)
+    }
+
+    /// What follows `offset`, for a caught-up follower straight from the writer's buffer: a
+    /// viewer that read the file had the log flushed first, a write to the file and a read back
+    /// 50 times a second for lines that were in memory. The file still gets them at the flush
+    /// interval.
+    func readTail(from offset: Int, _ copy: (UnsafeRawBufferPointer) -> Void) -> TailRead {
+        lock.withLock {
+            let inFile = initialSize + writer.bytesWritten
+            guard offset >= inFile else { return .inFile(end: inFile) }
+            writer.withPendingBytes { pending in
+                let start = offset - inFile
+                if start < pending.count { copy(UnsafeRawBufferPointer(rebasing: pending[start...])) }
+            }
+            return .buffered(closed: closed)
+        }
     }
 
     /// Pushes the buffer to the file (the collector's timer, and before viewers read).

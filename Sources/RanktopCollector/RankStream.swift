@@ -9,7 +9,8 @@ import RanktopProtocol
 /// batches (one lock per chunk the transport read). When the stream ends without `bye`, the
 /// collector writes `lost`.
 ///
-/// Not thread-safe: a transport feeds each stream from one thread (its connection's event loop).
+/// Not thread-safe: a transport feeds each stream from one thread at a time (its connection's
+/// event loop; for shared memory, whoever is in `ShmIngest`'s pass).
 public final class RankStream {
     public enum Verdict: Equatable {
         case keep

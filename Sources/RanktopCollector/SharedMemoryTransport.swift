@@ -7,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Ranks in a shared-memory segment (docs/protocol.md, "Shared-memory layout"): one thread
-/// drains every rank's ring into its own `RankStream`, so validation, `seq` gaps, the log and the
+/// Ranks in a shared-memory segment (docs/protocol.md, "Shared-memory layout"): `ShmIngest`
+/// (a thread of its own, or a viewer feed about to read) drains every rank's ring into its own
+/// `RankStream`, so validation, `seq` gaps, the log and the
 /// model are exactly the sockets'. Injections and stack requests go out through the segment's
 /// control block. A rank whose process is gone without `bye` is `lost`.
 ///
@@ -19,12 +20,12 @@ final class SharedMemoryTransport: Transport {
     let name: String
     let options: SharedMemoryOptions
     private let state = NIOLockedValueBox<State>(State())
-    private let finished = DispatchSemaphore(value: 0)
 
     private struct State {
         var stopping = false
         var running = false
         var segment: ShmSegment?
+        var reader: ShmIngest?
     }
 
     init(name: String, options: SharedMemoryOptions) {
@@ -56,29 +57,25 @@ final class SharedMemoryTransport: Transport {
         // Every rank already in the segment is known once `start` returns (`stack shm://` asks
         // them at once); the thread takes over from there.
         while ingest.poll() > 0 {}
-        state.withLockedValue { $0.running = true }
-        let state = state, finished = finished, interval = options.pollInterval
-        DetachedThread.start(name: "ranktop-shm-in", stackSize: 512 * 1024) {
-            while !state.withLockedValue({ $0.stopping }) {
-                let moved = ingest.poll()
-                // Busy rings are drained again at once; otherwise every interval.
-                if moved < ShmRelay.busyPass { usleep(useconds_t(interval * 1_000_000)) }
-            }
-            ingest.drainToEnd(markLost: false)
-            finished.signal()
+        let reader = ShmIngest(follower: ingest, interval: options.pollInterval)
+        state.withLockedValue {
+            $0.running = true
+            $0.reader = reader
         }
+        reader.start()
+        collector.log.addSource { reader.passForReader() }
         return .sharedMemory(name: name)
     }
 
     func stop() async {
-        let running = state.withLockedValue { state -> Bool in
+        let reader = state.withLockedValue { state -> ShmIngest? in
             defer { state.stopping = true }
-            return state.running && !state.stopping
+            return state.running && !state.stopping ? state.reader : nil
         }
-        if running {
+        if let reader {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 DispatchQueue.global().async {
-                    self.finished.wait()
+                    reader.stop()
                     continuation.resume()
                 }
             }

@@ -12,7 +12,7 @@ protocol ShmRankSink: AnyObject {
 }
 
 /// Follows every rank area of one segment, each into its own sink: what the collector's shm
-/// transport and `ranktop relay` share. Confined to one thread.
+/// transport and `ranktop relay` share. Not thread-safe: one thread at a time (`ShmIngest`).
 ///
 /// An area's process is done once its ring is drained and it said `bye` (the state block's flag)
 /// or its pid is gone; a new process claiming the area (generation + 1) starts a new sink where
@@ -39,12 +39,19 @@ final class ShmSegmentFollower: @unchecked Sendable {
         feeds = Array(repeating: nil, count: areas.count)
     }
 
-    /// One pass over every area; returns the records taken.
-    func poll() -> Int {
+    /// Whether the last pass left records behind in some area (it took its limit there).
+    private(set) var lastPassWasCut = false
+
+    /// One pass over every area, at most `limit` records from each (`recordsPerPass` if nil);
+    /// returns the records taken.
+    func poll(limit: Int? = nil) -> Int {
+        let limit = limit ?? recordsPerPass
         let now = MonotonicClock.now
         let checkLiveness = now - lastLivenessCheck >= ShmSegmentFollower.livenessInterval
         if checkLiveness { lastLivenessCheck = now }
         var moved = 0
+        var cut = false
+        defer { lastPassWasCut = cut }
         for index in areas.indices {
             let feed: ShmAreaFeed
             if let existing = feeds[index] {
@@ -55,7 +62,9 @@ final class ShmSegmentFollower: @unchecked Sendable {
                     guard area.pid != 0, feed.generation != area.generation else { continue }
                     let next = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: feed.reader.position)
                     feeds[index] = next
-                    moved += next.pump(checkLiveness: checkLiveness, limit: recordsPerPass)
+                    let taken = next.pump(checkLiveness: checkLiveness, limit: limit)
+                    moved += taken
+                    cut = cut || taken >= limit
                     continue
                 }
             } else {
@@ -64,7 +73,9 @@ final class ShmSegmentFollower: @unchecked Sendable {
                 feed = ShmAreaFeed(area: area, sink: makeSink(area), resumingAt: nil)
                 feeds[index] = feed
             }
-            moved += feed.pump(checkLiveness: checkLiveness, limit: recordsPerPass)
+            let taken = feed.pump(checkLiveness: checkLiveness, limit: limit)
+            moved += taken
+            cut = cut || taken >= limit
         }
         return moved
     }

@@ -45,6 +45,11 @@ public final class EventLogWriter {
         if buffer.count >= flushThreshold { try flush() }
     }
 
+    /// The bytes appended but not yet in the file, which follow its `bytesWritten`.
+    public func withPendingBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        buffer.withUnsafeBytes(body)
+    }
+
     /// Writes what is buffered to the file.
     public func flush() throws {
         let (written, error) = buffer.withUnsafeBytes { writeAll(fd, $0) }

@@ -19,13 +19,13 @@ struct CollectorHarness {
     /// the quiet rank as silent wrote a third event into a log the test waited to hold two.
     static func start(
         token: String? = nil, listen: [Address]? = nil, silenceTimeout: Double = 600, identifyTimeout: Double = 120,
-        existingLog: String? = nil, logPath: String? = nil, stackAfter: Double = 0
+        existingLog: String? = nil, logPath: String? = nil, stackAfter: Double = 0, flushInterval: Double = 0.1
     ) async throws -> CollectorHarness {
         let directory = NSTemporaryDirectory() + "ranktop-collector-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = CollectorConfiguration(
             listen: listen ?? [.unix(path: directory + "/c.sock")], logPath: existingLog ?? logPath ?? directory + "/run.jsonl",
-            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: 0.1, identifyTimeout: identifyTimeout,
+            runID: "r-test", token: token, silenceTimeout: silenceTimeout, flushInterval: flushInterval, identifyTimeout: identifyTimeout,
             stackAfter: stackAfter
         )
         let collector = try Collector(configuration: configuration)

@@ -95,6 +95,29 @@ struct CollectorViewerTests {
         #expect(end.withUnsafeBufferPointer { ConnectionRequest.parse($0) } == .viewer(token: nil, fromEnd: true))
     }
 
+    /// A caught-up viewer is sent what the log's writer still buffers: a read for a viewer writes
+    /// nothing to the file, which gets the lines at its flush interval (here, only at the stop).
+    @Test func test_aViewerGetsLinesTheFileDoesNotHoldYet_andTheFileGetsThemAll() async throws {
+        let harness = try await CollectorHarness.start(flushInterval: 3600)
+        let remote = try await CollectorClient.connect(to: harness.address, token: nil)
+        let (seen, task) = collect(remote.events())
+        let rank = try RawRank(harness.address)
+        try rank.send(RawRank.hello(rank: 0, world: 1))
+        for step in 1...50 { try rank.send(Event(rank: 0, ts: Double(step), seq: step, .progress(Progress(step: step)))) }
+        try await waitFor("the rank's 51 events on the viewer") { await seen.events.filter { $0.rank == 0 }.count == 51 }
+        #expect(try harness.logEvents().filter { $0.rank == 0 }.isEmpty, "a viewer's read flushed the log")
+
+        try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
+        rank.close()
+        await harness.collector.stop()
+        try await waitFor("the viewer's stream to end with the log") { await seen.finished }
+        let logged = try harness.logEvents(includingCollectorRecords: true)
+        #expect(logged.filter { $0.rank == 0 }.count == 52)
+        #expect(await seen.events == logged)
+        task.cancel()
+        await harness.stop()
+    }
+
     @Test func test_anInProcessViewerGetsTheHistoryAsOneBatch_thenEachCommit() async throws {
         let harness = try await CollectorHarness.start()
         let rank = try await rankWithHistory(harness)

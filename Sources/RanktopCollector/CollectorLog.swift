@@ -148,7 +148,7 @@ final class CollectorLog: @unchecked Sendable {
     /// Where a follower at `offset` reads next: `.buffered` when the bytes from `offset` are not
     /// in the file yet (handed to `copy`, under the lock, unless there are none); `.inFile` up to
     /// `end`, for the follower to read there.
-    enum TailRead: Equatable {
+    enum TailRead {
         case buffered(closed: Bool)
         case inFile(end: Int)
     }
@@ -169,7 +169,8 @@ final class CollectorLog: @unchecked Sendable {
         }
     }
 
-    /// Pushes the buffer to the file (the collector's timer, and before viewers read).
+    /// Pushes the buffer to the file (the collector's timer, and where the file must hold what was
+    /// appended: the start record, injections, a flight recorder's read).
     func flush() {
         let woken: [Waiter] = lock.withLock { closed ? [] : flushAndTakeWaiters() }
         resume(woken)

@@ -23,8 +23,8 @@ final class SharedMemoryTransport: Transport {
 
     private struct State {
         var stopping = false
-        var running = false
         var segment: ShmSegment?
+        /// Set once its thread runs (never with `drainOnce`).
         var reader: ShmIngest?
     }
 
@@ -58,10 +58,7 @@ final class SharedMemoryTransport: Transport {
         // them at once); the thread takes over from there.
         while ingest.poll() > 0 {}
         let reader = ShmIngest(follower: ingest, interval: options.pollInterval)
-        state.withLockedValue {
-            $0.running = true
-            $0.reader = reader
-        }
+        state.withLockedValue { $0.reader = reader }
         reader.start()
         collector.log.addSource { reader.passForReader() }
         return .sharedMemory(name: name)
@@ -70,7 +67,7 @@ final class SharedMemoryTransport: Transport {
     func stop() async {
         let reader = state.withLockedValue { state -> ShmIngest? in
             defer { state.stopping = true }
-            return state.running && !state.stopping ? state.reader : nil
+            return state.stopping ? nil : state.reader
         }
         if let reader {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

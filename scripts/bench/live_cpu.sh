@@ -26,8 +26,7 @@ cleanup() {
 trap cleanup EXIT
 # CPU in nanoseconds, every thread's schedstat summed: /proc/PID/stat counts 10 ms ticks, too
 # coarse for a 2% target over 15 s (one tick is 0.07%).
-ticks() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{sum += $1} END {print sum}'; }
-hz=1000000000
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{sum += $1} END {print sum}'; }
 
 rank_addr="unix:$dir/s.sock"
 listen=(--listen "unix:$dir/s.sock")
@@ -54,16 +53,16 @@ for r in $(seq 0 $((RANKS - 1))); do
         "$BIN_DIR/ranktop-live-bench" flood-rank --seconds $((SECONDS_MEASURED + 6)) --rate "$per_rank" >"$dir/rank-$r.out" &
 done
 sleep 3   # connections made, the first frames drawn
-s0=$(ticks "$serve_pid"); a0=$(ticks "$attach_pid"); e0=$(wc -l <"$dir/run.jsonl")
+s0=$(cpu_ns "$serve_pid"); a0=$(cpu_ns "$attach_pid"); e0=$(wc -l <"$dir/run.jsonl")
 sleep "$SECONDS_MEASURED"
-s1=$(ticks "$serve_pid"); a1=$(ticks "$attach_pid"); e1=$(wc -l <"$dir/run.jsonl")
+s1=$(cpu_ns "$serve_pid"); a1=$(cpu_ns "$attach_pid"); e1=$(wc -l <"$dir/run.jsonl")
 wait $(jobs -p | grep -v "^$serve_pid$") 2>/dev/null || true
-python3 - "$s0" "$s1" "$a0" "$a1" "$e0" "$e1" "$hz" "$SECONDS_MEASURED" <<'PY'
+python3 - "$s0" "$s1" "$a0" "$a1" "$e0" "$e1" "$SECONDS_MEASURED" <<'PY'
 import sys
-s0, s1, a0, a1, e0, e1, hz, secs = map(float, sys.argv[1:])
+s0, s1, a0, a1, e0, e1, secs = map(float, sys.argv[1:])
 events = (e1 - e0) / secs
-serve = (s1 - s0) / hz / secs * 100
-attach = (a1 - a0) / hz / secs * 100
+serve = (s1 - s0) / 1e9 / secs * 100
+attach = (a1 - a0) / 1e9 / secs * 100
 print(f"events/s logged: {events:.0f}")
 print(f"collector (serve): {serve:.2f}% of a core")
 print(f"live view (attach): {attach:.2f}% of a core")

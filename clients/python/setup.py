@@ -1,6 +1,6 @@
 from setuptools import Extension, setup
 
-# The optional C encoders and shared-memory writer (ranktop/_native*.c): without a compiler the
-# adapter is pure Python.
-setup(ext_modules=[Extension("ranktop._native", ["ranktop/_native.c", "ranktop/_native_lock.c", "ranktop/_native_ring.c"],
-                             depends=["ranktop/_native_float.h", "ranktop/_native_ryu_table.h", "ranktop/_native_json.h", "ranktop/_native_lock.h", "ranktop/_native_ring.h"], optional=True)])
+# The optional C encoders, shared-memory writer and collective wrapper (ranktop/_native*.c):
+# without a compiler the adapter is pure Python.
+setup(ext_modules=[Extension("ranktop._native", ["ranktop/_native.c", "ranktop/_native_lock.c", "ranktop/_native_ring.c", "ranktop/_native_collective.c"],
+                             depends=["ranktop/_native_float.h", "ranktop/_native_ryu_table.h", "ranktop/_native_json.h", "ranktop/_native_lock.h", "ranktop/_native_ring.h", "ranktop/_native_collective.h", "ranktop/_native_error.h"], optional=True)])

@@ -6,8 +6,9 @@
 
 One process, a gloo world of 1 and the zero-code adapter. `_torch_patches._wrap_collective` wraps
 stand-ins with `all_reduce`'s signature: a no-op, a small torch op, and a 50 us sleep (the thread
-blocks and is woken, as in gloo's wait), next to the real `dist.all_reduce`. Then, around the
-sleep, wrappers with one part taken out each. Modes rotate batch by batch; each figure is the
+blocks and is woken, as in gloo's wait), next to the real `dist.all_reduce`, each with the C body
+(`_native_collective.c`, when built) and the Python body. Then, around the sleep, Python wrappers
+with one part taken out each. Modes rotate batch by batch; each figure is the
 median over 120 batches of the paired difference in the calling thread's CPU time per call.
 """
 
@@ -80,21 +81,25 @@ def main():
     pg.unregister_post_hook(_pg_hooks.HOOK_ID)
     t = torch.ones(4)
     original = dist.all_reduce.__ranktop_original__
-    wrap = lambda f: tp._wrap_collective(f, "all_reduce", "all_reduce", "tensor")  # noqa: E731
+    wrap = lambda f, native=False: tp._wrap_collective(f, "all_reduce", "all_reduce", "tensor", native)  # noqa: E731
     pairs = {"a no-op": noop, "tensor.add_(0)": torch_op, "time.sleep(50 us)": blocking, "all_reduce": original}
+    bodies = ("C", "Python") if tp._CollectiveCall is not None else ("Python",)
     modes = {}
     for name, function in pairs.items():
-        wrapped = dist.all_reduce if function is original else wrap(function)
         modes[name] = (em, lambda f=function: f(t))
-        modes["wrapped " + name] = (em, lambda w=wrapped: w(t))
+        for body in bodies:
+            wrapped = wrap(function, body == "C")
+            modes["%s wrapped %s" % (body, name)] = (em, lambda w=wrapped: w(t))
     cpu = rotate(modes)
     print("emitter: %s" % em)
-    print("added by the wrapper (calling thread's CPU, us):")
+    print("added by the wrapper (calling thread's CPU, us), by the wrapper's body:")
+    print("  %-20s %s  bare" % ("", "  ".join("%7s" % body for body in bodies)))
     for name in pairs:
-        print("  %-20s %+6.2f  (bare %.2f)" % (name, added(cpu, "wrapped " + name, name), statistics.median(cpu[name])))
+        figures = "  ".join("%+7.2f" % added(cpu, "%s wrapped %s" % (body, name), name) for body in bodies)
+        print("  %-20s %s  %.2f" % (name, figures, statistics.median(cpu[name])))
 
-    # Parts taken out, around the blocking stand-in. enter, describe and the site are bound
-    # when the wrapper is made, so each variant is made with its part replaced.
+    # Parts of the Python body taken out, around the blocking stand-in. enter, describe and the
+    # site are bound when the wrapper is made, so each variant is made with its part replaced.
     real_site, real_describe = rt.caller_site, co.describe
     variants = {}
     for name, site, describe in (("full", real_site, real_describe), ("no call site", lambda frame: None, real_describe),
@@ -108,7 +113,7 @@ def main():
     parts["no emit (a no-op emitter)"] = (_NoEmit(), lambda: full(t))
     parts["pass-through (no emitter)"] = (None, lambda: full(t))
     cpu = rotate(parts)
-    print("around time.sleep(50 us), added (us):")
+    print("Python body, around time.sleep(50 us), added (us):")
     for name in parts:
         if name != "bare":
             print("  %-28s %+6.2f" % (name, added(cpu, name, "bare")))

@@ -17,6 +17,7 @@
  * `encode_record` is the shared-memory writer's record, and `RingWriter` (`_native_ring.c`) the
  * whole of that writer's `emit` for the common events.
  */
+#include "_native_collective.h"
 #include "_native_json.h"
 #include "_native_lock.h"
 #include "_native_ring.h"
@@ -164,6 +165,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "ranktop._native", NU
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *created = PyModule_Create(&module);
-    if (created && (add_emit_lock(created) < 0 || add_ring_writer(created) < 0)) Py_CLEAR(created);
+    if (created && (add_emit_lock(created) < 0 || add_ring_writer(created) < 0 || add_collective_call(created) < 0)) Py_CLEAR(created);
     return created;
 }

@@ -23,6 +23,7 @@
  * sees every copy that overlapped a write on weakly ordered CPUs too (x86-64 orders the stores
  * anyway). A state record is the same with its version: odd first, even last.
  */
+#include "_native_error.h"
 #include "_native_json.h"
 #include "_native_lock.h"
 #include "_native_ring.h"
@@ -390,31 +391,6 @@ static PyObject *hand_to_emit_at(RingWriter *w, PyObject *kind, long long us, lo
     Py_XDECREF(us_object);
     Py_XDECREF(seq_object);
     return result;
-}
-
-/* The error of a failed write, kept while the lock is released (a call needs no error set). */
-typedef struct {
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *raised;
-#else
-    PyObject *type, *value, *traceback;
-#endif
-} PendingError;
-
-static void set_aside(PendingError *pending) {
-#if PY_VERSION_HEX >= 0x030C0000
-    pending->raised = PyErr_GetRaisedException();
-#else
-    PyErr_Fetch(&pending->type, &pending->value, &pending->traceback);
-#endif
-}
-
-static void restore(PendingError *pending) {
-#if PY_VERSION_HEX >= 0x030C0000
-    PyErr_SetRaisedException(pending->raised);
-#else
-    PyErr_Restore(pending->type, pending->value, pending->traceback);
-#endif
 }
 
 static int lock_writer(RingWriter *w) {

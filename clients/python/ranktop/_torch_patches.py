@@ -27,6 +27,18 @@ from ._state import state
 
 _getframe = sys._getframe
 
+# The collective wrapper's body in C (`_native_collective.c`), when built for this Python (3.11+);
+# the Python body below otherwise, or with RANKTOP_PYTHON_WRAPPER=1 (to compare the two).
+try:
+    if os.environ.get("RANKTOP_PYTHON_WRAPPER") == "1":
+        raise ImportError
+    from . import _native  # type: ignore[attr-defined]
+
+    _native.setup_collectives(co.context, state, co.groups, co)
+    _CollectiveCall = _native.CollectiveCall
+except (ImportError, AttributeError):
+    _CollectiveCall = None
+
 # function -> (op, the parameter whose tensors give bytes and dtype, or None)
 COLLECTIVES = {
     "all_reduce": ("all_reduce", "tensor"),
@@ -92,8 +104,17 @@ def _nested(original, args, kwargs):
         context.depth -= 1
 
 
-def _wrap_collective(original, api: str, op: str, data: Optional[str]):
+def _wrap_collective(original, api: str, op: str, data: Optional[str], native: bool = True):
     params = _Params(original)
+    if native and _CollectiveCall is not None:
+        index = params.index
+        call = _CollectiveCall(original, api, op, api if api != op else None, data, index.get("group", -1),
+                               index.get("async_op", -1), index.get(data, -1) if data else -1)
+
+        def collective(*args, **kwargs):
+            return call(args, kwargs)
+
+        return collective
     context = co.context
     groups = co.groups
     labels = state.labels

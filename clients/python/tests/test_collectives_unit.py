@@ -114,3 +114,26 @@ def test_destroying_the_group_closes_every_op_still_pending(emitted):
     exits = [(f["group"], f["n"]) for kind, f in emitted if kind == "collective.exit"]
     assert sorted(exits) == [("7", 0), ("world", 0)]
     assert co._pending == [] and co.poll() is False
+
+
+def test_the_c_wrappers_call_site_is_the_python_one_before_and_after_more_code_is_skipped():
+    import os
+    import sys
+
+    from ranktop import _native, _runtime, _torch_patches
+
+    assert _torch_patches._CollectiveCall is not None, "the C body of the collective wrapper was not built"
+
+    def both_sites():
+        return _native.caller_site(), _runtime.caller_site(sys._getframe())
+
+    native, python = both_sites()
+    assert native == python == "test_collectives_unit.py:%d" % (both_sites.__code__.co_firstlineno + 1)
+    saved = state.skip_prefixes
+    try:
+        _runtime.skip_frames_from(os.path.dirname(__file__))
+        native, python = both_sites()
+        assert native == python and not python.startswith("test_collectives_unit.py")
+    finally:
+        state.skip_prefixes = saved
+        _runtime.skip_frames_from()

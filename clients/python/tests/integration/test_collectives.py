@@ -378,3 +378,32 @@ def test_accelerate_apis_label_the_collectives_inside_them(world):
                                              "broadcast_object_list", "all_gather_object", "all_reduce"]
         assert open_enters(events, rank) == []
         assert [(c["n"], c["fired"]) for c in of(events, "trigger.check", rank)] == [(0, False)]
+
+
+def _collectives_of(world_run) -> dict:
+    """Each rank's collective events with the fields that vary run to run (times, sequence) left out, in order."""
+    varying = {"ts", "seq", "t", "dur", "elapsed"}
+    return {rank: [{k: v for k, v in e.items() if k not in varying}
+                   for e in world_run.events() if e["rank"] == rank and e["kind"].startswith("collective.")]
+            for rank in range(3)}
+
+
+def test_the_c_wrapper_emits_exactly_what_the_python_wrapper_emits(tmp_path):
+    from ranktop import _native
+
+    assert hasattr(_native, "CollectiveCall"), "the C body of the collective wrapper was not built"
+    emitted = {}
+    for body, env in (("c", {}), ("python", {"RANKTOP_PYTHON_WRAPPER": "1"})):
+        (tmp_path / body).mkdir()
+        run = TorchWorld(tmp_path / body)
+        try:
+            run.start(CLEAN, ranks=3, env=env)
+            run.finish()
+            run.wait_until(lambda ev: len(of(ev, "bye")) == 3, timeout=10)
+            emitted[body] = _collectives_of(run)
+        finally:
+            run.close()
+    for rank in range(3):
+        assert len(emitted["c"][rank]) == len(emitted["python"][rank]) > 20
+        for c_event, python_event in zip(emitted["c"][rank], emitted["python"][rank]):
+            assert c_event == python_event

@@ -108,6 +108,8 @@ struct CollectorViewerTests {
         #expect(try harness.logEvents().filter { $0.rank == 0 }.isEmpty, "a viewer's read flushed the log")
 
         try rank.send(Event(rank: 0, ts: 99, seq: 51, .bye(code: 0, error: nil)))
+        // Stopping drops what the socket still holds unread, so the bye must be in before the stop.
+        try await waitFor("the bye on the viewer") { await seen.events.filter { $0.rank == 0 }.count == 52 }
         rank.close()
         await harness.collector.stop()
         try await waitFor("the viewer's stream to end with the log") { await seen.finished }

@@ -48,7 +48,6 @@ final class RunStop: Sendable {
         let running = processes.running
         // Found while their launcher still lives: once it is killed, they are orphans like any other.
         let escaped = EscapedRunProcesses.find(runID: runID, outside: processes.groups)
-        processes.signalAll(SIGKILL)
         let killed = EscapedRunProcesses.kill(escaped)
         DashboardRunner.restoreTerminalNow()
         var what = running == 1 ? "1 process" : "\(running) processes"
@@ -57,6 +56,9 @@ final class RunStop: Sendable {
             what += " and \(killed) more of the run's in sessions of their own (pid \(pids))"
         }
         Console.warn("\(signalName(number)) again: killed \(what) and exiting now; log \(logPath)")
+        // Last: once its own processes die, supervise's waits end and it may return 130 before
+        // this thread's _exit, so whatever this says and kills has to be done by then.
+        processes.signalAll(SIGKILL)
         _exit(RunStop.exitStatus)
     }
 

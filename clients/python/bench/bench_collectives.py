@@ -3,6 +3,9 @@
     OMP_NUM_THREADS=1 ~/.cache/ranktop/venv/bin/python clients/python/bench/bench_collectives.py \
         [--batches 300] [--pairs 20] [--detail-launches 3] [--transport unix|shm]
 
+(RANKTOP_PYTHON_WRAPPER=1 in the environment: the collective wrapper's and the process-group
+hooks' Python bodies, instead of their C ones.)
+
 On a shared machine, load drifts by 3x between launches, so both figures alternate bare and
 instrumented inside ONE process (zero-code ranktop, sending to a collector that drains its socket):
 
@@ -128,7 +131,9 @@ def start_shm_collector(directory, ranktop):
 
 
 def env_for(instrumented, address, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RANKTOP_") and k != "PYTHONPATH"}
+    # RANKTOP_PYTHON_WRAPPER=1 passes through: the wrappers' and hooks' Python bodies instead of C.
+    env = {k: v for k, v in os.environ.items()
+           if (not k.startswith("RANKTOP_") or k == "RANKTOP_PYTHON_WRAPPER") and k != "PYTHONPATH"}
     env["OMP_NUM_THREADS"] = "1"
     if instrumented:
         env["PYTHONPATH"] = os.pathsep.join([str(AUTOLOAD), str(ADAPTER)])

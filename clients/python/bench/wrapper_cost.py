@@ -7,7 +7,9 @@
 One process, a gloo world of 1 and the zero-code adapter. `_torch_patches._wrap_collective` wraps
 stand-ins with `all_reduce`'s signature: a no-op, a small torch op, and a 50 us sleep (the thread
 blocks and is woken, as in gloo's wait), next to the real `dist.all_reduce`, each with the C body
-(`_native_collective.c`, when built) and the Python body. Then, around the sleep, Python wrappers
+(`_native_collective.c`, when built) and the Python body; then `ProcessGroup.allreduce([t]).wait()`, as
+torch's C++ callers issue collectives, reported by the process group's hooks with each body
+(`_native_pg_hooks.c` and `_pg_hooks.py`) against none. Then, around the sleep, Python wrappers
 with one part taken out each. Modes rotate batch by batch; each figure is the
 median over 120 batches of the paired difference in the calling thread's CPU time per call.
 """
@@ -55,7 +57,9 @@ def rotate(modes):
         names = list(modes)
         names = names[i % len(names):] + names[:i % len(names)]
         for name in names:
-            em, call = modes[name]
+            em, call, *setup = modes[name]
+            for switch in setup:
+                switch()
             _state.state.emitter = em
             for _ in range(10):
                 call()
@@ -65,6 +69,31 @@ def rotate(modes):
             cpu[name].append((clock() - start) / CALLS / 1e3)
             _state.state.emitter = emitter
     return cpu
+
+
+def hooks_of(pg, native):
+    """A switch that registers the world's hooks with the C bodies (True), the Python ones (False)
+    or none (None); each pair is made once, by `_pg_hooks.install` itself."""
+    group = co.groups.world
+    pair = None
+    if native is not None:
+        made_by = _pg_hooks._native_hook_type
+        if not native:
+            _pg_hooks._native_hook_type = lambda: None
+        pg.unregister_pre_hook(_pg_hooks.HOOK_ID)
+        pg.unregister_post_hook(_pg_hooks.HOOK_ID)
+        group.hooked = False
+        _pg_hooks.install(pg, group)
+        _pg_hooks._native_hook_type = made_by
+        pair = group.hooks
+
+    def switch():
+        pg.unregister_pre_hook(_pg_hooks.HOOK_ID)
+        pg.unregister_post_hook(_pg_hooks.HOOK_ID)
+        if pair is not None:
+            pg.register_pre_hook(_pg_hooks.HOOK_ID, pair[0])
+            pg.register_post_hook(_pg_hooks.HOOK_ID, pair[1])
+    return switch
 
 
 def added(cpu, name, base):
@@ -97,6 +126,19 @@ def main():
     for name in pairs:
         figures = "  ".join("%+7.2f" % added(cpu, "%s wrapped %s" % (body, name), name) for body in bodies)
         print("  %-20s %s  %.2f" % (name, figures, statistics.median(cpu[name])))
+
+    # What torch issues from C++ (DDP's buckets): `ProcessGroup.allreduce([t]).wait()`, reported by
+    # the process group's hooks (their exit polled at the next collective), each body against none.
+    pg_call = lambda: pg.allreduce([t]).wait()  # noqa: E731
+    hook_modes = {"no hooks": (em, pg_call, hooks_of(pg, None))}
+    for body in bodies:
+        hook_modes["%s hooks" % body] = (em, pg_call, hooks_of(pg, body == "C"))
+    cpu = rotate(hook_modes)
+    print("pg.allreduce([t]).wait() (as C++ callers issue it), added by the hooks (us), bare %.2f:"
+          % statistics.median(cpu["no hooks"]))
+    for body in bodies:
+        print("  %-20s %+7.2f" % ("%s hooks" % body, added(cpu, "%s hooks" % body, "no hooks")))
+    hooks_of(pg, True if "C" in bodies else False)()  # as shipped again
 
     # Parts of the Python body taken out, around the blocking stand-in. enter, describe and the
     # site are bound when the wrapper is made, so each variant is made with its part replaced.

@@ -20,6 +20,7 @@
 #include "_native_collective.h"
 #include "_native_json.h"
 #include "_native_lock.h"
+#include "_native_pg_hooks.h"
 #include "_native_ring.h"
 
 /* repr(round(ts, 6)) for 10^6 <= ts < 2^33 (the year 2242): the correctly rounded six decimals,
@@ -165,6 +166,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "ranktop._native", NU
 
 PyMODINIT_FUNC PyInit__native(void) {
     PyObject *created = PyModule_Create(&module);
-    if (created && (add_emit_lock(created) < 0 || add_ring_writer(created) < 0 || add_collective_call(created) < 0)) Py_CLEAR(created);
+    if (created && (add_emit_lock(created) < 0 || add_ring_writer(created) < 0 || add_collective_call(created) < 0 ||
+                    add_process_group_hook(created) < 0)) Py_CLEAR(created);
     return created;
 }

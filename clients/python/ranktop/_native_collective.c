@@ -12,8 +12,10 @@
  * (`test_the_c_wrapper_emits_what_the_python_wrapper_emits`); the Python one stays for builds
  * without a compiler and for RANKTOP_PYTHON_WRAPPER=1. The rare branches call `_collectives`'s
  * Python functions, so each of their rules keeps its one home there: a group seen for the first
- * time (`groups.record`), a list of tensors or a dtype not named yet (`describe`), async ops
- * pending (`poll`, `exit_when_done`, `_close_earlier`). The call site is `_runtime.caller_site`'s
+ * time (`groups.record`), something not a tensor or a dtype not named yet (`describe`), earlier ops
+ * of a group still pending at an exit (`_close_earlier`). `poll` and `exit_when_done` are done here
+ * too, on `_collectives._pending` under its lock, since every async op (DDP's buckets) passes
+ * through them, as do the process-group hooks (`_native_pg_hooks.c`). The call site is `_runtime.caller_site`'s
  * text from the same frames, with caches of its own (cleared when `state.skip_prefixes` changes).
  *
  * The adapter's own failures are counted through `state.internal_error` and never reach the
@@ -33,7 +35,9 @@ static struct {
     PyObject *context, *state, *groups;
     PyObject *pending;  /* _collectives._pending: changed in place only */
     PyObject *dtypes;   /* _collectives._DTYPES */
-    PyObject *poll, *exit_when_done, *close_earlier, *describe;
+    PyObject *pending_lock;  /* _collectives._pending_lock */
+    Py_ssize_t max_pending;  /* _collectives.MAX_PENDING */
+    PyObject *close_earlier, *describe;
     int force_completion_exits;
 } h;
 
@@ -41,6 +45,7 @@ static PyObject *s_depth, *s_want_work, *s_work, *s_emitter, *s_labels, *s_world
 static PyObject *s_n, *s_name, *s_size, *s_announced, *s_members, *s_hooked, *s_dtype, *s_nbytes, *s_is_cpu;
 static PyObject *s_emit, *s_enter_kind, *s_exit_kind, *s_group, *s_op, *s_bytes, *s_site, *s_label, *s_async;
 static PyObject *s_skip_prefixes, *s_internal_error, *s_collective, *s_contextlib, *s_async_op;
+static PyObject *s_acquire, *s_release, *s_is_completed;
 
 typedef struct {
     PyObject_HEAD
@@ -241,11 +246,47 @@ static PyObject *record(PyObject *pg) {
     return PyObject_CallMethodOneArg(h.groups, s_record, pg);
 }
 
-/* `describe(data)`: bytes and dtype of one tensor here; a list, or a dtype not named yet, in Python.
- * Sets *nbytes and *dtype to new references (None for anything else). */
+/* A list of tensors (the hooks' `input_tensors`): their bytes summed and the first one's dtype.
+ * 1 done, 0 for `describe` in Python to say (no error set), -1 for an error that is not an Exception. */
+static int describe_list(PyObject *data, PyObject **nbytes, PyObject **dtype) {
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(data);
+    if (count == 0) return 0;
+    long long total = 0;
+    for (Py_ssize_t i = 0; i < count && i < PySequence_Fast_GET_SIZE(data); i++) {
+        PyObject *tensor = Py_NewRef(PySequence_Fast_GET_ITEM(data, i));
+        PyObject *size = PyObject_GetAttr(tensor, s_nbytes);
+        Py_DECREF(tensor);
+        long long value = size ? PyLong_AsLongLong(size) : -1;
+        Py_XDECREF(size);
+        if (value < 0) goto python;
+        total += value;
+    }
+    PyObject *first = Py_NewRef(PySequence_Fast_GET_ITEM(data, 0));
+    PyObject *kind = PyObject_GetAttr(first, s_dtype);
+    Py_DECREF(first);
+    PyObject *name = kind ? PyDict_GetItemWithError(h.dtypes, kind) : NULL;
+    Py_XDECREF(kind);
+    if (!name) goto python;
+    *nbytes = PyLong_FromLongLong(total);
+    if (!*nbytes) goto python;
+    *dtype = Py_NewRef(name);
+    return 1;
+python:
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+        PyErr_Clear();
+    }
+    return 0;
+}
+
+/* `describe(data)`: bytes and dtype of a tensor or a list of tensors here; anything else, or a
+ * dtype not named yet, in Python. Sets *nbytes and *dtype to new references (None for anything else). */
 static int describe(PyObject *data, PyObject **nbytes, PyObject **dtype) {
     *nbytes = *dtype = NULL;
-    if (!PyList_Check(data) && !PyTuple_Check(data)) {
+    if (PyList_Check(data) || PyTuple_Check(data)) {
+        int done = describe_list(data, nbytes, dtype);
+        if (done != 0) return done < 0 ? -1 : 0;
+    } else {
         PyObject *kind = PyObject_GetAttr(data, s_dtype);
         PyObject *size = kind ? PyObject_GetAttr(data, s_nbytes) : NULL;
         if (size) {
@@ -343,16 +384,14 @@ static int emit_enter(PyObject *em, PyObject *group, PyObject *n, PyObject *op, 
     return ok ? 0 : -1;
 }
 
+static int poll(void);
+
 /* `_collectives.enter`: polls pending ops, takes the group's ordinal, emits. Never fails outward
  * (a failure to emit is counted under "collective", as there); *n is the ordinal (new reference). */
 static int enter(PyObject *group, PyObject *op, PyObject *label, PyObject *site, PyObject *nbytes, PyObject *dtype,
                  int is_async, PyObject **n) {
     *n = NULL;
-    if (PyList_GET_SIZE(h.pending)) {
-        PyObject *still = PyObject_CallNoArgs(h.poll);
-        if (!still) return -1;
-        Py_DECREF(still);
-    }
+    if (PyList_GET_SIZE(h.pending) && poll() < 0) return -1;
     long long ordinal;
     if (get_long(group, s_n, &ordinal) < 0 || set_long(group, s_n, ordinal + 1) < 0) return -1;
     *n = PyLong_FromLongLong(ordinal);
@@ -390,11 +429,96 @@ static int leave(PyObject *group, PyObject *n, PyObject *op) {
     return ok ? 0 : -1;
 }
 
-static int exit_when_done(PyObject *work, PyObject *group, PyObject *n, PyObject *op) {
-    PyObject *args[4] = {work, group, n, op};
-    PyObject *done = PyObject_Vectorcall(h.exit_when_done, args, 4, NULL);
-    Py_XDECREF(done);
-    return done ? 0 : -1;
+/* -- async ops pending: `_collectives.exit_when_done` and `poll`, on the same list under the same lock */
+
+static int lock_pending(void) {
+    PyObject *held = PyObject_CallMethodNoArgs(h.pending_lock, s_acquire);
+    Py_XDECREF(held);
+    return held ? 0 : -1;
+}
+
+/* Releases keeping an error that is set (`with _pending_lock:` leaves on an exception too). */
+static int unlock_pending(void) {
+    PendingError pending;
+    int raised = PyErr_Occurred() != NULL;
+    if (raised) set_aside(&pending);
+    PyObject *released = PyObject_CallMethodNoArgs(h.pending_lock, s_release);
+    Py_XDECREF(released);
+    if (raised) {
+        PyErr_Clear();
+        restore(&pending);
+        return -1;
+    }
+    return released ? 0 : -1;
+}
+
+static int exit_when_done(PyObject *work, PyObject *group, PyObject *n, PyObject *op, int blocking) {
+    PyObject *thread = blocking ? PyLong_FromUnsignedLong(PyThread_get_thread_ident()) : Py_NewRef(Py_None);
+    PyObject *entry = thread ? PyTuple_Pack(5, work, group, n, op, thread) : NULL;
+    Py_XDECREF(thread);
+    if (!entry || lock_pending() < 0) {
+        Py_XDECREF(entry);
+        return -1;
+    }
+    int ok = 1;
+    if (PyList_GET_SIZE(h.pending) >= h.max_pending) ok = PyList_SetSlice(h.pending, 0, 1, NULL) == 0;
+    if (ok) ok = PyList_Append(h.pending, entry) == 0;
+    Py_DECREF(entry);
+    return unlock_pending() < 0 || !ok ? -1 : 0;
+}
+
+/* 1 when a pending entry's op is over: the thread that waited in it did something else, or its
+ * work says so (or cannot say: not held). -1 for an error that is not an Exception. */
+static int finished(PyObject *entry, unsigned long me) {
+    PyObject *thread = PyTuple_GET_ITEM(entry, 4);
+    if (thread != Py_None) {
+        unsigned long waiter = PyLong_AsUnsignedLong(thread);
+        if (waiter == (unsigned long)-1 && PyErr_Occurred()) return -1;
+        return waiter == me;
+    }
+    PyObject *completed = PyObject_CallMethodNoArgs(PyTuple_GET_ITEM(entry, 0), s_is_completed);
+    int truth = completed ? PyObject_IsTrue(completed) : -1;
+    Py_XDECREF(completed);
+    if (truth >= 0) return truth;
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+    PyErr_Clear();
+    return 1;
+}
+
+/* `poll()`: the exits of pending async ops that completed, emitted outside the lock (an exit
+ * closes the earlier ops of its group, which takes it again). */
+static int poll(void) {
+    unsigned long me = PyThread_get_thread_ident();
+    PyObject *done = PyList_New(0), *left = PyList_New(0);
+    if (!done || !left || lock_pending() < 0) {
+        Py_XDECREF(done);
+        Py_XDECREF(left);
+        return -1;
+    }
+    int ok = 1;
+    for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(h.pending); i++) {
+        PyObject *entry = Py_NewRef(PyList_GET_ITEM(h.pending, i));
+        int over = PyTuple_Check(entry) && PyTuple_GET_SIZE(entry) == 5 ? finished(entry, me) : 1;
+        ok = over >= 0 && PyList_Append(over ? done : left, entry) == 0;
+        Py_DECREF(entry);
+    }
+    if (ok && PyList_GET_SIZE(done)) ok = PyList_SetSlice(h.pending, 0, PY_SSIZE_T_MAX, left) == 0;
+    Py_DECREF(left);
+    if (unlock_pending() < 0) ok = 0;
+    for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(done); i++) {
+        PyObject *entry = PyList_GET_ITEM(done, i);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 5) continue;
+        PyObject *group = PyTuple_GET_ITEM(entry, 1), *n = PyTuple_GET_ITEM(entry, 2), *op = PyTuple_GET_ITEM(entry, 3);
+        if (group == Py_None) {
+            PyObject *result = PyObject_CallOneArg(op, n);  /* another kind of exit (a barrier's) */
+            ok = result != NULL;
+            Py_XDECREF(result);
+        } else {
+            ok = leave(group, n, op) == 0;
+        }
+    }
+    Py_DECREF(done);
+    return ok ? 0 : -1;
 }
 
 /* -- the call ------------------------------------------------------------------------------------------ */
@@ -461,13 +585,13 @@ static int after(CollectiveCall *c, Entered *e, PyObject *result) {
     int ok;
     PyObject *work = NULL;
     if (e->track && (work = PyObject_GetAttr(h.context, s_work)) != NULL && work != Py_None) {
-        ok = PyObject_SetAttr(h.context, s_work, Py_None) == 0 && exit_when_done(work, e->group, e->n, c->op) == 0;
+        ok = PyObject_SetAttr(h.context, s_work, Py_None) == 0 && exit_when_done(work, e->group, e->n, c->op, 0) == 0;
     } else if (e->track && !work) {
         ok = 0;
     } else if (!e->is_async) {
         ok = leave(e->group, e->n, c->op) == 0;
     } else if (result != Py_None) {
-        ok = exit_when_done(result, e->group, e->n, c->op) == 0;
+        ok = exit_when_done(result, e->group, e->n, c->op, 0) == 0;
     } else {
         ok = 1;
     }
@@ -514,6 +638,23 @@ static PyObject *collective_call(PyObject *callable, PyObject *const *argv, size
     Py_XDECREF(e.group);
     Py_XDECREF(e.n);
     return result;
+}
+
+/* -- shared with the process-group hooks (`_native_collective.h`) --------------------------------- */
+
+PyObject *collective_context(void) { return h.context; }
+PyObject *collective_state(void) { return h.state; }
+int collective_count_error(PyObject *where) { return count_error(where); }
+int collective_describe(PyObject *data, PyObject **nbytes, PyObject **dtype) { return describe(data, nbytes, dtype); }
+PyObject *collective_caller_site(void) { return caller_site(); }
+
+int collective_enter(PyObject *group, PyObject *op, PyObject *label, PyObject *site, PyObject *nbytes,
+                     PyObject *dtype, int is_async, PyObject **n) {
+    return enter(group, op, label, site, nbytes, dtype, is_async, n);
+}
+
+int collective_exit_when_done(PyObject *work, PyObject *group, PyObject *n, PyObject *op, int blocking) {
+    return exit_when_done(work, group, n, op, blocking);
 }
 
 /* -- the type and its setup -------------------------------------------------------------------------- */
@@ -592,20 +733,21 @@ static PyObject *setup_collectives(PyObject *Py_UNUSED(module), PyObject *args) 
     if (!PyArg_ParseTuple(args, "OOOO:setup_collectives", &context, &state, &groups, &collectives)) return NULL;
     PyObject *pending = PyObject_GetAttrString(collectives, "_pending");
     PyObject *dtypes = PyObject_GetAttrString(collectives, "_DTYPES");
-    PyObject *poll = PyObject_GetAttrString(collectives, "poll");
-    PyObject *exit_when_done = PyObject_GetAttrString(collectives, "exit_when_done");
+    PyObject *pending_lock = PyObject_GetAttrString(collectives, "_pending_lock");
+    PyObject *max_pending = PyObject_GetAttrString(collectives, "MAX_PENDING");
+    Py_ssize_t most = max_pending ? PyLong_AsSsize_t(max_pending) : -1;
+    Py_XDECREF(max_pending);
     PyObject *close_earlier = PyObject_GetAttrString(collectives, "_close_earlier");
     PyObject *describe = PyObject_GetAttrString(collectives, "describe");
     PyObject *force = PyObject_GetAttrString(collectives, "FORCE_COMPLETION_EXITS");
     int force_truth = force ? PyObject_IsTrue(force) : -1;
     Py_XDECREF(force);
-    if (force_truth < 0 || !pending || !dtypes || !poll || !exit_when_done || !close_earlier || !describe ||
+    if (force_truth < 0 || most < 1 || !pending || !dtypes || !pending_lock || !close_earlier || !describe ||
         !PyList_Check(pending) || !PyDict_Check(dtypes)) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "setup_collectives: not the _collectives module");
         Py_XDECREF(pending);
         Py_XDECREF(dtypes);
-        Py_XDECREF(poll);
-        Py_XDECREF(exit_when_done);
+        Py_XDECREF(pending_lock);
         Py_XDECREF(close_earlier);
         Py_XDECREF(describe);
         return NULL;
@@ -615,8 +757,8 @@ static PyObject *setup_collectives(PyObject *Py_UNUSED(module), PyObject *args) 
     Py_XSETREF(h.groups, Py_NewRef(groups));
     Py_XSETREF(h.pending, pending);
     Py_XSETREF(h.dtypes, dtypes);
-    Py_XSETREF(h.poll, poll);
-    Py_XSETREF(h.exit_when_done, exit_when_done);
+    Py_XSETREF(h.pending_lock, pending_lock);
+    h.max_pending = most;
     Py_XSETREF(h.close_earlier, close_earlier);
     Py_XSETREF(h.describe, describe);
     h.force_completion_exits = force_truth;
@@ -653,7 +795,8 @@ int add_collective_call(PyObject *module) {
         {&s_enter_kind, "collective.enter"}, {&s_exit_kind, "collective.exit"}, {&s_group, "group"}, {&s_op, "op"},
         {&s_bytes, "bytes"}, {&s_site, "site"}, {&s_label, "label"}, {&s_async, "async"}, {&s_async_op, "async_op"},
         {&s_skip_prefixes, "skip_prefixes"}, {&s_internal_error, "internal_error"}, {&s_collective, "collective"},
-        {&s_contextlib, "contextlib.py"},
+        {&s_contextlib, "contextlib.py"}, {&s_acquire, "acquire"}, {&s_release, "release"},
+        {&s_is_completed, "is_completed"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (intern(names[i].slot, names[i].text) < 0) return -1;

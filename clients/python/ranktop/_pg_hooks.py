@@ -78,6 +78,17 @@ def _in_backward() -> bool:
         return True
 
 
+def _native_hook_type():
+    """`ranktop._native.ProcessGroupHook` (the hooks' bodies in C, `_native_pg_hooks.c`), or None:
+    it exists where `_torch_patches` set up the C collective wrapper, and follows its choice
+    (RANKTOP_PYTHON_WRAPPER=1 selects the Python bodies below for both)."""
+    from . import _torch_patches  # loaded by now: it is what registers the hooks
+
+    if _torch_patches._CollectiveCall is None:
+        return None
+    return getattr(_torch_patches._native, "ProcessGroupHook", None)
+
+
 def install(pg: Any, group: "co.Group") -> bool:
     """Registers this rank's pre/post hooks on one process group (once). False without hooks."""
     if group.hooked or not available():
@@ -86,6 +97,13 @@ def install(pg: Any, group: "co.Group") -> bool:
     try:
         ops = _op_table()
         pending: Dict[int, Any] = {}
+        hook_type = _native_hook_type()
+        if hook_type is not None:
+            pre, post = hook_type(group, ops, pending, _graph_task_id, False), hook_type(group, ops, pending, _graph_task_id, True)
+            pg.register_pre_hook(HOOK_ID, pre)
+            pg.register_post_hook(HOOK_ID, post)
+            group.hooks = (pre, post)
+            return True
         context = co.context
         labels = state.labels
 

@@ -392,6 +392,9 @@ def test_the_c_wrapper_emits_exactly_what_the_python_wrapper_emits(tmp_path):
     from ranktop import _native
 
     assert hasattr(_native, "CollectiveCall"), "the C body of the collective wrapper was not built"
+    # CLEAN's DDP buckets come through the process-group hooks, whose bodies RANKTOP_PYTHON_WRAPPER=1
+    # also switches to Python: the comparison covers both.
+    assert hasattr(_native, "ProcessGroupHook"), "the C bodies of the process-group hooks were not built"
     emitted = {}
     for body, env in (("c", {}), ("python", {"RANKTOP_PYTHON_WRAPPER": "1"})):
         (tmp_path / body).mkdir()

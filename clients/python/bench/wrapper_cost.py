@@ -138,7 +138,7 @@ def main():
           % statistics.median(cpu["no hooks"]))
     for body in bodies:
         print("  %-20s %+7.2f" % ("%s hooks" % body, added(cpu, "%s hooks" % body, "no hooks")))
-    hooks_of(pg, True if "C" in bodies else False)()  # as shipped again
+    hooks_of(pg, "C" in bodies)()  # as shipped again
 
     # Parts of the Python body taken out, around the blocking stand-in. enter, describe and the
     # site are bound when the wrapper is made, so each variant is made with its part replaced.

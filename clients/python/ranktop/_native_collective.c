@@ -23,6 +23,7 @@
  */
 #include "_native_collective.h"
 #include "_native_error.h"
+#include "_native_module.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -249,29 +250,29 @@ static PyObject *record(PyObject *pg) {
 /* A list of tensors (the hooks' `input_tensors`): their bytes summed and the first one's dtype.
  * 1 done, 0 for `describe` in Python to say (no error set), -1 for an error that is not an Exception. */
 static int describe_list(PyObject *data, PyObject **nbytes, PyObject **dtype) {
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(data);
-    if (count == 0) return 0;
+    if (PySequence_Fast_GET_SIZE(data) == 0) return 0;
+    PyObject *first = Py_NewRef(PySequence_Fast_GET_ITEM(data, 0));
+    PyObject *kind = PyObject_GetAttr(first, s_dtype);
+    Py_DECREF(first);
+    PyObject *name = kind ? Py_XNewRef(PyDict_GetItemWithError(h.dtypes, kind)) : NULL;
+    Py_XDECREF(kind);
     long long total = 0;
-    for (Py_ssize_t i = 0; i < count && i < PySequence_Fast_GET_SIZE(data); i++) {
+    /* The length is read again each time: a tensor's attribute may be Python code. */
+    for (Py_ssize_t i = 0; name && i < PySequence_Fast_GET_SIZE(data); i++) {
         PyObject *tensor = Py_NewRef(PySequence_Fast_GET_ITEM(data, i));
         PyObject *size = PyObject_GetAttr(tensor, s_nbytes);
         Py_DECREF(tensor);
         long long value = size ? PyLong_AsLongLong(size) : -1;
         Py_XDECREF(size);
-        if (value < 0) goto python;
+        if (value < 0) Py_CLEAR(name);
         total += value;
     }
-    PyObject *first = Py_NewRef(PySequence_Fast_GET_ITEM(data, 0));
-    PyObject *kind = PyObject_GetAttr(first, s_dtype);
-    Py_DECREF(first);
-    PyObject *name = kind ? PyDict_GetItemWithError(h.dtypes, kind) : NULL;
-    Py_XDECREF(kind);
-    if (!name) goto python;
-    *nbytes = PyLong_FromLongLong(total);
-    if (!*nbytes) goto python;
-    *dtype = Py_NewRef(name);
-    return 1;
-python:
+    *nbytes = name ? PyLong_FromLongLong(total) : NULL;
+    if (*nbytes) {
+        *dtype = name;
+        return 1;
+    }
+    Py_XDECREF(name);
     if (PyErr_Occurred()) {
         if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
         PyErr_Clear();
@@ -781,13 +782,8 @@ static PyMethodDef collective_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int intern(PyObject **slot, const char *text) {
-    *slot = PyUnicode_InternFromString(text);
-    return *slot ? 0 : -1;
-}
-
 int add_collective_call(PyObject *module) {
-    struct { PyObject **slot; const char *text; } names[] = {
+    const InternedName names[] = {
         {&s_depth, "depth"}, {&s_want_work, "want_work"}, {&s_work, "work"}, {&s_emitter, "emitter"},
         {&s_labels, "labels"}, {&s_world, "world"}, {&s_by_pg, "by_pg"}, {&s_record, "record"}, {&s_n, "n"},
         {&s_name, "name"}, {&s_size, "size"}, {&s_announced, "announced"}, {&s_members, "members"},
@@ -798,16 +794,10 @@ int add_collective_call(PyObject *module) {
         {&s_contextlib, "contextlib.py"}, {&s_acquire, "acquire"}, {&s_release, "release"},
         {&s_is_completed, "is_completed"},
     };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (intern(names[i].slot, names[i].text) < 0) return -1;
-    }
-    if (PyModule_AddFunctions(module, collective_methods) < 0 || PyType_Ready(&CollectiveCallType) < 0) return -1;
-    Py_INCREF(&CollectiveCallType);
-    if (PyModule_AddObject(module, "CollectiveCall", (PyObject *)&CollectiveCallType) < 0) {
-        Py_DECREF(&CollectiveCallType);
+    if (intern_names(names, sizeof names / sizeof names[0]) < 0 || PyModule_AddFunctions(module, collective_methods) < 0) {
         return -1;
     }
-    return 0;
+    return add_type(module, "CollectiveCall", &CollectiveCallType);
 }
 
 #else

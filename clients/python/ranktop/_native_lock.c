@@ -9,6 +9,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include "_native_lock.h"
+#include "_native_module.h"
 
 void emit_lock_acquire(EmitLock *lock) {
     unsigned long me = PyThread_get_thread_ident();
@@ -97,12 +98,4 @@ PyTypeObject EmitLockType = {
     .tp_methods = emit_lock_methods,
 };
 
-int add_emit_lock(PyObject *module) {
-    if (PyType_Ready(&EmitLockType) < 0) return -1;
-    Py_INCREF(&EmitLockType);
-    if (PyModule_AddObject(module, "EmitLock", (PyObject *)&EmitLockType) < 0) {
-        Py_DECREF(&EmitLockType);
-        return -1;
-    }
-    return 0;
-}
+int add_emit_lock(PyObject *module) { return add_type(module, "EmitLock", &EmitLockType); }

@@ -14,6 +14,7 @@
  * The adapter's own failures are counted under "process group hook" and never reach torch.
  */
 #include "_native_collective.h"
+#include "_native_module.h"
 #include "_native_pg_hooks.h"
 
 #include <stddef.h>
@@ -23,14 +24,13 @@
 static PyObject *s_depth, *s_want_work, *s_work, *s_labels, *s_name, *s_async_op, *s_input_tensors, *s_op_id;
 static PyObject *s_ddp, *s_all_reduce, *s_ddp_gradients, *s_where;
 
-#define MAX_PENDING 4096  /* post hooks that never came (the call raised): `pending.clear()` */
-
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *group;          /* the `_collectives.Group` */
     PyObject *ops;            /* HookOpName member -> the protocol's op */
     PyObject *pending;        /* op_id -> (n, op, blocking), shared by a group's pre and post */
+    Py_ssize_t max_pending;   /* _pg_hooks.MAX_UNANSWERED: past it, `pending` is cleared */
     PyObject *graph_task_id;  /* torch._C._current_graph_task_id, or None */
     int is_post;
 } ProcessGroupHook;
@@ -94,7 +94,7 @@ static int pre(ProcessGroupHook *hook, PyObject *args) {
     if (!tensors || collective_describe(tensors, &nbytes, &dtype) < 0) goto done;
     site = collective_caller_site();
     if (!site || collective_enter(hook->group, op, label, site, nbytes, dtype, is_async, &n) < 0) goto done;
-    if (PyDict_GET_SIZE(hook->pending) > MAX_PENDING) PyDict_Clear(hook->pending);
+    if (PyDict_GET_SIZE(hook->pending) > hook->max_pending) PyDict_Clear(hook->pending);
     op_id = PyObject_GetAttr(args, s_op_id);
     entry = op_id ? PyTuple_Pack(3, n, op, is_async ? Py_False : Py_True) : NULL;
     ok = entry && PyDict_SetItem(hook->pending, op_id, entry) == 0;
@@ -160,10 +160,11 @@ static PyObject *hook_call(PyObject *callable, PyObject *const *argv, size_t nar
 
 static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     PyObject *group, *ops, *pending, *graph_task_id;
+    Py_ssize_t max_pending;
     int is_post;
-    static char *names[] = {"group", "ops", "pending", "graph_task_id", "post", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!Op:ProcessGroupHook", names, &group, &PyDict_Type, &ops,
-                                     &PyDict_Type, &pending, &graph_task_id, &is_post)) {
+    static char *names[] = {"group", "ops", "pending", "max_pending", "graph_task_id", "post", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!nOp:ProcessGroupHook", names, &group, &PyDict_Type, &ops,
+                                     &PyDict_Type, &pending, &max_pending, &graph_task_id, &is_post)) {
         return NULL;
     }
     if (!collective_context()) {
@@ -180,6 +181,7 @@ static PyObject *hook_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) 
     hook->group = Py_NewRef(group);
     hook->ops = Py_NewRef(ops);
     hook->pending = Py_NewRef(pending);
+    hook->max_pending = max_pending;
     hook->graph_task_id = Py_NewRef(graph_task_id);
     hook->is_post = is_post;
     return (PyObject *)hook;
@@ -224,23 +226,14 @@ static PyTypeObject ProcessGroupHookType = {
 };
 
 int add_process_group_hook(PyObject *module) {
-    struct { PyObject **slot; const char *text; } names[] = {
+    const InternedName names[] = {
         {&s_depth, "depth"}, {&s_want_work, "want_work"}, {&s_work, "work"}, {&s_labels, "labels"},
         {&s_name, "name"}, {&s_async_op, "async_op"}, {&s_input_tensors, "input_tensors"}, {&s_op_id, "op_id"},
         {&s_ddp, "ddp"}, {&s_all_reduce, "all_reduce"}, {&s_ddp_gradients, "ddp.gradients"},
         {&s_where, "process group hook"},
     };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        *names[i].slot = PyUnicode_InternFromString(names[i].text);
-        if (!*names[i].slot) return -1;
-    }
-    if (PyType_Ready(&ProcessGroupHookType) < 0) return -1;
-    Py_INCREF(&ProcessGroupHookType);
-    if (PyModule_AddObject(module, "ProcessGroupHook", (PyObject *)&ProcessGroupHookType) < 0) {
-        Py_DECREF(&ProcessGroupHookType);
-        return -1;
-    }
-    return 0;
+    if (intern_names(names, sizeof names / sizeof names[0]) < 0) return -1;
+    return add_type(module, "ProcessGroupHook", &ProcessGroupHookType);
 }
 
 #else

@@ -26,6 +26,7 @@
 #include "_native_error.h"
 #include "_native_json.h"
 #include "_native_lock.h"
+#include "_native_module.h"
 #include "_native_ring.h"
 
 #include <stddef.h>
@@ -589,22 +590,17 @@ static PyTypeObject RingWriterType = {
     .tp_methods = ring_writer_methods,
 };
 
-static int intern(PyObject **slot, const char *text) {
-    *slot = PyUnicode_InternFromString(text);
-    return *slot ? 0 : -1;
-}
-
 int add_ring_writer(PyObject *module) {
-    if (intern(&s_head, "_head") < 0 || intern(&s_barrier_since, "_barrier_since") < 0 ||
-        intern(&s_collective_since, "_collective_since") < 0 || intern(&s_open_collective, "_open_collective") < 0 ||
-        intern(&s_errors, "errors") < 0 || intern(&s_step, "step") < 0 || intern(&s_total, "total") < 0 ||
-        intern(&s_async, "async") < 0 || intern(&s_group, "group") < 0 || intern(&s_n, "n") < 0) {
-        return -1;
-    }
+    const InternedName names[] = {
+        {&s_head, "_head"}, {&s_barrier_since, "_barrier_since"}, {&s_collective_since, "_collective_since"},
+        {&s_open_collective, "_open_collective"}, {&s_errors, "errors"}, {&s_step, "step"}, {&s_total, "total"},
+        {&s_async, "async"}, {&s_group, "group"}, {&s_n, "n"},
+    };
+    if (intern_names(names, sizeof names / sizeof names[0]) < 0) return -1;
     kind_table = PyDict_New();
     if (!kind_table) return -1;
     for (int i = 0; i < KIND_COUNT; i++) {
-        if (intern(&kinds[i].name, kinds[i].text) < 0) return -1;
+        if (intern_name(&kinds[i].name, kinds[i].text) < 0) return -1;
         PyObject *value = PyLong_FromLong(kinds[i].kind);
         if (!value || PyDict_SetItem(kind_table, kinds[i].name, value) < 0) {
             Py_XDECREF(value);
@@ -612,13 +608,7 @@ int add_ring_writer(PyObject *module) {
         }
         Py_DECREF(value);
     }
-    if (PyType_Ready(&RingWriterType) < 0) return -1;
-    Py_INCREF(&RingWriterType);
-    if (PyModule_AddObject(module, "RingWriter", (PyObject *)&RingWriterType) < 0) {
-        Py_DECREF(&RingWriterType);
-        return -1;
-    }
-    return 0;
+    return add_type(module, "RingWriter", &RingWriterType);
 }
 
 #else

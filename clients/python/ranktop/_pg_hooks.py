@@ -22,6 +22,8 @@ from . import _runtime as rt
 from ._state import state
 
 HOOK_ID = 0x52414E4B  # "RANK": any id of ours, unique among the hooks of a group
+# Pre hooks whose post hook never came (the call raised) are forgotten past this many.
+MAX_UNANSWERED = 4096
 
 # HookOpName member name -> the protocol's op. SEND/RECV (pair groups), SPLIT, NEW_WINDOW: not reported.
 OPS = {
@@ -99,7 +101,7 @@ def install(pg: Any, group: "co.Group") -> bool:
         pending: Dict[int, Any] = {}
         hook_type = _native_hook_type()
         if hook_type is not None:
-            pre, post = hook_type(group, ops, pending, _graph_task_id, False), hook_type(group, ops, pending, _graph_task_id, True)
+            pre, post = (hook_type(group, ops, pending, MAX_UNANSWERED, _graph_task_id, is_post) for is_post in (False, True))
             pg.register_pre_hook(HOOK_ID, pre)
             pg.register_post_hook(HOOK_ID, post)
             group.hooks = (pre, post)
@@ -124,8 +126,8 @@ def install(pg: Any, group: "co.Group") -> bool:
                 nbytes, dtype = co.describe(args.input_tensors)
                 site = rt.caller_site(sys._getframe(1))
                 n = co.enter(group, op, label, site, nbytes, dtype, is_async)
-                if len(pending) > 4096:
-                    pending.clear()  # post hooks that never came (the call raised)
+                if len(pending) > MAX_UNANSWERED:
+                    pending.clear()
                 pending[args.op_id] = (n, op, not is_async)
             except Exception as error:  # noqa: BLE001
                 state.internal_error("process group hook", error)

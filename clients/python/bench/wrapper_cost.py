@@ -9,14 +9,16 @@ stand-ins with `all_reduce`'s signature: a no-op, a small torch op, and a 50 us 
 blocks and is woken, as in gloo's wait), next to the real `dist.all_reduce`, each with the C body
 (`_native_collective.c`, when built) and the Python body; then `ProcessGroup.allreduce([t]).wait()`, as
 torch's C++ callers issue collectives, reported by the process group's hooks with each body
-(`_native_pg_hooks.c` and `_pg_hooks.py`) against none. Then, around the sleep, Python wrappers
-with one part taken out each. Modes rotate batch by batch; each figure is the
-median over 120 batches of the paired difference in the calling thread's CPU time per call.
+(`_native_pg_hooks.c` and `_pg_hooks.py`) against none, and against hooks that return at once
+(torch's own share). Then, around the sleep, Python wrappers with one part taken out each. Modes
+rotate batch by batch; each figure is the median over 120 batches of the paired difference in the
+calling thread's CPU time per call. `--hooks`: only the hooks' rows (to compare two builds).
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 import torch
@@ -96,8 +98,32 @@ def hooks_of(pg, native):
     return switch
 
 
+def register_hooks(pg, hook):
+    pg.register_pre_hook(_pg_hooks.HOOK_ID, hook)
+    pg.register_post_hook(_pg_hooks.HOOK_ID, hook)
+
+
 def added(cpu, name, base):
     return statistics.median(a - b for a, b in zip(cpu[name], cpu[base]))
+
+
+def hooks(em, pg, t, bodies):
+    # What torch issues from C++ (DDP's buckets): `ProcessGroup.allreduce([t]).wait()`, reported by
+    # the process group's hooks (their exit polled at the next collective), each body against none.
+    pg_call = lambda: pg.allreduce([t]).wait()  # noqa: E731
+    hook_modes = {"no hooks": (em, pg_call, hooks_of(pg, None))}
+    # torch's own share: its dispatch to a pre and a post hook and their argument objects, with
+    # hooks (the builtin `id`) that return at once.
+    hook_modes["return at once"] = (em, pg_call, hooks_of(pg, None), lambda: register_hooks(pg, id))
+    for body in bodies:
+        hook_modes["%s hooks" % body] = (em, pg_call, hooks_of(pg, body == "C"))
+    cpu = rotate(hook_modes)
+    print("pg.allreduce([t]).wait() (as C++ callers issue it), added by the hooks (us), bare %.2f:"
+          % statistics.median(cpu["no hooks"]))
+    for name in hook_modes:
+        if name != "no hooks":
+            print("  %-20s %+7.2f" % (name, added(cpu, name, "no hooks")))
+    hooks_of(pg, "C" in bodies)()  # as shipped again
 
 
 def main():
@@ -109,10 +135,13 @@ def main():
     pg.unregister_pre_hook(_pg_hooks.HOOK_ID)
     pg.unregister_post_hook(_pg_hooks.HOOK_ID)
     t = torch.ones(4)
+    bodies = ("C", "Python") if tp._CollectiveCall is not None else ("Python",)
+    if "--hooks" in sys.argv[1:]:
+        hooks(em, pg, t, bodies)
+        return
     original = dist.all_reduce.__ranktop_original__
     wrap = lambda f, native=False: tp._wrap_collective(f, "all_reduce", "all_reduce", "tensor", native)  # noqa: E731
     pairs = {"a no-op": noop, "tensor.add_(0)": torch_op, "time.sleep(50 us)": blocking, "all_reduce": original}
-    bodies = ("C", "Python") if tp._CollectiveCall is not None else ("Python",)
     modes = {}
     for name, function in pairs.items():
         modes[name] = (em, lambda f=function: f(t))
@@ -127,18 +156,7 @@ def main():
         figures = "  ".join("%+7.2f" % added(cpu, "%s wrapped %s" % (body, name), name) for body in bodies)
         print("  %-20s %s  %.2f" % (name, figures, statistics.median(cpu[name])))
 
-    # What torch issues from C++ (DDP's buckets): `ProcessGroup.allreduce([t]).wait()`, reported by
-    # the process group's hooks (their exit polled at the next collective), each body against none.
-    pg_call = lambda: pg.allreduce([t]).wait()  # noqa: E731
-    hook_modes = {"no hooks": (em, pg_call, hooks_of(pg, None))}
-    for body in bodies:
-        hook_modes["%s hooks" % body] = (em, pg_call, hooks_of(pg, body == "C"))
-    cpu = rotate(hook_modes)
-    print("pg.allreduce([t]).wait() (as C++ callers issue it), added by the hooks (us), bare %.2f:"
-          % statistics.median(cpu["no hooks"]))
-    for body in bodies:
-        print("  %-20s %+7.2f" % ("%s hooks" % body, added(cpu, "%s hooks" % body, "no hooks")))
-    hooks_of(pg, "C" in bodies)()  # as shipped again
+    hooks(em, pg, t, bodies)
 
     # Parts of the Python body taken out, around the blocking stand-in. enter, describe and the
     # site are bound when the wrapper is made, so each variant is made with its part replaced.

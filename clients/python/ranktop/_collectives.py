@@ -203,7 +203,20 @@ def _close_earlier(group: Group, n: int) -> None:
 # work's future: that would run Python on the backend's worker thread, which must then take the
 # GIL from the training thread for every op (+26 us a collective on gloo, docs/collectives.md).
 _pending: List[Any] = []
-_pending_lock = threading.Lock()
+
+
+def _new_pending_lock() -> Any:
+    # The C lock where it is built: the C poll and exit_when_done (`_native_collective.c`) take it
+    # with a C call each way, where a threading.Lock costs two method calls, on every collective.
+    try:
+        from ._native import EmitLock  # type: ignore[attr-defined]
+
+        return EmitLock()
+    except ImportError:
+        return threading.Lock()
+
+
+_pending_lock = _new_pending_lock()
 MAX_PENDING = 4096
 
 

@@ -23,6 +23,7 @@
  */
 #include "_native_collective.h"
 #include "_native_error.h"
+#include "_native_lock.h"
 #include "_native_module.h"
 
 #include <stddef.h>
@@ -432,10 +433,21 @@ static int leave(PyObject *group, PyObject *n, PyObject *op) {
 
 /* -- async ops pending: `_collectives.exit_when_done` and `poll`, on the same list under the same lock */
 
+/* `_pending_lock` is an EmitLock where the module is built (two C calls); anything else is taken
+ * through its methods. */
 static int lock_pending(void) {
+    if (Py_IS_TYPE(h.pending_lock, &EmitLockType)) {
+        emit_lock_acquire((EmitLock *)h.pending_lock);
+        return 0;
+    }
     PyObject *held = PyObject_CallMethodNoArgs(h.pending_lock, s_acquire);
     Py_XDECREF(held);
     return held ? 0 : -1;
+}
+
+static PyObject *release_pending_lock(void) {
+    if (!Py_IS_TYPE(h.pending_lock, &EmitLockType)) return PyObject_CallMethodNoArgs(h.pending_lock, s_release);
+    return emit_lock_release((EmitLock *)h.pending_lock) < 0 ? NULL : Py_NewRef(Py_None);
 }
 
 /* Releases keeping an error that is set (`with _pending_lock:` leaves on an exception too). */
@@ -443,7 +455,7 @@ static int unlock_pending(void) {
     PendingError pending;
     int raised = PyErr_Occurred() != NULL;
     if (raised) set_aside(&pending);
-    PyObject *released = PyObject_CallMethodNoArgs(h.pending_lock, s_release);
+    PyObject *released = release_pending_lock();
     Py_XDECREF(released);
     if (raised) {
         PyErr_Clear();
@@ -490,22 +502,31 @@ static int finished(PyObject *entry, unsigned long me) {
  * closes the earlier ops of its group, which takes it again). */
 static int poll(void) {
     unsigned long me = PyThread_get_thread_ident();
-    PyObject *done = PyList_New(0), *left = PyList_New(0);
-    if (!done || !left || lock_pending() < 0) {
-        Py_XDECREF(done);
-        Py_XDECREF(left);
-        return -1;
-    }
+    if (lock_pending() < 0) return -1;
+    /* The lists are made only once an op is over: until then every entry stays where it is (the
+     * common poll finds nothing over, or only the ops before the first still in flight). */
+    PyObject *done = NULL, *left = NULL;
+    Py_ssize_t first_done = -1;
     int ok = 1;
     for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(h.pending); i++) {
         PyObject *entry = Py_NewRef(PyList_GET_ITEM(h.pending, i));
         int over = PyTuple_Check(entry) && PyTuple_GET_SIZE(entry) == 5 ? finished(entry, me) : 1;
-        ok = over >= 0 && PyList_Append(over ? done : left, entry) == 0;
+        if (over < 0) {
+            ok = 0;
+        } else if (over) {
+            if (!done && (done = PyList_New(0)) != NULL) first_done = i;
+            ok = done && PyList_Append(done, entry) == 0;
+        } else if (done) {
+            if (!left) left = PyList_New(0);
+            ok = left && PyList_Append(left, entry) == 0;
+        }
         Py_DECREF(entry);
     }
-    if (ok && PyList_GET_SIZE(done)) ok = PyList_SetSlice(h.pending, 0, PY_SSIZE_T_MAX, left) == 0;
-    Py_DECREF(left);
+    /* Kept: the entries before the first that was over, then `left`. */
+    if (ok && done) ok = PyList_SetSlice(h.pending, first_done, PY_SSIZE_T_MAX, left) == 0;
+    Py_XDECREF(left);
     if (unlock_pending() < 0) ok = 0;
+    if (!done) return ok ? 0 : -1;
     for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(done); i++) {
         PyObject *entry = PyList_GET_ITEM(done, i);
         if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 5) continue;

@@ -1,5 +1,6 @@
 /*
- * `EmitLock`: the shared-memory writer's reentrant lock, taken by `RingWriter` with two C calls.
+ * `EmitLock`: the shared-memory writer's reentrant lock, taken by `RingWriter` with two C calls; also
+ * `_collectives._pending_lock`, taken the same way by the C poll and exit_when_done.
  *
  * Why not threading.RLock: the writer's C emit calls it twice an event, and through its methods
  * (`acquire` parses its arguments, a bound-method call each way) that cost about 400 ns of a

@@ -1,4 +1,4 @@
-/* ranktop._native's lock for the shared-memory writer (`_native_lock.c`). */
+/* ranktop._native's lock for the shared-memory writer and the pending async ops (`_native_lock.c`). */
 #ifndef RANKTOP_NATIVE_LOCK_H
 #define RANKTOP_NATIVE_LOCK_H
 

@@ -21,14 +21,14 @@
 
 #if PY_VERSION_HEX >= 0x030B0000
 
-static PyObject *s_depth, *s_want_work, *s_work, *s_labels, *s_name, *s_async_op, *s_input_tensors, *s_op_id;
+static PyObject *s_depth, *s_want_work, *s_work, *s_labels, *s_name, *s_value, *s_async_op, *s_input_tensors, *s_op_id;
 static PyObject *s_ddp, *s_all_reduce, *s_ddp_gradients, *s_where;
 
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *group;          /* the `_collectives.Group` */
-    PyObject *ops;            /* HookOpName member -> the protocol's op */
+    PyObject *ops;            /* HookOpName member's value -> the protocol's op (_pg_hooks._op_table) */
     PyObject *pending;        /* op_id -> (n, op, blocking), shared by a group's pre and post */
     Py_ssize_t max_pending;   /* _pg_hooks.MAX_UNANSWERED: past it, `pending` is cleared */
     PyObject *graph_task_id;  /* torch._C._current_graph_task_id, or None */
@@ -80,8 +80,10 @@ static PyObject *label_of(ProcessGroupHook *hook, PyObject *op, int is_async) {
 
 static int pre(ProcessGroupHook *hook, PyObject *args) {
     PyObject *name = PyObject_GetAttr(args, s_name);
-    PyObject *op = name ? PyDict_GetItemWithError(hook->ops, name) : NULL;  /* borrowed */
+    PyObject *value = name ? PyObject_GetAttr(name, s_value) : NULL;
     Py_XDECREF(name);
+    PyObject *op = value ? PyDict_GetItemWithError(hook->ops, value) : NULL;  /* borrowed */
+    Py_XDECREF(value);
     if (!op) return PyErr_Occurred() ? -1 : 0;  /* SEND/RECV, SPLIT, ...: not reported */
     Py_INCREF(op);
     PyObject *tensors = NULL, *nbytes = NULL, *dtype = NULL, *site = NULL, *n = NULL, *op_id = NULL, *entry = NULL;
@@ -228,7 +230,7 @@ static PyTypeObject ProcessGroupHookType = {
 int add_process_group_hook(PyObject *module) {
     const InternedName names[] = {
         {&s_depth, "depth"}, {&s_want_work, "want_work"}, {&s_work, "work"}, {&s_labels, "labels"},
-        {&s_name, "name"}, {&s_async_op, "async_op"}, {&s_input_tensors, "input_tensors"}, {&s_op_id, "op_id"},
+        {&s_name, "name"}, {&s_value, "value"}, {&s_async_op, "async_op"}, {&s_input_tensors, "input_tensors"}, {&s_op_id, "op_id"},
         {&s_ddp, "ddp"}, {&s_all_reduce, "all_reduce"}, {&s_ddp_gradients, "ddp.gradients"},
         {&s_where, "process group hook"},
     };

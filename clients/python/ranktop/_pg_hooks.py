@@ -37,7 +37,9 @@ OPS = {
     "BARRIER": "barrier",
 }
 
-_ops_by_member: Dict[Any, str] = {}
+# HookOpName member's value -> the protocol's op. By value, not by member: torch hands each hook a new
+# member object, whose hash and == are each a pybind call, where `.value` is one (issue 11).
+_ops_by_value: Dict[int, str] = {}
 _graph_task_id = None
 
 
@@ -55,19 +57,19 @@ def available() -> bool:
         return False
 
 
-def _op_table() -> Dict[Any, str]:
+def _op_table() -> Dict[int, str]:
     global _graph_task_id
-    if not _ops_by_member:
+    if not _ops_by_value:
         from torch._C import _distributed_c10d as c10d_c
 
         for name, op in OPS.items():
             member = getattr(c10d_c.HookOpName, name, None)
             if member is not None:
-                _ops_by_member[member] = op
+                _ops_by_value[member.value] = op
         import torch
 
         _graph_task_id = getattr(torch._C, "_current_graph_task_id", None)
-    return _ops_by_member
+    return _ops_by_value
 
 
 def _in_backward() -> bool:
@@ -113,7 +115,7 @@ def install(pg: Any, group: "co.Group") -> bool:
             if context.depth:
                 return  # a Python wrapper reports this call
             try:
-                op = ops.get(args.name)
+                op = ops.get(args.name.value)
                 if op is None:
                     return
                 is_async = bool(args.async_op)

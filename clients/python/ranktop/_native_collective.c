@@ -37,7 +37,8 @@ static struct {
     PyObject *context, *state, *groups;
     PyObject *pending;  /* _collectives._pending: changed in place only */
     PyObject *dtypes;   /* _collectives._DTYPES */
-    PyObject *pending_lock;  /* _collectives._pending_lock */
+    PyObject *pending_lock;  /* _collectives._pending_lock (an EmitLock where built) */
+    PyObject *pending_acquire, *pending_release;  /* its bound methods, for any other lock */
     Py_ssize_t max_pending;  /* _collectives.MAX_PENDING */
     PyObject *close_earlier, *describe;
     int force_completion_exits;
@@ -47,7 +48,7 @@ static PyObject *s_depth, *s_want_work, *s_work, *s_emitter, *s_labels, *s_world
 static PyObject *s_n, *s_name, *s_size, *s_announced, *s_members, *s_hooked, *s_dtype, *s_nbytes, *s_is_cpu;
 static PyObject *s_emit, *s_enter_kind, *s_exit_kind, *s_group, *s_op, *s_bytes, *s_site, *s_label, *s_async;
 static PyObject *s_skip_prefixes, *s_internal_error, *s_collective, *s_contextlib, *s_async_op;
-static PyObject *s_acquire, *s_release, *s_is_completed;
+static PyObject *s_is_completed;
 
 typedef struct {
     PyObject_HEAD
@@ -433,30 +434,14 @@ static int leave(PyObject *group, PyObject *n, PyObject *op) {
 
 /* -- async ops pending: `_collectives.exit_when_done` and `poll`, on the same list under the same lock */
 
-/* `_pending_lock` is an EmitLock where the module is built (two C calls); anything else is taken
- * through its methods. */
-static int lock_pending(void) {
-    if (Py_IS_TYPE(h.pending_lock, &EmitLockType)) {
-        emit_lock_acquire((EmitLock *)h.pending_lock);
-        return 0;
-    }
-    PyObject *held = PyObject_CallMethodNoArgs(h.pending_lock, s_acquire);
-    Py_XDECREF(held);
-    return held ? 0 : -1;
-}
-
-static PyObject *release_pending_lock(void) {
-    if (!Py_IS_TYPE(h.pending_lock, &EmitLockType)) return PyObject_CallMethodNoArgs(h.pending_lock, s_release);
-    return emit_lock_release((EmitLock *)h.pending_lock) < 0 ? NULL : Py_NewRef(Py_None);
-}
+static int lock_pending(void) { return lock_take(h.pending_lock, h.pending_acquire); }
 
 /* Releases keeping an error that is set (`with _pending_lock:` leaves on an exception too). */
 static int unlock_pending(void) {
     PendingError pending;
     int raised = PyErr_Occurred() != NULL;
     if (raised) set_aside(&pending);
-    PyObject *released = release_pending_lock();
-    Py_XDECREF(released);
+    int released = lock_give(h.pending_lock, h.pending_release) == 0;
     if (raised) {
         PyErr_Clear();
         restore(&pending);
@@ -756,6 +741,8 @@ static PyObject *setup_collectives(PyObject *Py_UNUSED(module), PyObject *args) 
     PyObject *pending = PyObject_GetAttrString(collectives, "_pending");
     PyObject *dtypes = PyObject_GetAttrString(collectives, "_DTYPES");
     PyObject *pending_lock = PyObject_GetAttrString(collectives, "_pending_lock");
+    PyObject *acquire = pending_lock ? PyObject_GetAttrString(pending_lock, "acquire") : NULL;
+    PyObject *release = acquire ? PyObject_GetAttrString(pending_lock, "release") : NULL;
     PyObject *max_pending = PyObject_GetAttrString(collectives, "MAX_PENDING");
     Py_ssize_t most = max_pending ? PyLong_AsSsize_t(max_pending) : -1;
     Py_XDECREF(max_pending);
@@ -764,12 +751,14 @@ static PyObject *setup_collectives(PyObject *Py_UNUSED(module), PyObject *args) 
     PyObject *force = PyObject_GetAttrString(collectives, "FORCE_COMPLETION_EXITS");
     int force_truth = force ? PyObject_IsTrue(force) : -1;
     Py_XDECREF(force);
-    if (force_truth < 0 || most < 1 || !pending || !dtypes || !pending_lock || !close_earlier || !describe ||
+    if (force_truth < 0 || most < 1 || !pending || !dtypes || !release || !close_earlier || !describe ||
         !PyList_Check(pending) || !PyDict_Check(dtypes)) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "setup_collectives: not the _collectives module");
         Py_XDECREF(pending);
         Py_XDECREF(dtypes);
         Py_XDECREF(pending_lock);
+        Py_XDECREF(acquire);
+        Py_XDECREF(release);
         Py_XDECREF(close_earlier);
         Py_XDECREF(describe);
         return NULL;
@@ -780,6 +769,8 @@ static PyObject *setup_collectives(PyObject *Py_UNUSED(module), PyObject *args) 
     Py_XSETREF(h.pending, pending);
     Py_XSETREF(h.dtypes, dtypes);
     Py_XSETREF(h.pending_lock, pending_lock);
+    Py_XSETREF(h.pending_acquire, acquire);
+    Py_XSETREF(h.pending_release, release);
     h.max_pending = most;
     Py_XSETREF(h.close_earlier, close_earlier);
     Py_XSETREF(h.describe, describe);
@@ -812,7 +803,7 @@ int add_collective_call(PyObject *module) {
         {&s_enter_kind, "collective.enter"}, {&s_exit_kind, "collective.exit"}, {&s_group, "group"}, {&s_op, "op"},
         {&s_bytes, "bytes"}, {&s_site, "site"}, {&s_label, "label"}, {&s_async, "async"}, {&s_async_op, "async_op"},
         {&s_skip_prefixes, "skip_prefixes"}, {&s_internal_error, "internal_error"}, {&s_collective, "collective"},
-        {&s_contextlib, "contextlib.py"}, {&s_acquire, "acquire"}, {&s_release, "release"},
+        {&s_contextlib, "contextlib.py"},
         {&s_is_completed, "is_completed"},
     };
     if (intern_names(names, sizeof names / sizeof names[0]) < 0 || PyModule_AddFunctions(module, collective_methods) < 0) {

@@ -40,6 +40,23 @@ int emit_lock_release(EmitLock *lock) {
     return 0;
 }
 
+int lock_take(PyObject *lock, PyObject *acquire) {
+    if (Py_IS_TYPE(lock, &EmitLockType)) {
+        emit_lock_acquire((EmitLock *)lock);
+        return 0;
+    }
+    PyObject *held = PyObject_CallNoArgs(acquire);
+    Py_XDECREF(held);
+    return held ? 0 : -1;
+}
+
+int lock_give(PyObject *lock, PyObject *release) {
+    if (Py_IS_TYPE(lock, &EmitLockType)) return emit_lock_release((EmitLock *)lock);
+    PyObject *released = PyObject_CallNoArgs(release);
+    Py_XDECREF(released);
+    return released ? 0 : -1;
+}
+
 static PyObject *emit_lock_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     if (PyTuple_GET_SIZE(args) || (kwargs && PyDict_GET_SIZE(kwargs))) {
         PyErr_SetString(PyExc_TypeError, "EmitLock() takes no arguments");

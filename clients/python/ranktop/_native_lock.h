@@ -18,6 +18,10 @@ extern PyTypeObject EmitLockType;
 void emit_lock_acquire(EmitLock *lock);
 /* 0, or -1 with RuntimeError set when this thread does not hold it. */
 int emit_lock_release(EmitLock *lock);
+/* Any lock, for C code that holds one: an EmitLock with the calls above, anything else
+ * (threading.Lock) through its bound `acquire` / `release`. 0, or -1 with an error set. */
+int lock_take(PyObject *lock, PyObject *acquire);
+int lock_give(PyObject *lock, PyObject *release);
 /* Adds the `EmitLock` type to the module; -1 with an error set when it cannot. */
 int add_emit_lock(PyObject *module);
 

@@ -394,23 +394,10 @@ static PyObject *hand_to_emit_at(RingWriter *w, PyObject *kind, long long us, lo
     return result;
 }
 
-static int lock_writer(RingWriter *w) {
-    if (Py_IS_TYPE(w->lock, &EmitLockType)) {
-        emit_lock_acquire((EmitLock *)w->lock);
-        return 0;
-    }
-    PyObject *held = PyObject_CallNoArgs(w->acquire);
-    Py_XDECREF(held);
-    return held ? 0 : -1;
-}
+static int lock_writer(RingWriter *w) { return lock_take(w->lock, w->acquire); }
 
 /* Called with no error set (a pending one is set aside). */
-static int unlock_writer(RingWriter *w) {
-    if (Py_IS_TYPE(w->lock, &EmitLockType)) return emit_lock_release((EmitLock *)w->lock);
-    PyObject *released = PyObject_CallNoArgs(w->release);
-    Py_XDECREF(released);
-    return released ? 0 : -1;
-}
+static int unlock_writer(RingWriter *w) { return lock_give(w->lock, w->release); }
 
 static PyObject *ring_writer_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     RingWriter *w = (RingWriter *)callable;
